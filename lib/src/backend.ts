@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs';
+import { BackendError } from './errors';
+import { installWasmMatMulFix } from './wasm-matmul';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** The tfjs backend that runs every op from now on. */
+  name: BackendName;
+  tfjsVersion: string;
+  /** WebAssembly SIMD in use (wasm backend only). */
+  simd: boolean;
+  /** Threads one op may use inside this process (grids add processes, not threads). */
+  threads: number;
+  /** Why this backend was chosen, in words a reader can act on. */
+  reason: string;
+}
+
+const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+let current: { forced: BackendName | undefined; info: Promise<BackendInfo> } | undefined;
+
+function isModuleMissing(err: unknown, moduleName: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'MODULE_NOT_FOUND' && String(e.message).includes(moduleName);
+}
+
+/** tfjs-node registers the `tensorflow` backend on the shared tfjs-core when it loads. */
+function tryLoadNative(): { ok: true } | { ok: false; why: string } {
+  try {
+    require('@tensorflow/tfjs-node');
+    return { ok: true };
+  } catch (err) {
+    if (isModuleMissing(err, '@tensorflow/tfjs-node')) {
+      return { ok: false, why: '@tensorflow/tfjs-node is not installed (its libtensorflow download needs general internet)' };
+    }
+    return { ok: false, why: `@tensorflow/tfjs-node failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+function tryLoadWasm(): { ok: true } | { ok: false; why: string } {
+  try {
+    require('@tensorflow/tfjs-backend-wasm');
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, why: `@tensorflow/tfjs-backend-wasm failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+/** The cpu backend greets Node users with an "install tfjs-node" banner on first write; we print our own line. */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+}
+
+function parseForced(value: string | undefined): BackendName | undefined {
+  if (value === undefined || value === '') return undefined;
+  if ((BACKEND_NAMES as readonly string[]).includes(value)) return value as BackendName;
+  throw new BackendError(
+    `KDLAB_BACKEND=${value} is not a backend this workbook knows. Use one of ${BACKEND_NAMES.join(', ')}, or unset it to pick automatically.`,
+  );
+}
+
+async function activate(name: BackendName): Promise<boolean> {
+  try {
+    const ok = await tf.setBackend(name);
+    await tf.ready();
+    return ok && tf.getBackend() === name;
+  } catch {
+    return false;
+  }
+}
+
+async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
+  const notes: string[] = [];
+  const order: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
+  for (const name of order) {
+    if (name === 'tensorflow') {
+      const r = tryLoadNative();
+      if (!r.ok) {
+        notes.push(r.why);
+        continue;
+      }
+    }
+    if (name === 'wasm') {
+      const r = tryLoadWasm();
+      if (!r.ok) {
+        notes.push(r.why);
+        continue;
+      }
+    }
+    if (!(await activate(name))) {
+      notes.push(`backend ${name} did not initialise`);
+      continue;
+    }
+    silenceCpuBanner();
+    let simd = false;
+    let threads = 1;
+    if (name === 'wasm') {
+      installWasmMatMulFix();
+      simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+      const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
+      threads = wasm.getThreadsCount?.() ?? 1;
+    } else if (name === 'tensorflow') {
+      threads = require('node:os').availableParallelism?.() ?? 1;
+    }
+    const reason = forced
+      ? `forced by KDLAB_BACKEND=${forced}`
+      : notes.length === 0
+        ? 'native TensorFlow (tfjs-node) is installed'
+        : `${notes.join('; ')}; using ${name}`;
+    return { name, tfjsVersion: tf.version.tfjs, simd, threads, reason };
+  }
+  if (forced) {
+    throw new BackendError(
+      `KDLAB_BACKEND=${forced} was requested but is not available: ${notes.join('; ')}. ` +
+        (forced === 'tensorflow'
+          ? 'Install @tensorflow/tfjs-node (needs internet for libtensorflow) or unset KDLAB_BACKEND.'
+          : 'Run `npm ci` again, or unset KDLAB_BACKEND to pick automatically.'),
+    );
+  }
+  throw new BackendError(`No tfjs backend could start: ${notes.join('; ')}. Run \`npm ci\` again.`);
+}
+
+/** One line for notebooks, the CLI and benchmarks: which backend runs and why. */
+export function describeBackend(info: BackendInfo): string {
+  const detail =
+    info.name === 'wasm'
+      ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, transposed-matmul fix on)`
+      : info.name === 'cpu'
+        ? ' (pure JavaScript: slow)'
+        : '';
+  return `kdlab: tfjs ${info.tfjsVersion} backend ${info.name}${detail} — ${info.reason}`;
+}
+
+/**
+ * Picks and activates the fastest backend that works here: tensorflow (tfjs-node) > wasm > cpu,
+ * or the one named by KDLAB_BACKEND / `options.backend`. Idempotent: later calls return the
+ * same answer (and print nothing) unless they force a different backend.
+ */
+export async function initBackend(options: { backend?: BackendName; quiet?: boolean } = {}): Promise<BackendInfo> {
+  const forced = options.backend ?? parseForced(process.env.KDLAB_BACKEND);
+  if (current && current.forced === forced) return current.info;
+  const info = choose(forced);
+  current = { forced, info };
+  try {
+    const resolved = await info;
+    if (!options.quiet) console.log(describeBackend(resolved));
+    return resolved;
+  } catch (err) {
+    // A failed attempt must not poison later calls.
+    if (current?.info === info) current = undefined;
+    throw err;
+  }
+}

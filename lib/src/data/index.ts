@@ -1,0 +1,5 @@
+export * from './dataset';
+export * from './idx';
+export * from './mnist';
+export * from './random';
+export { readChecksums, sha256, verifyFile, checksumsFile, type ChecksumTable, type Verification } from './checksums';
