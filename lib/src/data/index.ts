@@ -2,4 +2,4 @@ export * from './dataset';
 export * from './idx';
 export * from './mnist';
 export * from './random';
-export { readChecksums, sha256, verifyFile, checksumsFile, type ChecksumTable, type Verification } from './checksums';
+export { readChecksums, sha256, verifyFile, checksumsFile, type ChecksumTable, type RecordedFile, type Verification } from './checksums';

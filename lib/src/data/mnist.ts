@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors';
-import { readChecksums, verifyFile, type Verification } from './checksums';
+import { readChecksums, verifyFile, type RecordedFile, type Verification } from './checksums';
 import { NUM_CLASSES, PIXELS, trainValidationSplit, type DigitSet } from './dataset';
 import { IDX_UBYTE_IMAGES, IDX_UBYTE_LABELS, parseIdx } from './idx';
 
@@ -69,11 +69,11 @@ function loadPair(
   dataset: DatasetName,
   dir: string,
   split: 'train' | 'test',
-  verify: boolean,
+  checksums: Record<string, RecordedFile>,
 ): LoadedSplit {
   const imagesName = split === 'train' ? IDX_FILES.trainImages : IDX_FILES.testImages;
   const labelsName = split === 'train' ? IDX_FILES.trainLabels : IDX_FILES.testLabels;
-  const recorded = verify ? readChecksums()[dataset] ?? {} : {};
+  const recorded = checksums;
   const imagesFile = readIdxFile(dir, imagesName);
   const labelsFile = readIdxFile(dir, labelsName);
   const verifications = [
@@ -118,6 +118,8 @@ export interface LoadOptions {
   dir?: string;
   /** Verify SHA-256 checksums recorded in data/checksums.json (default true). */
   verify?: boolean;
+  /** Recorded digests by file name, instead of data/checksums.json's entry for `dataset`. */
+  checksums?: Record<string, RecordedFile>;
 }
 
 export interface MnistData {
@@ -138,11 +140,12 @@ export function loadMnist(options: LoadOptions = {}): MnistData {
   const dataset = options.dataset ?? 'mnist';
   const dir = resolveDataDir(dataset, options.dir);
   const verify = options.verify ?? true;
-  const key = `${dataset}|${dir}|${verify}`;
+  const checksums = !verify ? {} : options.checksums ?? readChecksums()[dataset] ?? {};
+  const key = `${dataset}|${dir}|${JSON.stringify(checksums)}`;
   const hit = memo.get(key);
   if (hit) return hit;
-  const train = loadPair(dataset, dir, 'train', verify);
-  const test = loadPair(dataset, dir, 'test', verify);
+  const train = loadPair(dataset, dir, 'train', checksums);
+  const test = loadPair(dataset, dir, 'test', checksums);
   const verification: Verification =
     train.verification === 'unrecorded' || test.verification === 'unrecorded'
       ? 'unrecorded'
