@@ -1,0 +1,82 @@
+/**
+ * One grid worker process: its own tfjs backend, the data loaded once, teacher logits read from
+ * the cache file the parent named. It trains the runs it is sent and reports numbers only; the
+ * parent writes the results file.
+ */
+import type { RunConfig, WorkerReply, WorkerRequest } from './ablation';
+import { initBackend } from './backend';
+import { loadSplits, take, type SplitData } from './data';
+import { readCachedLogits } from './cache';
+import { evaluate } from './evaluate';
+import { countParams, createStudent } from './models';
+import { train } from './train';
+
+const send = (msg: WorkerReply): void => {
+  process.send?.(msg);
+};
+
+let splits: { key: string; data: SplitData } | undefined;
+function dataFor(config: RunConfig): SplitData {
+  const key = `${config.validationSize}|${config.splitSeed}`;
+  if (!splits || splits.key !== key) {
+    splits = { key, data: loadSplits({ validationSize: config.validationSize, seed: config.splitSeed }) };
+  }
+  return splits.data;
+}
+
+async function runOne(req: WorkerRequest, backend: string): Promise<void> {
+  const { config } = req;
+  const t0 = performance.now();
+  const data = dataFor(config);
+  const trainSet = config.trainSize === null ? data.train : take(data.train, config.trainSize);
+  const teacherLogits = readCachedLogits(req.teacherLogitsFile);
+  if (teacherLogits.length !== trainSet.size * 10) {
+    throw new Error(
+      `teacher logits in ${req.teacherLogitsFile} cover ${teacherLogits.length / 10} examples but the training slice has ${trainSet.size}: recompute them for this slice.`,
+    );
+  }
+  const model = createStudent({ hidden: config.hidden, seed: config.seed });
+  try {
+    const result = await train(model, {
+      train: trainSet,
+      validation: data.validation,
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      optimizer: { name: 'adam', learningRate: config.learningRate },
+      loss: config.alpha === 0 ? 'hard' : { teacherLogits, temperature: config.temperature, alpha: config.alpha },
+      seed: config.seed,
+    });
+    const val = evaluate(model, data.validation);
+    const test = evaluate(model, data.test);
+    send({
+      type: 'done',
+      key: req.key,
+      row: {
+        valAccuracy: val.accuracy,
+        testAccuracy: test.accuracy,
+        testErrors: test.errors,
+        bestEpoch: result.best?.epoch ?? config.epochs,
+        params: countParams(model),
+        seconds: (performance.now() - t0) / 1000,
+        backend,
+      },
+    });
+  } finally {
+    model.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const info = await initBackend({ quiet: true });
+  // The parent going away (Ctrl-C, SIGKILL) must not leave orphans training in the background.
+  process.on('disconnect', () => process.exit(0));
+  let chain = Promise.resolve();
+  process.on('message', (req: WorkerRequest) => {
+    chain = chain.then(() =>
+      runOne(req, info.name).catch((err: unknown) => send({ type: 'failed', key: req.key, message: (err as Error)?.message ?? String(err) })),
+    );
+  });
+  send({ type: 'ready' });
+}
+
+void main();
