@@ -49,10 +49,9 @@ export interface RunConfig {
 
 export interface RunRow extends RunConfig {
   key: string;
+  /** Accuracy of the final model on the validation set. Grids never touch the test set: evaluate
+   *  the setting chosen by selectBest on test separately, once. */
   valAccuracy: number;
-  /** Reported only for the setting chosen on validation accuracy (see selectBest). */
-  testAccuracy: number;
-  testErrors: number;
   bestEpoch: number;
   params: number;
   seconds: number;
@@ -352,8 +351,6 @@ export function flattenRows(rows: RunRow[]): Array<Record<string, number | strin
     alpha: r.alpha,
     seed: r.seed,
     valAccuracy: r.valAccuracy,
-    testAccuracy: r.testAccuracy,
-    testErrors: r.testErrors,
     bestEpoch: r.bestEpoch,
     epochs: r.epochs,
     trainSize: r.trainSize ?? -1,

@@ -13,3 +13,7 @@ export * from './cache';
 export * from './checkpoint';
 export * from './plot';
 export * from './notebook';
+export * from './ablation';
+export * from './homework';
+export { danfo } from './danfo';
+export * from './chapter';

@@ -78,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       `grid "${spec.name}": ${result.rows.length} rows in ${resultsFile} — ${result.trained} trained now, ${result.skipped} already finished, ${result.reused} reused; ${result.workers} worker(s), ${result.wallSeconds.toFixed(1)} s`,
     );
     const best = selectBest(result.rows);
-    console.log(`best on validation: T=${best.temperature} alpha=${best.alpha} hidden=${best.hidden.join('x')}: val ${(100 * best.valAccuracy).toFixed(2)}%, test ${(100 * best.testAccuracy).toFixed(2)}% (${best.testErrors} errors)`);
+    console.log(`best on validation: T=${best.temperature} alpha=${best.alpha} hidden=${best.hidden.join('x')}: val ${(100 * best.valAccuracy).toFixed(2)}% (evaluate this setting on the test set once, separately)`);
     return 0;
   } finally {
     process.removeListener('SIGINT', onSigint);

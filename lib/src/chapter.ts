@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { teacherLogitsCached, type TeacherLogits } from './cache';
+import { loadSplits, take, type DigitSet, type SplitData } from './data';
+import { InputError } from './errors';
+import { createTeacher } from './models';
+import { workbookRoot, writeFileAtomic } from './paths';
+import { train, type EpochRecord, type TrainResult } from './train';
+
+/**
+ * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
+ * its soft targets, saved results). Quick mode runs every notebook in minutes on two cores;
+ * full mode is the paper's scale. Notebooks read numbers from here, never type them in.
+ */
+
+export type Mode = 'quick' | 'full';
+
+export interface ChapterConfig {
+  mode: Mode;
+  seed: number;
+  validationSize: number;
+  /** Rows of the 55,000-image training split used for training (null = all). */
+  trainSize: number | null;
+  teacher: {
+    hidden: number[];
+    dropout: number;
+    inputDropout: number;
+    maxNorm: number;
+    jitter: number;
+    epochs: number;
+    learningRate: number;
+    /** The teacher may see more data than the students (quick mode: a stronger teacher fast). */
+    trainSize: number | null;
+  };
+  students: { large: number[]; small: number[] };
+  studentEpochs: number;
+  batchSize: number;
+  /** Soft-target temperature and weight used by notebook 04 (Hinton et al. used T = 20 for 2×800). */
+  distill: { temperature: number; alpha: number };
+  grid: { temperatures: number[]; alphas: number[]; trainSize: number | null; epochs: number; batchSize: number };
+}
+
+export function checkMode(mode: string): Mode {
+  if (mode !== 'quick' && mode !== 'full') {
+    throw new InputError('BAD_MODE', `mode must be "quick" or "full", got ${JSON.stringify(mode)}. Set it in the parameters cell or with -p mode=quick.`);
+  }
+  return mode;
+}
+
+export function chapterConfig(mode: string, seed = 0): ChapterConfig {
+  const m = checkMode(mode);
+  const common = {
+    mode: m,
+    seed,
+    validationSize: 5000,
+    students: { large: [800, 800], small: [30, 30] },
+    batchSize: 128,
+    distill: { temperature: 20, alpha: 0.9 },
+  };
+  if (m === 'quick') {
+    return {
+      ...common,
+      trainSize: 10000,
+      // Full dropout (0.5 / 0.2) needs many epochs to pay off; a quick teacher uses less so that
+      // three epochs on 30k images already beat students trained on 10k.
+      teacher: { hidden: [1200, 1200], dropout: 0.3, inputDropout: 0.1, maxNorm: 15, jitter: 0, epochs: 3, learningRate: 1e-3, trainSize: 30000 },
+      studentEpochs: 3,
+      // Small batches: more optimizer steps for the same number of images seen.
+      grid: { temperatures: [1, 2, 4, 8, 20], alphas: [0, 0.25, 0.5, 0.75, 0.9, 1], trainSize: 5000, epochs: 3, batchSize: 64 },
+    };
+  }
+  return {
+    ...common,
+    trainSize: null,
+    teacher: { hidden: [1200, 1200], dropout: 0.5, inputDropout: 0.2, maxNorm: 15, jitter: 2, epochs: 60, learningRate: 1e-3, trainSize: null },
+    studentEpochs: 30,
+    grid: { temperatures: [1, 2, 4, 8, 20], alphas: [0, 0.25, 0.5, 0.75, 0.9, 1], trainSize: null, epochs: 20, batchSize: 128 },
+  };
+}
+
+/** Train / validation / test, with the training split cut to the mode's size. */
+export function chapterData(cfg: ChapterConfig, trainSize: number | null = cfg.trainSize): SplitData {
+  const splits = loadSplits({ validationSize: cfg.validationSize, seed: cfg.seed });
+  return { ...splits, train: trainSize === null ? splits.train : take(splits.train, trainSize) };
+}
+
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+}
+
+export function buildDir(...parts: string[]): string {
+  return path.join(workbookRoot(), 'build', ...parts);
+}
+
+export interface TeacherRun {
+  model: tf.Sequential;
+  /** Everything the teacher's training saw (for reports); `history` spans all epochs. */
+  result: TrainResult;
+  checkpointDir: string;
+  /** True when the teacher was already fully trained and only loaded. */
+  loaded: boolean;
+}
+
+/**
+ * The chapter's teacher (2×1200 ReLU, dropout, max-norm), trained once per configuration and
+ * kept as a checkpoint under build/models/. Rerunning a notebook, or another notebook asking for
+ * the same teacher, loads it; an interrupted training resumes from its last epoch.
+ */
+export async function ensureTeacher(
+  cfg: ChapterConfig,
+  options: { onEpoch?: (r: EpochRecord) => void; signal?: AbortSignal } = {},
+): Promise<TeacherRun> {
+  const t = cfg.teacher;
+  const identity = { t, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
+  const checkpointDir = buildDir('models', `teacher-${hashOf(identity)}`);
+  const data = chapterData(cfg, t.trainSize);
+  const model = createTeacher({ hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm, seed: cfg.seed });
+  const result = await train(model, {
+    train: data.train,
+    validation: data.validation,
+    epochs: t.epochs,
+    batchSize: cfg.batchSize,
+    optimizer: { name: 'adam', learningRate: t.learningRate },
+    seed: cfg.seed,
+    jitter: t.jitter,
+    checkpoint: { dir: checkpointDir },
+    resumeFrom: checkpointDir,
+    onEpoch: options.onEpoch,
+    signal: options.signal,
+  });
+  return { model, result, checkpointDir, loaded: result.resumedFromEpoch >= t.epochs };
+}
+
+/** The teacher's logits on the training slice, computed once and read from .cache/ afterwards. */
+export function teacherSoftTargets(teacher: tf.LayersModel, set: DigitSet): TeacherLogits {
+  return teacherLogitsCached(teacher, set);
+}
+
+/** Saves a notebook result (plain JSON) under build/results/<name>.json, atomically. */
+export function saveResult(name: string, value: unknown): string {
+  const file = buildDir('results', `${name}.json`);
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+  return file;
+}
+
+export function loadResult<T>(name: string): T | null {
+  const file = buildDir('results', `${name}.json`);
+  if (!fs.existsSync(file)) return null;
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}
