@@ -12,6 +12,9 @@ const COMMANDS: Record<string, Command> = {
   kernel: { summary: 'kernel install [--user|--prefix P] | kernel uninstall: register the tslab kernel with Jupyter', load: () => import('./commands/kernel') },
   bench: { summary: 'bench [matmul|train]: print throughput on the active backend', load: () => import('./commands/bench') },
   reproduce: { summary: 'execute the chapter notebooks headless through the tslab kernel', load: () => import('./commands/reproduce') },
+  grid: { summary: 'grid <spec.json> [--results F] [--workers N]: run a resumable T x alpha grid', load: () => import('./commands/grid') },
+  release: { summary: 'release homework/ --out build/release/: student versions of the assignments', load: () => import('./commands/release') },
+  grade: { summary: 'grade <submission.ipynb>... [--source homework/] [--out DIR]: autograde in fresh kernels', load: () => import('./commands/grade') },
   figures: { summary: 'export every figure as offline HTML (and PNG with --png)', load: () => import('./commands/figures') },
 };
 

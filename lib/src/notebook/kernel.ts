@@ -350,9 +350,16 @@ export class KernelClient {
 
   private send(sock: zmq.Dealer, msg: JupyterMessage): void {
     debug('send', msg.header.msg_type, msg.header.msg_id);
-    // Dealer queues while the kernel is still binding; a rejected send means we are closing.
-    sock.send(serialize(this.conn.key, msg)).catch(() => undefined);
+    const frames = serialize(this.conn.key, msg);
+    // zeromq allows one send in flight per socket and throws EBUSY (synchronously) on a second:
+    // while the kernel is still binding, the first send waits, and a kernel_info resend would
+    // collide with it. Chain the sends instead; a rejected send means we are closing.
+    const previous = this.sendChains.get(sock) ?? Promise.resolve();
+    const next = previous.then(() => sock.send(frames)).catch(() => undefined);
+    this.sendChains.set(sock, next);
   }
+
+  private readonly sendChains = new Map<zmq.Dealer, Promise<void>>();
 
   private startFailure(reason: string): KdlabError {
     const tail = this.stderrTail();

@@ -1,0 +1,152 @@
+/**
+ * The chapter notebooks executed in quick mode through the workbook's own runner (the main job's
+ * code path), with assertions on what matters: the worked example, every expected figure, sane
+ * accuracies, the teacher beating both students, no failed cell, a valid and small notebook.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runNotebook, validateNotebook, FIGURE_INFO, type FigureId } from '../../lib/src';
+import { CHAPTERS, FIGURES, ROOT, clearSavedResults, displayedFigureTitles, figureFile, notebookPath, readJson, resultsFile, type Chapter } from './helpers';
+
+const OUT_DIR = path.join(ROOT, 'build', 'test-notebooks');
+
+before(() => {
+  clearSavedResults(CHAPTERS);
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+});
+
+async function execute(name: Chapter): Promise<void> {
+  const outPath = path.join(OUT_DIR, `${name}.ipynb`);
+  const r = await runNotebook(notebookPath(name), { parameters: { mode: 'quick' }, outPath, timeoutCellSeconds: 900 });
+  const why = r.failure ? `cell ${r.failure.sourceCellNumber}: ${r.failure.sourceFirstLine}\n${r.failure.stderr}` : '';
+  assert.equal(r.status, 'ok', `${name} failed: ${why}`);
+  assert.equal(r.executedCells, r.cells);
+
+  const size = fs.statSync(outPath).size;
+  assert.ok(size < 5 * 1024 * 1024, `${name}: executed notebook is ${size} bytes (limit 5 MB)`);
+  const nb = readJson<{ cells: Array<{ cell_type: string; outputs?: Array<{ output_type: string; data?: Record<string, unknown> }> }> }>(outPath);
+  assert.deepEqual(validateNotebook(nb), [], `${name}: the executed notebook is not valid nbformat 4.5`);
+
+  const titles = displayedFigureTitles(nb);
+  for (const id of FIGURES[name]) {
+    assert.ok(fs.existsSync(figureFile(id)), `${name} did not save figure data for ${id}`);
+    const title = FIGURE_INFO[id as FigureId].title;
+    assert.ok(titles.some((t) => t.includes(title.slice(0, 20))), `${name} did not display "${title}"; displayed: ${titles.join(' | ')}`);
+  }
+  // Every figure display carries the offline HTML fallback next to the Plotly JSON.
+  for (const c of nb.cells) {
+    for (const o of c.outputs ?? []) {
+      if (o.data?.['application/vnd.plotly.v1+json']) assert.equal(typeof o.data['text/html'], 'string');
+    }
+  }
+}
+
+const near = (actual: number, expected: number, tol: number, what: string): void =>
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
+
+test('00-setup: backend, verified data, smoke training', async () => {
+  await execute('00-setup');
+  const r = readJson<{ trainImages: number; testImages: number; verification: string; smokeAccuracy: number }>(resultsFile('00-setup'));
+  assert.equal(r.trainImages, 60000);
+  assert.equal(r.testImages, 10000);
+  assert.notEqual(r.verification, 'unrecorded');
+  assert.ok(r.smokeAccuracy > 0.8 && r.smokeAccuracy < 1, `smoke accuracy ${r.smokeAccuracy}`);
+});
+
+test('01-soft-labels-and-temperature: the worked example, the limits, dark knowledge', async () => {
+  await execute('01-soft-labels-and-temperature');
+  const r = readJson<{
+    workedExample: { T1: number[]; T2: number[] };
+    chapterPrintedT1: number[];
+    limits: Array<{ T: number; q1: number; distanceToUniform: number }>;
+    darkKnowledge: Array<{ digit: number; ownMass: number; mostSimilarDigit: number }>;
+  }>(resultsFile('01-soft-labels-and-temperature'));
+  [0.629, 0.231, 0.14].forEach((p, i) => near(r.workedExample.T1[i], p, 5e-4, `T=1 q${i + 1}`));
+  [0.481, 0.292, 0.227].forEach((p, i) => near(r.workedExample.T2[i], p, 5e-4, `T=2 q${i + 1}`));
+  assert.deepEqual(r.chapterPrintedT1, [0.57, 0.28, 0.15]);
+  const cold = r.limits.find((l) => l.T === 0.01);
+  const hot = r.limits.find((l) => l.T === 1000);
+  assert.ok(cold && cold.q1 > 1 - 1e-12, 'T -> 0 gives the one-hot arg-max');
+  assert.ok(hot && hot.distanceToUniform < 1e-3, 'T -> infinity gives the uniform distribution');
+  assert.equal(r.darkKnowledge.length, 10);
+  for (const d of r.darkKnowledge) {
+    assert.notEqual(d.mostSimilarDigit, d.digit);
+    assert.ok(d.ownMass > 0.3 && d.ownMass < 1, `digit ${d.digit} keeps ${d.ownMass} of its mass at T = 4`);
+  }
+});
+
+test('02-teacher-and-student: sizes, the teacher, the logit cache refuses jittered inputs', async () => {
+  await execute('02-teacher-and-student');
+  const r = readJson<{ models: Array<{ params: number; sizeBytes: number; latencyMs: number }>; teacherTestAccuracy: number; staleCacheRefused: boolean }>(
+    resultsFile('02-teacher-and-student'),
+  );
+  // 784-1200-1200-10, 784-800-800-10, 784-30-30-10: weights plus biases, counted by hand.
+  const mlp = (h: number[]): number => [784, ...h, 10].slice(1).reduce((sum, out, i) => sum + [784, ...h][i] * out + out, 0);
+  assert.deepEqual(r.models.map((m) => m.params), [mlp([1200, 1200]), mlp([800, 800]), mlp([30, 30])]);
+  for (const m of r.models) assert.ok(m.sizeBytes >= 4 * m.params, 'float32 weights take 4 bytes each');
+  assert.ok(r.models[2].latencyMs < r.models[0].latencyMs, 'the 2x30 student answers faster than the teacher');
+  assert.ok(r.teacherTestAccuracy > 0.95 && r.teacherTestAccuracy < 1, `teacher test accuracy ${r.teacherTestAccuracy}`);
+  assert.equal(r.staleCacheRefused, true);
+});
+
+test('03-distillation-loss: code equals formula, T^2 keeps the gradient scale, Hinton identities', async () => {
+  await execute('03-distillation-loss');
+  const r = readJson<{
+    hand: { maxDifference: number };
+    grad: { temperatures: number[]; withT2: number[]; withoutT2: number[] };
+    klVsMse: { ratioAtMaxT: number };
+    identity1: Array<{ relativeError: number }>;
+    identity2: Array<{ T: number; relativeError: number }>;
+    pitfalls: { meanOverElementsRatio: number; missingT2Factor: number; temperature: number };
+  }>(resultsFile('03-distillation-loss'));
+  assert.ok(r.hand.maxDifference < 1e-5);
+  const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
+  assert.ok(spread(r.grad.withT2) < 10, `with T^2 the gradient stays within a small factor (${spread(r.grad.withT2)})`);
+  assert.ok(spread(r.grad.withoutT2) > 100, `without T^2 it collapses (${spread(r.grad.withoutT2)})`);
+  near(r.klVsMse.ratioAtMaxT, 1, 0.05, 'T^2 KL / MSE limit at the highest T');
+  for (const e of r.identity1) assert.ok(e.relativeError < 1e-4);
+  const high = r.identity2.filter((e) => e.T >= 20).map((e) => e.relativeError);
+  for (let i = 1; i < high.length; i++) assert.ok(high[i] < high[i - 1], 'the high-T approximation improves as T grows');
+  near(r.pitfalls.meanOverElementsRatio, 10, 1e-3, "'mean' over all elements divides by the class count");
+  near(r.pitfalls.missingT2Factor, r.pitfalls.temperature ** 2, 1e-2 * r.pitfalls.temperature ** 2, 'missing T^2 weakens the gradient by T^2');
+});
+
+test('04-training-the-student: the teacher beats both students; accuracies are sane', async () => {
+  await execute('04-training-the-student');
+  const r = readJson<{
+    teacherTestAccuracy: number;
+    scratch: { testAccuracy: number; valAccuracyBest: number; valAccuracyLast: number };
+    distilled: { testAccuracy: number };
+    small: { scratch: { testAccuracy: number }; distilled: { testAccuracy: number } };
+  }>(resultsFile('04-training-the-student'));
+  const students = [r.scratch.testAccuracy, r.distilled.testAccuracy, r.small.scratch.testAccuracy, r.small.distilled.testAccuracy];
+  for (const a of students) {
+    assert.ok(a > 0.8 && a < 1, `student test accuracy ${a}`);
+    assert.ok(r.teacherTestAccuracy > a, `teacher ${r.teacherTestAccuracy} must beat student ${a}`);
+  }
+  assert.ok(r.scratch.valAccuracyBest >= r.scratch.valAccuracyLast, 'best epoch is at least as good as the last');
+});
+
+test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for the chosen setting', async () => {
+  await execute('05-evaluation-and-tuning');
+  const r = readJson<{
+    grid: { temperatures: number[]; alphas: number[] };
+    chosen: Array<{ student: string; temperature: number; alpha: number; valAccuracy: number; plainStudentValAccuracy: number; testAccuracy: number }>;
+    large: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
+    small: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
+  }>(resultsFile('05-evaluation-and-tuning'));
+  for (const rows of [r.large, r.small]) {
+    assert.equal(rows.length, r.grid.temperatures.length * r.grid.alphas.length);
+    const alpha0 = rows.filter((x) => x.alpha === 0).map((x) => x.valAccuracy);
+    assert.equal(new Set(alpha0).size, 1, 'alpha = 0 does not depend on T');
+    for (const x of rows) assert.ok(x.valAccuracy > 0.5 && x.valAccuracy < 1);
+  }
+  for (const c of r.chosen) {
+    const rows = c.student === '800×800' ? r.large : r.small;
+    assert.equal(c.valAccuracy, Math.max(...rows.map((x) => x.valAccuracy)), 'the chosen setting has the best validation accuracy');
+    assert.ok(c.valAccuracy >= c.plainStudentValAccuracy);
+    assert.ok(c.testAccuracy > 0.85 && c.testAccuracy < 1, `chosen ${c.student} test accuracy ${c.testAccuracy}`);
+  }
+});
