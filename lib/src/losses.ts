@@ -61,6 +61,15 @@ function assertFinite(x: tf.Tensor, name: string, where: string): void {
   }
 }
 
+/** Student and teacher logits: rank 2, same batch and class count, no NaN or infinity. */
+function assertLogitPair(student: tf.Tensor2D, teacher: tf.Tensor2D, where: string): void {
+  assertLogits(student, 'studentLogits', where);
+  assertLogits(teacher, 'teacherLogits', where);
+  assertSameShape(student, teacher, where);
+  assertFinite(student, 'studentLogits', where);
+  assertFinite(teacher, 'teacherLogits', where);
+}
+
 function assertSameShape(student: tf.Tensor2D, teacher: tf.Tensor2D, where: string): void {
   const [bs, cs] = student.shape;
   const [bt, ct] = teacher.shape;
@@ -174,11 +183,7 @@ export const uncheckedLosses = {
 export function distillationLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, T: number): tf.Scalar {
   const where = 'distillationLoss';
   assertTemperature(T, where);
-  assertLogits(studentLogits, 'studentLogits', where);
-  assertLogits(teacherLogits, 'teacherLogits', where);
-  assertSameShape(studentLogits, teacherLogits, where);
-  assertFinite(studentLogits, 'studentLogits', where);
-  assertFinite(teacherLogits, 'teacherLogits', where);
+  assertLogitPair(studentLogits, teacherLogits, where);
   return uncheckedLosses.distillation(studentLogits, teacherLogits, T);
 }
 
@@ -190,11 +195,7 @@ export function distillationLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.T
 export function softTargetCrossEntropy(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, T: number): tf.Scalar {
   const where = 'softTargetCrossEntropy';
   assertTemperature(T, where);
-  assertLogits(studentLogits, 'studentLogits', where);
-  assertLogits(teacherLogits, 'teacherLogits', where);
-  assertSameShape(studentLogits, teacherLogits, where);
-  assertFinite(studentLogits, 'studentLogits', where);
-  assertFinite(teacherLogits, 'teacherLogits', where);
+  assertLogitPair(studentLogits, teacherLogits, where);
   return tf.tidy(() => softCrossEntropyCore(studentLogits, teacherLogits, T));
 }
 
@@ -224,12 +225,8 @@ export function kdLoss(
   const { temperature, alpha } = options;
   assertTemperature(temperature, where);
   assertAlpha(alpha, where);
-  assertLogits(studentLogits, 'studentLogits', where);
-  assertLogits(teacherLogits, 'teacherLogits', where);
-  assertSameShape(studentLogits, teacherLogits, where);
+  assertLogitPair(studentLogits, teacherLogits, where);
   assertLabels(labels, studentLogits.shape[0], studentLogits.shape[1], where);
-  assertFinite(studentLogits, 'studentLogits', where);
-  assertFinite(teacherLogits, 'teacherLogits', where);
   return tf.tidy(() =>
     uncheckedLosses.kd(studentLogits, teacherLogits, oneHotOf(labels, studentLogits.shape[1]), temperature, alpha),
   );
@@ -241,10 +238,6 @@ export function kdLoss(
  */
 export function mseLogitsLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D): tf.Scalar {
   const where = 'mseLogitsLoss';
-  assertLogits(studentLogits, 'studentLogits', where);
-  assertLogits(teacherLogits, 'teacherLogits', where);
-  assertSameShape(studentLogits, teacherLogits, where);
-  assertFinite(studentLogits, 'studentLogits', where);
-  assertFinite(teacherLogits, 'teacherLogits', where);
+  assertLogitPair(studentLogits, teacherLogits, where);
   return uncheckedLosses.mse(studentLogits, teacherLogits);
 }

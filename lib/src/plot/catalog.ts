@@ -71,7 +71,7 @@ export const FIGURE_INFO: Readonly<Record<FigureId, FigureInfo>> = {
   'training-curves': {
     id: 'training-curves',
     section: '3.4',
-    title: 'Test accuracy per epoch: teacher, student from scratch, distilled student',
+    title: 'Accuracy per epoch: teacher, student from scratch, distilled student',
     notebook: '04-training-the-student',
   },
   'ablation-heatmap-T-alpha': {

@@ -1,3 +1,4 @@
+import { entropyOf, softmaxT } from '../softmax-plain';
 import { FIGURE_INFO } from './catalog';
 import { applyGrid } from './grid';
 import { OKABE_ITO, PALETTE, SIZES, UNITS, axis, baseLayout, logAxis } from './theme';
@@ -6,23 +7,9 @@ import { FigureInputError, array, num, numbers, record, str } from './validate';
 
 /*
  * Figures of notebook 01 (§2.2 soft vs hard labels, §2.4 temperature, §4.1 the worked example).
- * The builders compute softmax themselves in float64 from the logits they are given, so the saved
- * data stays the chapter's own numbers (logits, T) and the figure can be redrawn from them.
+ * The builders compute softmax in float64 from the logits they are given (softmax-plain, no tfjs),
+ * so the saved data stays the chapter's own numbers (logits, T) and the figure can be redrawn.
  */
-
-/** float64 softmax(z / T) with max-subtraction; kept here so drawing never loads tfjs. */
-export function softmaxPlain(logits: readonly number[], T: number): number[] {
-  const scaled = logits.map((z) => z / T);
-  const m = Math.max(...scaled);
-  const e = scaled.map((s) => Math.exp(s - m));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / sum);
-}
-
-/** Shannon entropy in nats, 0 · ln 0 = 0. */
-export function entropyNats(p: readonly number[]): number {
-  return -p.reduce((acc, q) => (q > 0 ? acc + q * Math.log(q) : acc), 0);
-}
 
 export interface SoftLabelsInput {
   /** The logits z; the chapter's example is [2.0, 1.0, 0.5]. */
@@ -43,7 +30,7 @@ export function softLabelsVsT(input: SoftLabelsInput): Figure {
   const temps = numbers(r.temperatures, where, 'temperatures', { positive: true });
   const names = classNames(r.classNames, logits, where, (z, i) => `class ${i + 1} (z = ${fmt(z)})`);
   const data: Trace[] = temps.map((T, i): BarTrace => {
-    const p = softmaxPlain(logits, T);
+    const p = softmaxT(logits, T);
     return {
       type: 'bar',
       name: `T = ${fmt(T)}`,
@@ -96,14 +83,14 @@ export function entropyVsT(input: EntropyInput): Figure {
   const r = record(input, where);
   const logits = numbers(r.logits, where, 'logits', {}, 2);
   const temps = numbers(r.temperatures, where, 'temperatures', { positive: true }, 2).sort((a, b) => a - b);
-  const probs = temps.map((T) => softmaxPlain(logits, T));
+  const probs = temps.map((T) => softmaxT(logits, T));
   const maxEntropy = Math.log(logits.length);
   const entropy: ScatterTrace = {
     type: 'scatter',
     mode: 'lines+markers',
     name: 'entropy H(q)',
     x: temps,
-    y: probs.map(entropyNats),
+    y: probs.map(entropyOf),
     line: { color: OKABE_ITO.blue, width: SIZES.line },
     marker: { size: 6 },
     hovertemplate: 'T = %{x}<br>H = %{y:.4f} nats<extra></extra>',
@@ -219,7 +206,7 @@ export function darkKnowledge(input: DarkKnowledgeInput): Figure {
   const data: Trace[] = [];
   examples.forEach((ex, i) => {
     temps.forEach((T, t) => {
-      const p = softmaxPlain(ex.logits, T);
+      const p = softmaxT(ex.logits, T);
       data.push({
         type: 'bar',
         name: `T = ${fmt(T)}`,
