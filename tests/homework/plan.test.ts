@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildGradingPlan, findSourceNotebook, wrapProbe } from '../../lib/src/homework/grade';
 import { gradeCells, nbgraderMeta, stripSolutions } from '../../lib/src/homework/markers';
-import { reportNames, snapshotDir, summaryCsv, writeGradeReports } from '../../lib/src/homework/report';
+import { reportNames, summaryCsv, writeGradeReports } from '../../lib/src/homework/report';
+import { snapshotDir } from '../../lib/src/paths';
 import type { GradeOutcome } from '../../lib/src/homework/grade';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, removeCell, sourcePath, tempDir, text } from './helpers';
 

@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { InputError, KdlabError } from '../errors';
 import { gradeSubmission, type GradeOutcome } from '../homework/grade';
-import { snapshotDir, writeGradeReports } from '../homework/report';
+import { writeGradeReports } from '../homework/report';
+import { snapshotDir } from '../paths';
 import { workbookRoot } from '../paths';
 
 const USAGE =

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { KdlabError } from '../errors';
-import { workbookRoot } from '../paths';
+import { snapshotDir, workbookRoot } from '../paths';
 import { killAllKernels } from '../notebook/kernel';
 import { parseParameter, type ParameterValue } from '../notebook/nbformat';
 import { runNotebook, type NotebookRunResult, type ProgressEvent } from '../notebook/runner';
@@ -265,37 +265,18 @@ function formatSeconds(s: number): string {
   return `${m} min ${Math.round(s - 60 * m)} s`;
 }
 
-type Snapshot = Map<string, number>;
+type Snapshot = Map<string, string>;
 
 function snapshot(dirs: string[]): Snapshot {
   const seen: Snapshot = new Map();
-  const walk = (dir: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile()) {
-        try {
-          seen.set(p, fs.statSync(p).mtimeMs);
-        } catch {
-          /* removed meanwhile */
-        }
-      }
-    }
-  };
-  for (const d of dirs) walk(d);
+  for (const d of dirs) for (const [rel, stamp] of snapshotDir(d)) seen.set(path.join(d, rel), stamp);
   return seen;
 }
 
 /** Files that are new or rewritten since `before`: what the notebook wrote during its run. */
 function countWritten(before: Snapshot, after: Snapshot): number {
   let n = 0;
-  for (const [file, mtime] of after) if (before.get(file) !== mtime) n++;
+  for (const [file, stamp] of after) if (stamp.endsWith(':f') && before.get(file) !== stamp) n++;
   return n;
 }
 

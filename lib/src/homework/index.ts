@@ -25,4 +25,4 @@ export {
 } from './grade';
 export { HOMEWORK_PROBES, type Probe, type ProbeChallenge, type ProbeContext } from './probes';
 export { hw3Parameters, hw3ReferenceGrid, notebookParameters, type Hw3Parameters, type Hw3Row } from './hw3';
-export { feedbackMarkdown, reportNames, snapshotDir, summaryCsv, writeGradeReports, type DirSnapshot, type WrittenReports } from './report';
+export { feedbackMarkdown, reportNames, summaryCsv, writeGradeReports, type WrittenReports } from './report';

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KdlabError } from '../errors';
-import { writeFileAtomic } from '../paths';
+import { snapshotDir, writeFileAtomic, type DirSnapshot } from '../paths';
 import { assignmentName } from './markers';
 import type { GradeOutcome } from './grade';
 
@@ -16,29 +16,7 @@ export interface WrittenReports {
   foreign: string[];
 }
 
-export type DirSnapshot = Map<string, string>;
 
-/** Names (relative, recursive) and size+mtime of everything under `dir`; empty if it does not exist. */
-export function snapshotDir(dir: string): DirSnapshot {
-  const snap: DirSnapshot = new Map();
-  const walk = (d: string, rel: string) => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const full = path.join(d, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      const st = fs.lstatSync(full);
-      snap.set(r, `${st.size}:${st.mtimeMs}:${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'}`);
-      if (e.isDirectory()) walk(full, r);
-    }
-  };
-  walk(dir, '');
-  return snap;
-}
 
 /** Unique, file-system-safe report names: the submission's base name, prefixed by its folder on clashes. */
 export function reportNames(submissions: readonly string[]): string[] {
