@@ -1,0 +1,32 @@
+/**
+ * Readers rerun cells. Running a notebook's code cells twice in ONE kernel (as "run all" twice
+ * does) must work: no redeclaration errors, and the final leak check, which compares with the
+ * tensor count taken at the top, passes again. The cheap notebooks suffice (04 and 05 only add
+ * training, which the library tests cover for leaks).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { KernelClient, readNotebook } from '../../lib/src/notebook';
+import { sourceText } from '../../lib/src/notebook/nbformat';
+import { notebookPath, type Chapter } from './helpers';
+
+const CHEAP: Chapter[] = ['00-setup', '02-teacher-and-student', '03-distillation-loss'];
+
+for (const name of CHEAP) {
+  test(`${name}: run all, then run all again in the same kernel`, async () => {
+    const file = notebookPath(name);
+    const cells = readNotebook(file).cells.filter((c) => c.cell_type === 'code').map((c) => sourceText(c.source));
+    const client = await KernelClient.start({ cwd: path.dirname(file) });
+    try {
+      for (const round of [1, 2]) {
+        for (const code of cells) {
+          const r = await client.execute(code, { timeoutSeconds: 900 });
+          assert.equal(r.status, 'ok', `round ${round}, cell "${code.split('\n')[0]}":\n${r.stderr}`);
+        }
+      }
+    } finally {
+      await client.shutdown();
+    }
+  });
+}
