@@ -3,9 +3,9 @@
  * the cache file the parent named. It trains the runs it is sent and reports numbers only; the
  * parent writes the results file.
  */
-import type { RunConfig, WorkerReply, WorkerRequest } from './ablation';
+import type { WorkerReply, WorkerRequest } from './ablation';
 import { initBackend } from './backend';
-import { loadSplits, take, type SplitData } from './data';
+import { loadSplits, take } from './data';
 import { readCachedLogits } from './cache';
 import { evaluate } from './evaluate';
 import { countParams, createStudent } from './models';
@@ -15,19 +15,10 @@ const send = (msg: WorkerReply): void => {
   process.send?.(msg);
 };
 
-let splits: { key: string; data: SplitData } | undefined;
-function dataFor(config: RunConfig): SplitData {
-  const key = `${config.validationSize}|${config.splitSeed}`;
-  if (!splits || splits.key !== key) {
-    splits = { key, data: loadSplits({ validationSize: config.validationSize, seed: config.splitSeed }) };
-  }
-  return splits.data;
-}
-
 async function runOne(req: WorkerRequest, backend: string): Promise<void> {
   const { config } = req;
   const t0 = performance.now();
-  const data = dataFor(config);
+  const data = loadSplits({ validationSize: config.validationSize, seed: config.splitSeed });
   const trainSet = config.trainSize === null ? data.train : take(data.train, config.trainSize);
   const teacherLogits = readCachedLogits(req.teacherLogitsFile);
   if (teacherLogits.length !== trainSet.size * 10) {

@@ -15,6 +15,7 @@ import { plotlyJs } from '../../lib/src/plot/plotlyjs';
 import { buildFigure } from '../../lib/src/plot/registry';
 import { FIGURE_IDS } from '../../lib/src/plot/catalog';
 import type { Figure } from '../../lib/src/plot/types';
+import { captureStdout } from './stdout';
 import { SAMPLE_INPUTS } from './fixtures';
 
 interface Message {
@@ -104,19 +105,9 @@ test('show(): the loader goes out once per sink, before the first figure; then o
   assert.ok(bytes < 2_600_000, `loader + ${FIGURE_IDS.length} figures = ${bytes} bytes`);
 });
 
-test('show() outside a kernel prints the summary instead of failing', () => {
+test('show() outside a kernel prints the summary instead of failing', async () => {
   assert.equal(kernelSink(), undefined, 'no tslab kernel in this test process');
-  const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    show(figure());
-  } finally {
-    process.stdout.write = original;
-  }
+  const { chunks: lines } = await captureStdout(() => show(figure()));
   assert.equal(lines.length, 1);
   assert.match(lines[0], /^§4\.1 Soft labels .*\[4 traces/);
 });
@@ -186,19 +177,11 @@ test('liveChart: a trailing update follows a burst without waiting for close()',
   assert.equal(sink.messages.filter((m) => m.kind === 'update').length, 2, 'nothing pending: close() sends nothing new');
 });
 
-test('liveChart outside a kernel: silent updates, one summary line on close()', () => {
-  const lines: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    lines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
+test('liveChart outside a kernel: silent updates, one summary line on close()', async () => {
+  const { chunks: lines } = await captureStdout(() => {
     const chart = liveChart({ title: 'distilled student' });
     for (let i = 1; i <= 5; i++) chart.update({ x: i, accuracy: 0.9 + i / 100, loss: Number.NaN });
     chart.close();
-  } finally {
-    process.stdout.write = original;
-  }
+  });
   assert.deepEqual(lines, ['distilled student: 5 points; last x = 5: accuracy 0.95, loss NaN\n']);
 });

@@ -7,25 +7,16 @@ import { KdlabError } from '../../lib/src/errors';
 import { FIGURE_IDS, FIGURE_INFO } from '../../lib/src/plot/catalog';
 import { FIGURES, buildFigure, figureDataDir, loadSavedFigures, saveFigure } from '../../lib/src/plot/registry';
 import { run as figuresCommand } from '../../lib/src/commands/figures';
+import { captureStdout } from './stdout';
 import { SAMPLE_INPUTS } from './fixtures';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-plot-'));
 }
 
-async function captureStdout(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    chunks.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const code = await fn();
-    return { code, out: chunks.join('') };
-  } finally {
-    process.stdout.write = original;
-  }
+async function captureOutput(fn: () => Promise<number>): Promise<{ code: number; out: string }> {
+  const { value, chunks } = await captureStdout(fn);
+  return { code: value, out: chunks.join('') };
 }
 
 test('the registry covers every figure of the chapter map, with a section and a notebook', () => {
@@ -119,13 +110,13 @@ test('kdlab figures: no saved data -> notice and exit 0; with data -> HTML pages
   const resultsDir = tmpDir();
   const outDir = tmpDir();
   try {
-    const empty = await captureStdout(() => figuresCommand(['--results', resultsDir, '--out', outDir]));
+    const empty = await captureOutput(() => figuresCommand(['--results', resultsDir, '--out', outDir]));
     assert.equal(empty.code, 0);
     assert.match(empty.out, /no saved figure data in .*figures: run `npm start` first/);
 
     saveFigure('soft-labels-vs-T', SAMPLE_INPUTS['soft-labels-vs-T'], { resultsDir });
     saveFigure('confusion-matrix', SAMPLE_INPUTS['confusion-matrix'], { resultsDir });
-    const res = await captureStdout(() => figuresCommand([`--results=${resultsDir}`, '--out', outDir]));
+    const res = await captureOutput(() => figuresCommand([`--results=${resultsDir}`, '--out', outDir]));
     assert.equal(res.code, 0);
     assert.deepEqual(fs.readdirSync(outDir).sort(), ['confusion-matrix.html', 'index.html', 'soft-labels-vs-T.html']);
     assert.match(res.out, /soft-labels-vs-T\s+§4\.1\s+\.html\s+\d/);
@@ -136,7 +127,7 @@ test('kdlab figures: no saved data -> notice and exit 0; with data -> HTML pages
     assert.ok(!page.includes(resultsDir) && !page.includes(os.homedir() + '/'), 'no local paths embedded');
 
     fs.rmSync(path.join(outDir, 'soft-labels-vs-T.html'));
-    const one = await captureStdout(() => figuresCommand(['--results', resultsDir, '--out', outDir, '--only', 'confusion-matrix']));
+    const one = await captureOutput(() => figuresCommand(['--results', resultsDir, '--out', outDir, '--only', 'confusion-matrix']));
     assert.equal(one.code, 0);
     assert.doesNotMatch(one.out, /soft-labels-vs-T/);
     assert.ok(!fs.existsSync(path.join(outDir, 'soft-labels-vs-T.html')), '--only rewrites only that page');
@@ -145,7 +136,7 @@ test('kdlab figures: no saved data -> notice and exit 0; with data -> HTML pages
     assert.match(gallery, /href="confusion-matrix\.html"/);
     assert.doesNotMatch(gallery, /href="soft-labels-vs-T\.html"/, 'no link to a page that is not there');
 
-    const only = await captureStdout(() => figuresCommand(['--results', resultsDir, '--out', outDir, '--only', 'hinton-table']));
+    const only = await captureOutput(() => figuresCommand(['--results', resultsDir, '--out', outDir, '--only', 'hinton-table']));
     assert.equal(only.code, 0);
     assert.match(only.out, /no saved figure data .* for hinton-table: run `npm start` first \(or the notebook\(s\) 07-reproducing-hinton-2015\)/);
     assert.equal(await figuresCommand(['--only', 'bogus']), 2);

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DisplaySink } from '../../lib/src/plot/display';
 import { formatCell, frameToCsv, saveTable, showTable, tableBundle } from '../../lib/src/plot/tables';
+import { captureStdout } from './stdout';
 import type { FrameLike } from '../../lib/src/plot/frame';
 
 const ROWS = [
@@ -53,18 +54,8 @@ test('tables escape HTML and elide long tables in the display (not in CSV)', () 
   assert.equal(frameToCsv(many).trimEnd().split('\n').length, 101);
 });
 
-test('showTable outside a kernel prints the plain text', () => {
-  const chunks: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((c: string | Uint8Array) => {
-    chunks.push(String(c));
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    showTable([{ a: 1, b: 'x' }]);
-  } finally {
-    process.stdout.write = original;
-  }
+test('showTable outside a kernel prints the plain text', async () => {
+  const { chunks } = await captureStdout(() => showTable([{ a: 1, b: 'x' }]));
   assert.equal(chunks.join(''), 'a  b\n-  -\n1  x\n');
 });
 

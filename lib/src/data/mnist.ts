@@ -163,9 +163,24 @@ export interface SplitData {
   test: DigitSet;
 }
 
-/** MNIST with a seeded validation set carved from the training set (default 5,000 of 60,000). */
+const splitMemo = new WeakMap<MnistData, Map<string, SplitData>>();
+
+/**
+ * MNIST with a seeded validation set carved from the training set (default 5,000 of 60,000).
+ * Each (data, validationSize, seed) is split once per process: the split copies 170 MB of pixels,
+ * and notebooks, the teacher and grid workers all ask for the same one. Treat the sets as read-only.
+ */
 export function loadSplits(options: LoadOptions & { validationSize?: number; seed?: number } = {}): SplitData {
   const data = loadMnist(options);
-  const { train, validation } = trainValidationSplit(data.train, options.validationSize ?? 5000, options.seed ?? 0);
-  return { train, validation, test: data.test };
+  const validationSize = options.validationSize ?? 5000;
+  const seed = options.seed ?? 0;
+  const bySplit = splitMemo.get(data) ?? new Map<string, SplitData>();
+  splitMemo.set(data, bySplit);
+  const key = `${validationSize}|${seed}`;
+  const hit = bySplit.get(key);
+  if (hit) return hit;
+  const { train, validation } = trainValidationSplit(data.train, validationSize, seed);
+  const splits: SplitData = { train, validation, test: data.test };
+  bySplit.set(key, splits);
+  return splits;
 }
