@@ -310,12 +310,40 @@ export function sandboxNodeOptions(home: string): string | undefined {
     path.join(os.tmpdir(), 'kdlab-kernel-*'),
     // zeromq's loader probes this file to tell musl from glibc; Node 20 throws rather than say no.
     '/etc/alpine-release',
+    // tslab's TypeScript watches the node_modules folders that module lookups probed and found
+    // missing, on every ancestor of the importing file; how far up it goes depends on the
+    // path's depth, and Node 20 throws on a watch it may not read instead of reporting "missing".
+    ...ancestorNodeModules(path.join(root, 'lib', 'dist')),
+    ...ancestorNodeModules(home),
   ];
   if (process.env.KDLAB_DATA_DIR) reads.push(path.join(path.resolve(process.env.KDLAB_DATA_DIR), '*'));
   for (const r of reads) {
     if (/[\s,"']/.test(r)) return undefined; // NODE_OPTIONS cannot carry it safely: run unconfined
   }
-  return [flag, '--allow-addons', ...reads.map((r) => `--allow-fs-read=${r}`)].join(' ');
+  return [flag, '--allow-addons', ...withoutCoveredGrants(reads).map((r) => `--allow-fs-read=${r}`)].join(' ');
+}
+
+/**
+ * Drops grants that another grant already covers. Node 20's permission tree mishandles overlap:
+ * `dir` next to `dir/*` aborts the process at start-up, and `dir/x` next to `dir/*` silently
+ * stops the wildcard from matching dir's other files.
+ */
+export function withoutCoveredGrants(reads: readonly string[]): string[] {
+  const unique = [...new Set(reads)];
+  const isWildcard = (g: string): boolean => g.endsWith('/*');
+  const covers = (g: string, r: string): boolean =>
+    g !== r &&
+    (isWildcard(g) ? r === g.slice(0, -2) || r.startsWith(g.slice(0, -1)) : !isWildcard(r) && r.startsWith(g + '/'));
+  return unique.filter((r) => !unique.some((g) => covers(g, r)));
+}
+
+/** `<dir>/node_modules` for dir and each of its ancestors: names only, never their siblings. */
+function ancestorNodeModules(start: string): string[] {
+  const out: string[] = [];
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    out.push(path.join(dir, 'node_modules'));
+    if (path.dirname(dir) === dir) return out;
+  }
 }
 
 function kernelEnv(home: string, sandbox: boolean): NodeJS.ProcessEnv {
