@@ -17,7 +17,9 @@ const USAGE = `usage: kdlab reproduce [options]
   --mode quick|full     value of the notebooks' \`mode\` parameter (default quick)
   --only 01,03          run only the notebooks with these number prefixes
   --keep-going          run the remaining notebooks after a failure
-  --timeout-cell S      per-cell limit in seconds, then interrupt and kill (default 1800, 0 = none)
+  --timeout-cell S      per-cell limit in seconds, then interrupt and kill
+                        (default 1800 in quick mode; none in full mode, where training the
+                        teacher alone takes most of an hour on 2 cores; 0 = none)
   -p, --param name=value  extra parameter for the injected-parameters cell (repeatable)
   --notebooks DIR       where the chapter notebooks are (default notebooks/)
   --out DIR             where executed notebooks go (default build/notebooks/)
@@ -40,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
         mode: { type: 'string', default: 'quick' },
         only: { type: 'string' },
         'keep-going': { type: 'boolean', default: false },
-        'timeout-cell': { type: 'string', default: '1800' },
+        'timeout-cell': { type: 'string' },
         param: { type: 'string', short: 'p', multiple: true, default: [] },
         notebooks: { type: 'string' },
         out: { type: 'string' },
@@ -61,7 +63,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`kdlab reproduce: --mode must be quick or full, not "${mode}"\n`);
     return 2;
   }
-  const timeout = Number(args['timeout-cell']);
+  const timeout = Number(args['timeout-cell'] ?? (mode === 'full' ? '0' : '1800'));
   if (!Number.isFinite(timeout) || timeout < 0) {
     process.stderr.write(`kdlab reproduce: --timeout-cell must be a number of seconds >= 0\n`);
     return 2;
