@@ -210,6 +210,8 @@ function reportFailure(shown: string, r: NotebookRunResult): void {
 }
 
 /** One line per notebook redrawn in place on a terminal; plain lines otherwise (CI logs). */
+const HEARTBEAT_SECONDS = 60;
+
 class Progress {
   private readonly tty = Boolean(process.stderr.isTTY);
   private readonly started = Date.now();
@@ -222,6 +224,10 @@ class Progress {
       this.timer.unref();
     } else {
       process.stderr.write(`${name}: starting kernel\n`);
+      // A full-mode training cell runs for most of an hour; a log with no line for that long
+      // looks hung (and some CI services kill a job that is silent for 10 minutes).
+      this.timer = setInterval(() => this.heartbeat(), HEARTBEAT_SECONDS * 1000);
+      this.timer.unref();
     }
   }
 
@@ -243,6 +249,13 @@ class Progress {
     } else {
       process.stderr.write(`${this.name}: ${status} after ${formatSeconds(this.seconds())}\n`);
     }
+  }
+
+  private heartbeat(): void {
+    const done = this.last?.done ?? 0;
+    const total = this.last?.total ?? 0;
+    if (total === 0 || done >= total) return;
+    process.stderr.write(`${this.name}: cell ${done + 1}/${total} still running, ${formatSeconds(this.seconds())}\n`);
   }
 
   private draw(): void {
