@@ -96,7 +96,15 @@ export function runKey(config: RunConfig): string {
 
 /** With alpha = 0 the soft term vanishes, so every T gives the same run: train it once. */
 function computeKey(config: RunConfig): string {
-  return config.alpha === 0 ? runKey({ ...config, temperature: 0 }) : runKey(config);
+  // Only the configuration: rows read back from the file also carry results, which must not
+  // change the key (else a resumed grid retrains alpha = 0 at every T).
+  const c: RunConfig = {
+    temperature: config.temperature, alpha: config.alpha, hidden: config.hidden, seed: config.seed,
+    epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate,
+    trainSize: config.trainSize, validationSize: config.validationSize, splitSeed: config.splitSeed,
+    teacherKey: config.teacherKey,
+  };
+  return runKey(c.alpha === 0 ? { ...c, temperature: 0 } : c);
 }
 
 export function expandGrid(spec: GridSpec): RunConfig[] {

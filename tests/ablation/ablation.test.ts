@@ -77,6 +77,14 @@ test('runs once, appends one row per run, skips finished rows on rerun, and trai
   assert.equal(lines(resultsFile).length, 4, 'no duplicate rows');
   assert.deepEqual(again.rows.map((r) => r.valAccuracy), first.rows.map((r) => r.valAccuracy));
 
+  // Killed before the alpha = 0 copy was written: the rerun copies it from the saved row.
+  const copyKey = (a0[0].sameAs ? a0[0] : a0[1]).key;
+  fs.writeFileSync(resultsFile, lines(resultsFile).filter((l) => !l.includes(copyKey)).map((l) => `${l}\n`).join(''));
+  const resumed = await runGrid(spec, { resultsFile, workers: 2 });
+  assert.equal(resumed.trained, 0, 'the saved alpha = 0 row stands in for every T');
+  assert.equal(resumed.reused, 1);
+  assert.equal(lines(resultsFile).length, 4);
+
   const best = selectBest(first.rows);
   assert.equal(best.valAccuracy, Math.max(...first.rows.map((r) => r.valAccuracy)));
 });
