@@ -90,21 +90,20 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
+const RUN_CONFIG_FIELDS = [
+  'temperature', 'alpha', 'hidden', 'seed', 'epochs', 'batchSize', 'learningRate',
+  'trainSize', 'validationSize', 'splitSeed', 'teacherKey',
+] as const satisfies readonly (keyof RunConfig)[];
+
+/** Hashes the configuration only: rows read back from the file also carry their results. */
 export function runKey(config: RunConfig): string {
-  return createHash('sha256').update(canonical(config)).digest('hex').slice(0, 16);
+  const fields = Object.fromEntries(RUN_CONFIG_FIELDS.map((k) => [k, config[k]]));
+  return createHash('sha256').update(canonical(fields)).digest('hex').slice(0, 16);
 }
 
 /** With alpha = 0 the soft term vanishes, so every T gives the same run: train it once. */
 function computeKey(config: RunConfig): string {
-  // Only the configuration: rows read back from the file also carry results, which must not
-  // change the key (else a resumed grid retrains alpha = 0 at every T).
-  const c: RunConfig = {
-    temperature: config.temperature, alpha: config.alpha, hidden: config.hidden, seed: config.seed,
-    epochs: config.epochs, batchSize: config.batchSize, learningRate: config.learningRate,
-    trainSize: config.trainSize, validationSize: config.validationSize, splitSeed: config.splitSeed,
-    teacherKey: config.teacherKey,
-  };
-  return runKey(c.alpha === 0 ? { ...c, temperature: 0 } : c);
+  return config.alpha === 0 ? runKey({ ...config, temperature: 0 }) : runKey(config);
 }
 
 export function expandGrid(spec: GridSpec): RunConfig[] {
