@@ -209,9 +209,9 @@ function reportFailure(shown: string, r: NotebookRunResult): void {
   );
 }
 
-/** One line per notebook redrawn in place on a terminal; plain lines otherwise (CI logs). */
 const HEARTBEAT_SECONDS = 60;
 
+/** One line per notebook redrawn in place on a terminal; plain lines otherwise (CI logs). */
 class Progress {
   private readonly tty = Boolean(process.stderr.isTTY);
   private readonly started = Date.now();

@@ -16,8 +16,6 @@ export interface WrittenReports {
   foreign: string[];
 }
 
-
-
 /** Unique, file-system-safe report names: the submission's base name, prefixed by its folder on clashes. */
 export function reportNames(submissions: readonly string[]): string[] {
   const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_');
