@@ -33,6 +33,52 @@ export function cacheDir(): string {
   return process.env.KDLAB_CACHE_DIR ?? path.join(workbookRoot(), '.cache');
 }
 
+/**
+ * Every folder the workbook writes, in one place. Notebooks, the grid, the CLI and the tests ask
+ * here instead of joining 'build' themselves, so moving an output folder is a one-line change.
+ */
+export const WORKBOOK_DIRS = {
+  /** Executed notebooks (`kdlab reproduce`). */
+  notebooks: ['build', 'notebooks'],
+  /** Notebook results (JSON), tables (CSV) and figure data. */
+  results: ['build', 'results'],
+  /** Checkpoints of trained teachers. */
+  models: ['build', 'models'],
+  /** Student versions of the assignments (`kdlab release`). */
+  release: ['build', 'release'],
+  /** Grade reports (`kdlab grade`). */
+  grade: ['build', 'grade'],
+  /** Exported figures (HTML, PNG, gallery). */
+  figures: ['figures'],
+} as const;
+
+export type WorkbookDir = keyof typeof WORKBOOK_DIRS;
+
+/** The absolute path of one of the workbook's output folders, with `parts` appended. */
+export function workbookDir(which: WorkbookDir, ...parts: string[]): string {
+  return path.join(workbookRoot(), ...WORKBOOK_DIRS[which], ...parts);
+}
+
+/** build/<parts>: kept for notebooks that name their own sub-folder of build/. */
+export function buildDir(...parts: string[]): string {
+  return path.join(workbookRoot(), 'build', ...parts);
+}
+
+/** build/results, or `resultsDir` (relative to the workbook root) when given. */
+export function resultsDir(resultsDirOption?: string): string {
+  return resultsDirOption === undefined ? workbookDir('results') : path.resolve(workbookRoot(), resultsDirOption);
+}
+
+/** Where saveFigure keeps each figure's data: <results>/figures. */
+export function figureDataDir(resultsDirOption?: string): string {
+  return path.join(resultsDir(resultsDirOption), 'figures');
+}
+
+/** Where the T × alpha grids append their rows: <results>/grids. */
+export function gridResultsDir(resultsDirOption?: string): string {
+  return path.join(resultsDir(resultsDirOption), 'grids');
+}
+
 /** Writes a file atomically: a crash leaves either the old file or the new one, never half of one. */
 export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferView): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -46,32 +92,3 @@ export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferV
   }
 }
 
-/** Relative path -> "size:mtime:kind" of everything under `dir` (empty when it does not exist). */
-export type DirSnapshot = Map<string, string>;
-
-/** A cheap picture of a folder, to tell afterwards which files appeared or changed. */
-export function snapshotDir(dir: string): DirSnapshot {
-  const snap: DirSnapshot = new Map();
-  const walk = (d: string, rel: string): void => {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const full = path.join(d, e.name);
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(full);
-      } catch {
-        continue; // removed meanwhile
-      }
-      snap.set(r, `${st.size}:${st.mtimeMs}:${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'}`);
-      if (e.isDirectory()) walk(full, r);
-    }
-  };
-  walk(dir, '');
-  return snap;
-}

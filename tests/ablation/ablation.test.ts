@@ -111,7 +111,7 @@ test('a torn last line (killed mid-write) is ignored and does not swallow the ne
 });
 
 function runCli(args: string[]): { child: ReturnType<typeof spawn>; out: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'lib', 'bin', 'kdlab.js'), ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'tools', 'bin', 'kdlab.js'), ...args], {
     cwd: ROOT,
     env: { ...process.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,7 +7,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runNotebook, validateNotebook, FIGURE_INFO, type FigureId } from '../../lib/src';
+import type { FigureId } from '../../lib/src';
+import { FIGURE_INFO } from '../../lib/src/internals';
+import { validateNotebook } from '../../tools/src/runner/nbformat';
+import { runNotebook } from '../../tools/src/runner/runner';
 import { CHAPTERS, FIGURES, ROOT, clearSavedResults, displayedFigureTitles, figureFile, notebookPath, readJson, resultsFile, type Chapter } from './helpers';
 
 const OUT_DIR = path.join(ROOT, 'build', 'test-notebooks');

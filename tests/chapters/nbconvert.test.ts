@@ -21,7 +21,7 @@ test('CI has Jupyter\'s own client', { skip: !process.env.CI }, () => {
 
 test('every chapter notebook executes under jupyter nbconvert with the kdlab kernelspec', { skip }, () => {
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-jupyter-'));
-  const install = spawnSync(process.execPath, [path.join(ROOT, 'lib', 'bin', 'kdlab.js'), 'kernel', 'install', '--prefix', prefix], { encoding: 'utf8' });
+  const install = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'bin', 'kdlab.js'), 'kernel', 'install', '--prefix', prefix], { encoding: 'utf8' });
   assert.equal(install.status, 0, install.stderr);
   // Only our private kernelspec is visible, so this tests exactly what `kdlab kernel install` wrote.
   const env = { ...process.env, JUPYTER_PATH: path.join(prefix, 'share', 'jupyter'), JUPYTER_DATA_DIR: path.join(prefix, 'data') };

@@ -7,8 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { KernelClient, readNotebook } from '../../lib/src/notebook';
-import { sourceText } from '../../lib/src/notebook/nbformat';
+import { KernelClient } from '../../tools/src/runner/kernel';
+import { readNotebook } from '../../tools/src/runner/nbformat';
+import { sourceText } from '../../tools/src/runner/nbformat';
 import { notebookPath, type Chapter } from './helpers';
 
 const CHEAP: Chapter[] = ['00-setup', '02-teacher-and-student', '03-distillation-loss'];

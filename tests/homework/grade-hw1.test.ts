@@ -7,10 +7,10 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { gradeSubmission, type GradeOutcome, type GradeOptions } from '../../lib/src/homework/grade';
-import { releaseNotebook } from '../../lib/src/homework/release';
-import { run as gradeCommand } from '../../lib/src/commands/grade';
-import { killAllKernels } from '../../lib/src/notebook/kernel';
+import { gradeSubmission, type GradeOutcome, type GradeOptions } from '../../tools/src/homework/grade';
+import { releaseNotebook } from '../../tools/src/homework/release';
+import { run as gradeCommand } from '../../tools/src/commands/grade';
+import { killAllKernels } from '../../tools/src/runner/kernel';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, removeCell, tempDir, text, writeSubmission } from './helpers';
 
 const source = loadSource('hw1-temperature');

@@ -2,11 +2,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { gradeSubmission, type GradeOutcome, type GradeOptions } from '../../lib/src/homework/grade';
-import { releaseNotebook } from '../../lib/src/homework/release';
-import { checkHw3Answers } from '../../lib/src/homework/probes';
-import { hw3Parameters } from '../../lib/src/homework/hw3';
-import { killAllKernels } from '../../lib/src/notebook/kernel';
+import { gradeSubmission, type GradeOutcome, type GradeOptions } from '../../tools/src/homework/grade';
+import { releaseNotebook } from '../../tools/src/homework/release';
+import { checkHw3Answers } from '../../tools/src/homework/probes';
+import { hw3Parameters } from '../../tools/src/homework/hw3';
+import { killAllKernels } from '../../tools/src/runner/kernel';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, text, writeSubmission } from './helpers';
 
 const work = tempDir('kdlab-hw23-subs-');

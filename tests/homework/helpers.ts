@@ -2,8 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Cell, Notebook } from '../../lib/src/notebook/nbformat';
-import { readNotebook } from '../../lib/src/notebook/nbformat';
+import type { Cell, Notebook } from '../../tools/src/runner/nbformat';
+import { readNotebook } from '../../tools/src/runner/nbformat';
 import { workbookRoot } from '../../lib/src/paths';
 
 export const HOMEWORK_DIR = path.join(workbookRoot(), 'homework');

@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildGradingPlan, findSourceNotebook, wrapProbe } from '../../lib/src/homework/grade';
-import { gradeCells, nbgraderMeta, stripSolutions } from '../../lib/src/homework/markers';
-import { reportNames, summaryCsv, writeGradeReports } from '../../lib/src/homework/report';
-import { snapshotDir } from '../../lib/src/paths';
-import type { GradeOutcome } from '../../lib/src/homework/grade';
+import { buildGradingPlan, findSourceNotebook, wrapProbe } from '../../tools/src/homework/grade';
+import { gradeCells, nbgraderMeta, stripSolutions } from '../../tools/src/homework/markers';
+import { reportNames, summaryCsv, writeGradeReports } from '../../tools/src/homework/report';
+import { snapshotDir } from '../../tools/src/snapshot';
+import type { GradeOutcome } from '../../tools/src/homework/grade';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, removeCell, sourcePath, tempDir, text } from './helpers';
 
 const source = loadSource('hw1-temperature');
@@ -124,7 +124,7 @@ test('reports: a symlinked output folder is refused; duplicate names get their f
 });
 
 test('every grade cell of every source has a grader-side probe', async () => {
-  const { HOMEWORK_PROBES } = await import('../../lib/src/homework/probes');
+  const { HOMEWORK_PROBES } = await import('../../tools/src/homework/probes');
   for (const file of fs.readdirSync(HOMEWORK_DIR).filter((f) => f.endsWith('.ipynb'))) {
     const nb = loadSource(file.replace(/\.ipynb$/, ''));
     for (const c of nb.cells) {
@@ -135,7 +135,7 @@ test('every grade cell of every source has a grader-side probe', async () => {
 });
 
 test('unreadable or odd submissions are graded leniently, as far as they can be read', async () => {
-  const { readSubmission } = await import('../../lib/src/homework/grade');
+  const { readSubmission } = await import('../../tools/src/homework/grade');
   const dir = tempDir('kdlab-read-sub-');
   try {
     const broken = path.join(dir, 'hw1-temperature-broken.ipynb');

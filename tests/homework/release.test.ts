@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { listHomework, releaseHomework, releaseNotebook } from '../../lib/src/homework/release';
-import { CODE_STUB, nbgraderMeta, replaceRegions, stripHiddenTests, stripSolutions } from '../../lib/src/homework/markers';
-import { validateNotebook } from '../../lib/src/notebook/nbformat';
+import { listHomework, releaseHomework, releaseNotebook } from '../../tools/src/homework/release';
+import { CODE_STUB, nbgraderMeta, replaceRegions, stripHiddenTests, stripSolutions } from '../../tools/src/homework/markers';
+import { validateNotebook } from '../../tools/src/runner/nbformat';
 import { HOMEWORK_DIR, tempDir, text } from './helpers';
 
 test('replaceRegions stubs solutions with the begin line indentation and drops hidden tests', () => {

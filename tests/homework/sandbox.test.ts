@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { sandboxFlag, sandboxNodeOptions, withoutCoveredGrants } from '../../lib/src/homework/grade';
+import { sandboxFlag, sandboxNodeOptions, withoutCoveredGrants } from '../../tools/src/homework/grade';
 import { workbookRoot } from '../../lib/src/paths';
 
 test('grants: a grant covered by a wildcard or by a parent folder is dropped, never the wildcard', () => {

@@ -8,7 +8,7 @@ const root = path.resolve(__dirname, '..', '..');
 test('kdlab bench train --json reports a throughput, the backend and no leaked tensors (tiny run)', () => {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'lib/src/cli.ts'), 'bench', 'train', '--json', '--runs', '1', '--steps', '2', '--warmup', '1', '--hidden', '32,16', '--profile', '--baseline'],
+    ['--import', 'tsx', path.join(root, 'tools/src/cli.ts'), 'bench', 'train', '--json', '--runs', '1', '--steps', '2', '--warmup', '1', '--hidden', '32,16', '--profile', '--baseline'],
     { cwd: root, encoding: 'utf8' },
   );
   const r = JSON.parse(out) as Record<string, unknown>;
@@ -28,7 +28,7 @@ test('kdlab bench train --json reports a throughput, the backend and no leaked t
 
 test('kdlab bench rejects unknown options', () => {
   assert.throws(() =>
-    execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'lib/src/cli.ts'), 'bench', 'train', '--bogus'], {
+    execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'tools/src/cli.ts'), 'bench', 'train', '--bogus'], {
       cwd: root,
       encoding: 'utf8',
       stdio: 'pipe',

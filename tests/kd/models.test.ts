@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { makeRng, PIXELS } from '../../lib/src/data';
+import { jitterImages, makeRng, PIXELS } from '../../lib/src/data';
 import { predictLogits } from '../../lib/src/evaluate';
 import { uncheckedLosses } from '../../lib/src/losses';
 import { countParams, createMlp, createStudent, createTeacher, describeModel, layerWidths, reseedDropout } from '../../lib/src/models';
-import { adamImplementation, KdOptimizer, jitterImages, trainableVariables, trainingForward } from '../../lib/src/train';
+import { adamImplementation, KdOptimizer, trainableVariables, trainingForward } from '../../lib/src/train';
 import { assertClose, rng } from './reference';
 
 const mlpParams = (widths: number[]) => widths.slice(1).reduce((a, w, i) => a + widths[i] * w + w, 0);

@@ -13,9 +13,9 @@ import {
   readNotebook,
   validateNotebook,
   type Notebook,
-} from '../../lib/src/notebook/nbformat';
-import { DisplayRegistry, OutputCollector } from '../../lib/src/notebook/outputs';
-import { deserialize, makeMessage, serialize } from '../../lib/src/notebook/protocol';
+} from '../../tools/src/runner/nbformat';
+import { DisplayRegistry, OutputCollector } from '../../tools/src/runner/outputs';
+import { deserialize, makeMessage, serialize } from '../../tools/src/runner/protocol';
 
 const FIX = path.join(__dirname, 'fixtures');
 

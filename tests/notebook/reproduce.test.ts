@@ -13,7 +13,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const CHAPTERS = path.join(__dirname, 'fixtures', 'chapters');
 
 function reproduce(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'lib', 'src', 'cli.ts'), 'reproduce', ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'tools', 'src', 'cli.ts'), 'reproduce', ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,

@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../../lib/src/errors';
-import { KernelClient } from '../../lib/src/notebook/kernel';
-import { validateNotebook } from '../../lib/src/notebook/nbformat';
-import { runNotebook } from '../../lib/src/notebook/runner';
-import type { NotebookOutput } from '../../lib/src/notebook/outputs';
+import { KernelClient } from '../../tools/src/runner/kernel';
+import { validateNotebook } from '../../tools/src/runner/nbformat';
+import { runNotebook } from '../../tools/src/runner/runner';
+import type { NotebookOutput } from '../../tools/src/runner/outputs';
 import { childProcesses, processExists } from './helpers';
 
 const FIX = path.join(__dirname, 'fixtures');

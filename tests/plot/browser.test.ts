@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FIGURE_IDS, type FigureId } from '../../lib/src/plot/catalog';
-import { CHROMIUM_ARGS, exportFigures, findChromium } from '../../lib/src/plot/export';
+import { CHROMIUM_ARGS, exportFigures, findChromium } from '../../tools/src/figure-export';
 import { buildFigure, saveFigure } from '../../lib/src/plot/registry';
 import { displayBundle, plotlyLoaderHtml } from '../../lib/src/plot/display';
 import { EXPECTED_TRACES, SAMPLE_INPUTS } from './fixtures';

@@ -5,8 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../../lib/src/errors';
 import { FIGURE_IDS, FIGURE_INFO } from '../../lib/src/plot/catalog';
-import { FIGURES, buildFigure, figureDataDir, loadSavedFigures, saveFigure } from '../../lib/src/plot/registry';
-import { run as figuresCommand } from '../../lib/src/commands/figures';
+import { figureDataDir } from '../../lib/src/paths';
+import { FIGURES, buildFigure, loadSavedFigures, saveFigure } from '../../lib/src/plot/registry';
+import { run as figuresCommand } from '../../tools/src/commands/figures';
 import { captureStdout } from './stdout';
 import { SAMPLE_INPUTS } from './fixtures';
 
@@ -38,7 +39,7 @@ test('saveFigure writes the builder input; loadSavedFigures rebuilds the same fi
     for (const id of [...FIGURE_IDS].reverse()) {
       returned.set(id, saveFigure(id, SAMPLE_INPUTS[id] as never, { resultsDir }));
     }
-    const dir = figureDataDir({ resultsDir });
+    const dir = figureDataDir(resultsDir);
     assert.equal(dir, path.join(resultsDir, 'figures'));
     assert.deepEqual(fs.readdirSync(dir).sort(), FIGURE_IDS.map((id) => `${id}.json`).sort(), 'one file per figure, no temp files left');
     const onDisk = JSON.parse(fs.readFileSync(path.join(dir, 'training-curves.json'), 'utf8')) as Record<string, unknown>;

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const KDLAB = path.join(ROOT, 'lib', 'bin', 'kdlab.js');
+const KDLAB = path.join(ROOT, 'tools', 'bin', 'kdlab.js');
 
 function kdlab(args: string[], env: Record<string, string> = {}): { status: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [KDLAB, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });

@@ -1,3 +1,4 @@
+export * from './augment';
 export * from './dataset';
 export * from './idx';
 export * from './mnist';

@@ -41,8 +41,6 @@ export {
   buildFigureFromJson,
   saveFigure,
   loadSavedFigures,
-  resultsRoot,
-  figureDataDir,
 } from './registry';
 export type { FigureInputs, FigureDefinition, ResultsOptions, SavedFigure, LoadFiguresOptions } from './registry';
 export {
@@ -67,7 +65,5 @@ export type {
 } from './display';
 export { showTable, tableBundle, frameToCsv, saveTable, formatCell } from './tables';
 export type { TableInput, TableOptions, ShowTableOptions } from './tables';
-export { exportFigures, findChromium, figurePage, galleryPage, missingFigures, CHROMIUM_ARGS } from './export';
-export type { ExportOptions, ExportResult, ExportedFigure, ExportableFigure, WrittenFile } from './export';
 export { plotlyJs } from './plotlyjs';
 export type { PlotlyJs } from './plotlyjs';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KdlabError } from '../errors';
-import { workbookRoot, writeFileAtomic } from '../paths';
+import { figureDataDir, writeFileAtomic } from '../paths';
 import { FIGURE_IDS, FIGURE_INFO, type FigureId, type FigureInfo, isFigureId } from './catalog';
 import { type GradScaleInput, type KlVsMseInput, type ModelSizeInput, gradScaleVsT, klVsMseHighT, modelSizeAndLatency } from './fig-models';
 import {
@@ -102,13 +102,6 @@ export interface ResultsOptions {
   resultsDir?: string;
 }
 
-export function resultsRoot(options: ResultsOptions = {}): string {
-  return path.resolve(workbookRoot(), options.resultsDir ?? path.join('build', 'results'));
-}
-
-export function figureDataDir(options: ResultsOptions = {}): string {
-  return path.join(resultsRoot(options), 'figures');
-}
 
 const FORMAT = 1;
 
@@ -133,7 +126,7 @@ export function saveFigure<K extends FigureId>(id: K, data: FigureInputs[K], opt
   const figure = def.build(data);
   const plain = toPlainJson(def.toJson ? def.toJson(data) : data);
   const file: SavedFile = { kdlabFigure: FORMAT, id, section: def.section, title: def.title, notebook: def.notebook, data: plain };
-  writeFileAtomic(path.join(figureDataDir(options), `${id}.json`), `${JSON.stringify(file, null, 1)}\n`);
+  writeFileAtomic(path.join(figureDataDir(options.resultsDir), `${id}.json`), `${JSON.stringify(file, null, 1)}\n`);
   return figure;
 }
 
@@ -157,7 +150,7 @@ export interface LoadFiguresOptions extends ResultsOptions {
 
 /** Reads every saved figure back and rebuilds it, in chapter order (the order of FIGURE_IDS). */
 export function loadSavedFigures(options: LoadFiguresOptions = {}): SavedFigure[] {
-  const dir = figureDataDir(options);
+  const dir = figureDataDir(options.resultsDir);
   if (options.only) {
     const unknown = options.only.filter((id) => !isFigureId(id));
     if (unknown.length > 0) {

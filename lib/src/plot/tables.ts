@@ -1,10 +1,10 @@
 import * as path from 'node:path';
 import { InputError } from '../errors';
-import { writeFileAtomic } from '../paths';
+import { resultsDir, writeFileAtomic } from '../paths';
 import { type DisplaySink, kernelSink } from './display';
 import { type FrameLike, type Row, tableOf } from './frame';
 import { escapeHtml } from './html';
-import { type ResultsOptions, resultsRoot } from './registry';
+import type { ResultsOptions } from './registry';
 
 /**
  * Tables: a danfojs-node DataFrame (or plain rows) as an HTML table in the notebook, aligned text
@@ -109,7 +109,7 @@ export function saveTable(id: string, table: TableInput, options: ResultsOptions
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
     throw new InputError('TABLE_ID', `saveTable: "${id}" is not a usable file name (letters, digits, . _ - only).`);
   }
-  const file = path.join(resultsRoot(options), 'tables', `${id}.csv`);
+  const file = path.join(resultsDir(options.resultsDir), 'tables', `${id}.csv`);
   writeFileAtomic(file, frameToCsv(table));
   return file;
 }

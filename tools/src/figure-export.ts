@@ -1,0 +1,290 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Figure } from 'kdlab';
+import {
+  FIGURE_INFO, FONT_FAMILY, SIZES, escapeHtml, inlineScript, isFigureId, loadSavedFigures, plotlyJs, scriptJson, sectionTitle,
+  workbookRoot, writeFileAtomic, type SavedFigure,
+} from 'kdlab/internals';
+import { ToolError } from './errors';
+
+/*
+ * Offline export: figures/<id>.html (one figure, plotly.js inlined), figures/index.html (a gallery
+ * of every figure, plotly.js inlined once) and, with a Chromium installed, figures/<id>.png
+ * rendered by Plotly.toImage in headless Chromium through playwright-core. Pages inline the plain
+ * minified plotly.js rather than the gzip+base64 form the notebooks use: an exported page must open
+ * in any browser straight from disk, and ~4.9 MB per file is fine for build output.
+ */
+
+/** What export needs of a figure: saved ones come from loadSavedFigures(), tests may pass their own. */
+export interface ExportableFigure {
+  id: string;
+  section: string;
+  title: string;
+  notebook?: string;
+  figure: Figure;
+}
+
+export interface ExportOptions {
+  /** Output folder; relative paths from the workbook root. Default figures/. */
+  outDir?: string;
+  /** Also write PNGs through headless Chromium. */
+  png?: boolean;
+  /** Chromium binary; default $CHROMIUM_PATH, then /usr/bin/chromium. */
+  chromiumPath?: string;
+  /** PNG pixels per layout pixel (default 2: sharp on slides and in print). */
+  scale?: number;
+  /** Only these figure ids. */
+  only?: string[];
+  /** Where saved figure data is read from (see saveFigure). */
+  resultsDir?: string;
+  /** Export these instead of reading build/results/figures. */
+  figures?: ExportableFigure[];
+  /** Called for a saved file that cannot be rebuilt (it is skipped); default: throw. */
+  onInvalid?: (file: string, error: Error) => void;
+}
+
+export interface WrittenFile {
+  file: string;
+  bytes: number;
+}
+
+export interface ExportedFigure {
+  id: string;
+  section: string;
+  title: string;
+  html: WrittenFile;
+  png?: WrittenFile & { width: number; height: number };
+}
+
+export interface ExportResult {
+  outDir: string;
+  figures: ExportedFigure[];
+  index: WrittenFile;
+  /** Why no PNGs were written, when png was asked for but could not be done. */
+  pngSkipped?: string;
+  /** Console errors and failed requests seen while rendering PNGs (should be empty). */
+  browserErrors: string[];
+  plotly: { version: string; bytes: number };
+}
+
+/** Chromium flags for a sandbox-less, offline, quiet headless run (containers, CI). */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const DEFAULT_CHROMIUMS = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/**
+ * The Chromium to use: the explicit path, else $CHROMIUM_PATH, else /usr/bin/chromium. A path given
+ * explicitly (argument or variable) is used or reported missing, never silently replaced.
+ */
+export function findChromium(explicit?: string): string | undefined {
+  const chosen = explicit || process.env.CHROMIUM_PATH;
+  if (chosen) return fs.existsSync(chosen) ? chosen : undefined;
+  return DEFAULT_CHROMIUMS.find((c) => fs.existsSync(c));
+}
+
+function noChromiumNotice(explicit?: string): string {
+  const chosen = explicit || process.env.CHROMIUM_PATH;
+  const where = chosen ? `no Chromium at ${chosen}` : `no Chromium found (looked for ${DEFAULT_CHROMIUMS.join(', ')})`;
+  return (
+    `PNG export skipped: ${where}. Set CHROMIUM_PATH to a Chromium binary, or install Debian's ` +
+    '"chromium" package. The HTML figures were written.'
+  );
+}
+
+const PAGE_STYLE =
+  `body{margin:24px;font-family:${FONT_FAMILY};color:#222;background:#fff}` +
+  `.meta{color:#666;font-size:13px;margin:6px 0 0}` +
+  `.card{display:inline-block;vertical-align:top;margin:0 24px 32px 0}` +
+  `.card h2{font-size:16px;margin:0 0 6px}` +
+  `a{color:#0072B2}`;
+
+function plotlyScriptTag(): string {
+  const { version, source } = plotlyJs();
+  return `<script>/* plotly.js ${version} (MIT licence), inlined so this page works with no network */\n${inlineScript(source)}\n</script>`;
+}
+
+function drawScript(items: { divId: string; figure: Figure }[]): string {
+  return (
+    `<script>window.kdlabFigures=${scriptJson(items)};` +
+    `window.kdlabDrawn=Promise.all(window.kdlabFigures.map(function(f){` +
+    `return Plotly.newPlot(f.divId,f.figure.data,f.figure.layout,{displaylogo:false,responsive:false});}));</script>`
+  );
+}
+
+function notebookNote(f: ExportableFigure): string {
+  return f.notebook ? `, data from <code>notebooks/${escapeHtml(f.notebook)}.ipynb</code>` : '';
+}
+
+/** A self-contained page with one figure. */
+export function figurePage(f: ExportableFigure): string {
+  return (
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
+    `<title>${escapeHtml(sectionTitle(f.section, f.title))}</title>\n<style>${PAGE_STYLE}</style>\n` +
+    `${plotlyScriptTag()}\n</head>\n<body>\n` +
+    `<div id="kdlab-figure"></div>\n` +
+    `<p class="meta">Figure <code>${escapeHtml(f.id)}</code>, chapter §${escapeHtml(f.section)}${notebookNote(f)}. ` +
+    `<a href="index.html">All figures</a></p>\n` +
+    `${drawScript([{ divId: 'kdlab-figure', figure: f.figure }])}\n</body>\n</html>\n`
+  );
+}
+
+/** The gallery: every figure drawn live, with its section, and links to its page and PNG. */
+export function galleryPage(figures: ExportableFigure[], pngs: ReadonlySet<string>, pages?: ReadonlySet<string>): string {
+  const cards = figures
+    .map((f, i) => {
+      const links: string[] = [];
+      if (!pages || pages.has(f.id)) links.push(`<a href="${encodeURIComponent(f.id)}.html">page</a>`);
+      if (pngs.has(f.id)) links.push(`<a href="${encodeURIComponent(f.id)}.png">PNG</a>`);
+      return (
+        `<section class="card" id="${escapeHtml(f.id)}">\n<h2>§${escapeHtml(f.section)} ${escapeHtml(f.title)}</h2>\n` +
+        `<div id="kdlab-gallery-${i}"></div>\n` +
+        `<p class="meta"><code>${escapeHtml(f.id)}</code>${notebookNote(f)}${links.map((l) => ` · ${l}`).join('')}</p>\n</section>`
+      );
+    })
+    .join('\n');
+  const toc = figures
+    .map((f) => `<li>§${escapeHtml(f.section)} <a href="#${escapeHtml(f.id)}">${escapeHtml(f.title)}</a></li>`)
+    .join('\n');
+  return (
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
+    `<title>Knowledge distillation workbook: figures</title>\n<style>${PAGE_STYLE}</style>\n` +
+    `${plotlyScriptTag()}\n</head>\n<body>\n<h1>Figures of the knowledge distillation workbook</h1>\n` +
+    `<p class="meta">${figures.length} figure(s), in chapter order. Redraw with <code>kdlab figures</code>.</p>\n` +
+    `<ul>\n${toc}\n</ul>\n${cards}\n` +
+    `${drawScript(figures.map((f, i) => ({ divId: `kdlab-gallery-${i}`, figure: f.figure })))}\n</body>\n</html>\n`
+  );
+}
+
+function toExportable(saved: SavedFigure): ExportableFigure {
+  return { id: saved.id, section: saved.section, title: saved.title, notebook: saved.notebook, figure: saved.figure };
+}
+
+function writeFile(file: string, data: string | Buffer): WrittenFile {
+  writeFileAtomic(file, data);
+  return { file, bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.length };
+}
+
+/**
+ * Writes <outDir>/<id>.html for every saved figure, <outDir>/index.html, and with `png` the PNGs.
+ * Without a Chromium, PNGs are skipped and `pngSkipped` says why (once, not per figure).
+ */
+export async function exportFigures(options: ExportOptions = {}): Promise<ExportResult> {
+  const outDir = path.resolve(workbookRoot(), options.outDir ?? 'figures');
+  // The gallery always shows every saved figure; `only` limits which pages and PNGs are rewritten.
+  const all: ExportableFigure[] =
+    options.figures ?? loadSavedFigures({ resultsDir: options.resultsDir, onInvalid: options.onInvalid }).map(toExportable);
+  if (options.only) {
+    const unknown = options.only.filter((id) => !all.some((f) => f.id === id) && !isFigureId(id));
+    if (unknown.length > 0) throw new ToolError('FIGURE_UNKNOWN', `exportFigures: unknown figure id(s): ${unknown.join(', ')}`);
+  }
+  const figures = options.only ? all.filter((f) => options.only?.includes(f.id)) : all;
+  for (const f of all) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(f.id)) throw new ToolError('FIGURE_UNKNOWN', `exportFigures: "${f.id}" is not a usable file name`);
+  }
+  const exported: ExportedFigure[] = figures.map((f) => ({
+    id: f.id,
+    section: f.section,
+    title: f.title,
+    html: writeFile(path.join(outDir, `${f.id}.html`), figurePage(f)),
+  }));
+
+  let pngSkipped: string | undefined;
+  const browserErrors: string[] = [];
+  if (options.png && figures.length > 0) {
+    const chromium = findChromium(options.chromiumPath);
+    if (!chromium) {
+      pngSkipped = noChromiumNotice(options.chromiumPath);
+    } else {
+      // The gallery page has plotly.js and every figure: render PNGs from it in one page load.
+      const galleryFile = path.join(outDir, 'index.html');
+      // A temporary gallery of the figures to render; rewritten below with every figure and its links.
+      writeFile(galleryFile, galleryPage(figures, new Set()));
+      try {
+        const pngs = await renderPngs(chromium, galleryFile, figures, options.scale ?? 2, browserErrors);
+        exported.forEach((e, i) => {
+          const png = pngs[i];
+          e.png = { ...writeFile(path.join(outDir, `${e.id}.png`), png.data), width: png.width, height: png.height };
+        });
+      } catch (err) {
+        pngSkipped = `PNG export skipped: Chromium at ${chromium} failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+  }
+  const existing = (ext: string): Set<string> =>
+    new Set(all.filter((f) => fs.existsSync(path.join(outDir, `${f.id}.${ext}`))).map((f) => f.id));
+  const index = writeFile(path.join(outDir, 'index.html'), galleryPage(all, existing('png'), existing('html')));
+  const { version, source } = plotlyJs();
+  return { outDir, figures: exported, index, pngSkipped, browserErrors, plotly: { version, bytes: Buffer.byteLength(source) } };
+}
+
+interface RenderedPng {
+  data: Buffer;
+  width: number;
+  height: number;
+}
+
+interface PlotlyInPage {
+  toImage(fig: Figure, opts: { format: 'png'; width: number; height: number; scale: number }): Promise<string>;
+}
+
+async function renderPngs(
+  executablePath: string,
+  galleryFile: string,
+  figures: ExportableFigure[],
+  scale: number,
+  errors: string[],
+): Promise<RenderedPng[]> {
+  // Loaded only here: `require('kdlab')` in a notebook must not pay for playwright.
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    // Nothing may leave the machine: only the page itself and inline data are allowed.
+    await page.route('**/*', (route) => {
+      const url = route.request().url();
+      return /^(file|data|blob|about):/.test(url) ? route.continue() : route.abort();
+    });
+    await page.goto(pathToFileURL(galleryFile).href);
+    await page.waitForFunction(() => (window as unknown as { kdlabDrawn?: unknown }).kdlabDrawn !== undefined);
+    await page.evaluate(() => (window as unknown as { kdlabDrawn: Promise<unknown> }).kdlabDrawn);
+    const out: RenderedPng[] = [];
+    for (const f of figures) {
+      const width = f.figure.layout.width ?? SIZES.width;
+      const height = f.figure.layout.height ?? SIZES.height;
+      const dataUrl = await page.evaluate(
+        ([fig, w, h, s]) =>
+          (window as unknown as { Plotly: PlotlyInPage }).Plotly.toImage(fig, { format: 'png', width: w, height: h, scale: s }),
+        [f.figure, width, height, scale] as const,
+      );
+      const comma = dataUrl.indexOf(',');
+      out.push({ data: Buffer.from(dataUrl.slice(comma + 1), 'base64'), width: Math.round(width * scale), height: Math.round(height * scale) });
+    }
+    return out;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Ids in chapter order with the notebook that saves each: for "what is missing" messages. */
+export function missingFigures(present: readonly string[]): { id: string; notebook: string }[] {
+  return Object.values(FIGURE_INFO)
+    .filter((info) => !present.includes(info.id) && isFigureId(info.id))
+    .map((info) => ({ id: info.id, notebook: info.notebook }));
+}

@@ -1,0 +1,519 @@
+/**
+ * `kdlab grade`: runs a submission in a fresh tslab kernel and scores it.
+ *
+ * Trust boundary: everything inside the kernel is the student's (their code runs there first and
+ * can patch anything in that process). So the grader
+ * - takes every test cell's source from the teacher's SOURCE notebook, matched by grade_id, and
+ *   sends it over the Jupyter protocol only: the kernel runs in an empty temporary folder, and
+ *   neither the hidden tests nor the source folder's path are ever given to it;
+ * - scores a question from the execute_reply status it observes (ok => points, anything else => 0
+ *   with the stderr as feedback) AND, where a probe exists, from a grader-side check of values the
+ *   student's code computes on inputs drawn at grading time (see probes.ts);
+ * - never reads a verdict from what the kernel prints;
+ * - after a kernel death, runs the remaining tests in a fresh kernel with the setup and student
+ *   cells replayed (a bounded number of times); the test that was running when it died scores 0.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { KernelClient, type ExecuteResult } from '../runner/kernel';
+import type { Cell, Notebook } from '../runner/nbformat';
+import { readNotebook } from '../runner/nbformat';
+import { assignmentName, cellText, gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from './markers';
+import { HOMEWORK_PROBES, graderRandom, type Probe } from './probes';
+import { listHomework } from './release';
+import { KdlabError } from 'kdlab';
+import { workbookRoot } from 'kdlab/internals';
+import { ToolError } from '../errors';
+
+export interface QuestionScore {
+  grade_id: string;
+  score: number;
+  max_score: number;
+  messages: string[];
+}
+
+/** The JSON written per submission. */
+export interface GradeReport {
+  total: { score: number; max_score: number };
+  questions: QuestionScore[];
+}
+
+export interface GradeOutcome {
+  submission: string;
+  assignment: string;
+  report: GradeReport;
+  seconds: number;
+  kernelStarts: number;
+  /** What the grader did about the submission's shape (missing cells, restarts...). */
+  notes: string[];
+}
+
+export interface GradeOptions {
+  /** Folder of the source notebooks (with solutions and hidden tests). */
+  sourceDir: string;
+  /** Force the source notebook instead of matching by file name and grade ids. */
+  sourceNotebook?: string;
+  /** Per test cell (and per probe). Default 60 s. */
+  testTimeoutSeconds?: number;
+  /** Per setup or student cell. Default 300 s. */
+  cellTimeoutSeconds?: number;
+  /** Kernels one submission may use (the first plus restarts after deaths). Default 3. */
+  maxKernelStarts?: number;
+  tslabPath?: string;
+  /** Confine the kernel with Node's permission model (default true where Node supports it). */
+  sandbox?: boolean;
+  probes?: Readonly<Record<string, Probe>>;
+  onEvent?(message: string): void;
+}
+
+export type PlanStep =
+  | { kind: 'source' | 'student'; code: string; label: string }
+  | { kind: 'test'; code: string; label: string; gradeId: string; points: number };
+
+function isSolution(cell: Cell): boolean {
+  return nbgraderMeta(cell)?.solution === true;
+}
+
+/**
+ * The cells to run, in the source's order: locked cells (setup, parameters, tests) from the SOURCE
+ * notebook; each solution cell from the submission (matched by
+ * grade_id, else by cell id; a missing one becomes the released stub); cells the student added
+ * run right after the solution cell they follow. A submission cell that claims the grade_id or id
+ * of a source-owned cell is ignored: the source's copy runs instead.
+ */
+export function buildGradingPlan(source: Notebook, submission: Notebook): { steps: PlanStep[]; notes: string[] } {
+  const notes: string[] = [];
+  const srcCode = source.cells.filter((c) => c.cell_type === 'code');
+  const ownedKeys = new Set<string>();
+  for (const c of srcCode) {
+    if (isSolution(c)) continue;
+    const m = nbgraderMeta(c);
+    if (m) ownedKeys.add(`g:${m.grade_id}`);
+    if (c.id) ownedKeys.add(`i:${c.id}`);
+  }
+  const subCode = submission.cells.filter((c) => c.cell_type === 'code');
+  const used = new Set<Cell>();
+  const matched = new Map<Cell, Cell>();
+  for (const s of srcCode.filter(isSolution)) {
+    const gid = nbgraderMeta(s)?.grade_id;
+    let hit = subCode.find((u) => !used.has(u) && gid !== undefined && nbgraderMeta(u)?.grade_id === gid);
+    hit ??= subCode.find((u) => !used.has(u) && s.id !== undefined && u.id === s.id && !ownedKeys.has(`g:${nbgraderMeta(u)?.grade_id ?? ''}`));
+    if (hit) {
+      used.add(hit);
+      matched.set(s, hit);
+    } else {
+      notes.push(`solution cell ${gid ?? s.id ?? '?'} is missing from the submission; its stub was run instead.`);
+    }
+  }
+  // Extra student cells, grouped under the matched solution cell they follow in the submission.
+  const matchedSubs = new Set(matched.values());
+  const extrasAfter = new Map<Cell | null, Cell[]>();
+  let current: Cell | null = null;
+  for (const u of subCode) {
+    if (matchedSubs.has(u)) {
+      current = u;
+      continue;
+    }
+    const m = nbgraderMeta(u);
+    const claimsOwned = (m && ownedKeys.has(`g:${m.grade_id}`)) || (u.id !== undefined && ownedKeys.has(`i:${u.id}`));
+    if (claimsOwned) continue;
+    const list = extrasAfter.get(current) ?? [];
+    list.push(u);
+    extrasAfter.set(current, list);
+  }
+  const steps: PlanStep[] = [];
+  let firstSolution = true;
+  srcCode.forEach((c, i) => {
+    const m = nbgraderMeta(c);
+    const label = m?.grade_id ?? c.id ?? `source cell ${i + 1}`;
+    if (isSolution(c)) {
+      if (firstSolution) {
+        for (const x of extrasAfter.get(null) ?? []) steps.push({ kind: 'student', code: cellText(x), label: `student cell ${x.id ?? ''}`.trim() });
+        firstSolution = false;
+      }
+      const u = matched.get(c);
+      steps.push({ kind: 'student', code: u ? cellText(u) : stripSolutions(cellText(c), label), label });
+      if (u) for (const x of extrasAfter.get(u) ?? []) steps.push({ kind: 'student', code: cellText(x), label: `student cell ${x.id ?? ''}`.trim() });
+    } else if (m?.grade) {
+      steps.push({ kind: 'test', code: cellText(c), label, gradeId: m.grade_id, points: m.points ?? 0 });
+    } else if (m) {
+      // Locked, not graded: setup and parameters. Strip any hidden region defensively; they
+      // belong in test cells only.
+      steps.push({ kind: 'source', code: stripHiddenTests(cellText(c), label), label });
+    }
+    // Source cells without nbgrader metadata are demonstrations ("try it" cells): the grader does
+    // not run them, so one that calls an unfinished or hostile function costs nothing.
+  });
+  return { steps, notes };
+}
+
+/** The source notebook a submission answers: by file-name prefix, else by shared grade ids. */
+export function findSourceNotebook(submission: Notebook, submissionFile: string, sourceDir: string): string {
+  const sources = listHomework(sourceDir);
+  const subName = assignmentName(submissionFile);
+  const byName = sources
+    .filter((s) => subName.startsWith(assignmentName(s)))
+    .sort((a, b) => assignmentName(b).length - assignmentName(a).length);
+  if (byName.length > 0) return byName[0];
+  const ids = new Set(submission.cells.flatMap((c) => [nbgraderMeta(c)?.grade_id, c.id].filter((x): x is string => !!x)));
+  let best: string | undefined;
+  let bestOverlap = 0;
+  for (const s of sources) {
+    const nb = readNotebook(s);
+    const overlap = nb.cells.filter((c) => ids.has(nbgraderMeta(c)?.grade_id ?? '') || (c.id !== undefined && ids.has(c.id))).length;
+    if (overlap > bestOverlap) {
+      best = s;
+      bestOverlap = overlap;
+    }
+  }
+  if (!best) {
+    throw new ToolError(
+      'HOMEWORK_UNKNOWN_ASSIGNMENT',
+      `${submissionFile}: cannot tell which assignment this is (no file name or cell in common with ${sourceDir}). Name it after the assignment, e.g. hw1-temperature-<student>.ipynb.`,
+    );
+  }
+  return best;
+}
+
+const MAX_MESSAGE_CHARS = 1500;
+
+/** The useful head of a failure: the error line(s), without the long tslab/vm stack. */
+export function summariseStderr(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => !/^\s+at /.test(l));
+  let text = lines.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  if (text.length > MAX_MESSAGE_CHARS) text = `${text.slice(0, MAX_MESSAGE_CHARS)}\n… (truncated)`;
+  return text;
+}
+
+function describeFailure(r: ExecuteResult, timeoutSeconds: number, what: string): string {
+  switch (r.status) {
+    case 'timeout':
+      return `${what} did not finish within ${timeoutSeconds} s and was stopped.`;
+    case 'dead': {
+      const how = r.exit?.signal ? `signal ${r.exit.signal}` : `exit code ${r.exit?.code ?? '?'}`;
+      return `the kernel died while running ${what} (${how}).`;
+    }
+    case 'abort':
+      return `the kernel did not run ${what} (aborted).`;
+    default:
+      return `${what} failed:\n${summariseStderr(r.stderr) || '(no message)'}`;
+  }
+}
+
+function stdoutText(r: ExecuteResult): string {
+  let text = '';
+  for (const o of r.outputs) {
+    if (o.output_type === 'stream' && o.name === 'stdout') text += Array.isArray(o.text) ? o.text.join('') : o.text;
+  }
+  return text;
+}
+
+/**
+ * A JSON encoder sent with each probe, so a submission that replaces JSON.stringify does not lose
+ * the credit its honest answers deserve. It relies on language operators (typeof, +, for) rather
+ * than on library functions where it can; what it still calls can be patched, at the patcher's cost.
+ */
+const PROBE_ENCODER = String.raw`(v: unknown): string => {
+  const enc = (x: unknown): string => {
+    if (typeof x === 'number') return x === x && x !== Infinity && x !== -Infinity ? '' + x : 'null';
+    if (typeof x === 'boolean') return x ? 'true' : 'false';
+    if (typeof x === 'string') {
+      let o = '"';
+      for (let i = 0; i < x.length; i++) {
+        const c = x.charCodeAt(i);
+        o += c < 32 || c === 34 || c === 92 || c > 126 ? '\\u' + ('000' + c.toString(16)).slice(-4) : x[i];
+      }
+      return o + '"';
+    }
+    if (x === null || typeof x !== 'object') return 'null';
+    if (Array.isArray(x)) {
+      let o = '[';
+      for (let i = 0; i < x.length; i++) o += (i ? ',' : '') + enc(x[i]);
+      return o + ']';
+    }
+    let o = '{';
+    let first = true;
+    for (const k in x) {
+      if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+      o += (first ? '' : ',') + enc(k) + ':' + enc((x as Record<string, unknown>)[k]);
+      first = false;
+    }
+    return o + '}';
+  };
+  return enc(v);
+}`;
+
+/** Wraps a probe body so its value comes back between two markers nobody in the kernel knows in advance. */
+export function wrapProbe(body: string, marker: string): { code: string; parse(r: ExecuteResult): { ok: true; value: unknown } | { ok: false } } {
+  // Unique top-level names (tslab keeps top-level declarations across cells; it also mangles
+  // names starting with "__"), and a named async function because tslab misses
+  // `await (async () => ...)()` as top-level await.
+  const name = `kdlabProbe_${marker.replace(/[^A-Za-z0-9]/g, '')}`;
+  const code = `const ${name}Fn = async () => {
+${body}
+};
+const ${name}Enc = ${PROBE_ENCODER};
+const ${name} = await ${name}Fn();
+process.stdout.write('\\n${marker}' + ${name}Enc(${name}) + '${marker}\\n');`;
+  return {
+    code,
+    parse(r) {
+      const text = stdoutText(r);
+      const a = text.indexOf(marker);
+      const b = a < 0 ? -1 : text.indexOf(marker, a + marker.length);
+      if (b < 0) return { ok: false };
+      try {
+        return { ok: true, value: JSON.parse(text.slice(a + marker.length, b)) as unknown };
+      } catch {
+        return { ok: false };
+      }
+    },
+  };
+}
+
+/** A private, empty working folder for the kernel, where only the workbook's packages resolve. */
+function makeKernelHome(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-grade-'));
+  // tslab resolves `import ... from 'kdlab'` (and type-checks it) through node_modules next to
+  // the cwd; a symlink gives the packages without copying anything of the teacher's.
+  fs.symlinkSync(path.join(workbookRoot(), 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  return dir;
+}
+
+/** Whether this Node has the permission model (20: --experimental-permission; later: --permission). */
+export function sandboxFlag(): string | undefined {
+  const flags = process.allowedNodeEnvironmentFlags;
+  if (flags.has('--permission')) return '--permission';
+  if (flags.has('--experimental-permission')) return '--experimental-permission';
+  return undefined;
+}
+
+/**
+ * Node options that confine the kernel with Node's permission model: it may read only what tslab,
+ * the packages and the library need (not the workbook's homework/ folder, not the source folder),
+ * write nothing, and start no processes. Native addons stay allowed because the kernel's zeromq
+ * needs them; with no write access a submission cannot drop an addon of its own to load.
+ */
+export function sandboxNodeOptions(home: string): string | undefined {
+  const flag = sandboxFlag();
+  if (!flag) return undefined;
+  const root = workbookRoot();
+  const reads = [
+    home,
+    path.join(root, 'node_modules', '*'),
+    path.join(root, 'lib', 'dist', '*'),
+    path.join(root, 'lib', 'package.json'),
+    path.join(root, 'package.json'),
+    path.join(root, 'data', 'checksums.json'),
+    // KernelClient's connection file and watchdog live in a fresh kdlab-kernel-* folder.
+    path.join(os.tmpdir(), 'kdlab-kernel-*'),
+    // zeromq's loader probes this file to tell musl from glibc; Node 20 throws rather than say no.
+    '/etc/alpine-release',
+    // tslab's TypeScript watches the node_modules folders that module lookups probed and found
+    // missing, on every ancestor of the importing file; how far up it goes depends on the
+    // path's depth, and Node 20 throws on a watch it may not read instead of reporting "missing".
+    ...ancestorNodeModules(path.join(root, 'lib', 'dist')),
+    ...ancestorNodeModules(home),
+  ];
+  if (process.env.KDLAB_DATA_DIR) reads.push(path.join(path.resolve(process.env.KDLAB_DATA_DIR), '*'));
+  for (const r of reads) {
+    if (/[\s,"']/.test(r)) return undefined; // NODE_OPTIONS cannot carry it safely: run unconfined
+  }
+  return [flag, '--allow-addons', ...withoutCoveredGrants(reads).map((r) => `--allow-fs-read=${r}`)].join(' ');
+}
+
+/**
+ * Drops grants that another grant already covers. Node 20's permission tree mishandles overlap:
+ * `dir` next to `dir/*` aborts the process at start-up, and `dir/x` next to `dir/*` silently
+ * stops the wildcard from matching dir's other files.
+ */
+export function withoutCoveredGrants(reads: readonly string[]): string[] {
+  const unique = [...new Set(reads)];
+  const isWildcard = (g: string): boolean => g.endsWith('/*');
+  const covers = (g: string, r: string): boolean =>
+    g !== r &&
+    (isWildcard(g) ? r === g.slice(0, -2) || r.startsWith(g.slice(0, -1)) : !isWildcard(r) && r.startsWith(g + '/'));
+  return unique.filter((r) => !unique.some((g) => covers(g, r)));
+}
+
+/** `<dir>/node_modules` for dir and each of its ancestors: names only, never their siblings. */
+function ancestorNodeModules(start: string): string[] {
+  const out: string[] = [];
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    out.push(path.join(dir, 'node_modules'));
+    if (path.dirname(dir) === dir) return out;
+  }
+}
+
+function kernelEnv(home: string, sandbox: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: home, LANG: 'C.UTF-8' };
+  // A cache in the empty home: the kernel re-hashes the data instead of reading teacher files.
+  env.KDLAB_CACHE_DIR = path.join(home, '.cache');
+  for (const k of ['KDLAB_DATA_DIR', 'KDLAB_BACKEND']) if (process.env[k]) env[k] = process.env[k];
+  if (sandbox) {
+    const opts = sandboxNodeOptions(home);
+    if (opts) env.NODE_OPTIONS = opts;
+  }
+  return env;
+}
+
+/**
+ * A submission as far as it can be read. Students' notebooks are graded leniently: a different
+ * kernelspec or odd cells do not stop grading (the source decides what runs); unreadable JSON
+ * grades as an empty submission, with the reason in the feedback.
+ */
+export function readSubmission(file: string): { notebook: Notebook; problem?: string } {
+  const empty = (problem: string) => ({
+    notebook: { nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [] } as Notebook,
+    problem,
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    return empty(`the submission could not be read as a notebook (${(err as Error).message}); it was graded as empty.`);
+  }
+  const cells = typeof json === 'object' && json !== null && Array.isArray((json as { cells?: unknown }).cells) ? (json as { cells: unknown[] }).cells : undefined;
+  if (!cells) return empty('the submission has no cells; it was graded as empty.');
+  const usable = cells.filter((c): c is Cell => {
+    if (typeof c !== 'object' || c === null) return false;
+    const cell = c as Record<string, unknown>;
+    return (cell.cell_type === 'code' || cell.cell_type === 'markdown' || cell.cell_type === 'raw') && (typeof cell.source === 'string' || (Array.isArray(cell.source) && cell.source.every((l) => typeof l === 'string')));
+  });
+  for (const c of usable) {
+    if (typeof c.metadata !== 'object' || c.metadata === null || Array.isArray(c.metadata)) c.metadata = {};
+    if (c.id !== undefined && typeof c.id !== 'string') delete c.id;
+  }
+  const problem = usable.length < cells.length ? `${cells.length - usable.length} malformed cell(s) of the submission were ignored.` : undefined;
+  return { notebook: { ...(json as Notebook), cells: usable }, ...(problem ? { problem } : {}) };
+}
+
+/** Grades one submission; never throws for anything the submission does (only for grader setup errors). */
+export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
+  const started = Date.now();
+  const testTimeout = options.testTimeoutSeconds ?? 60;
+  const cellTimeout = options.cellTimeoutSeconds ?? 300;
+  const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
+  const probes = options.probes ?? HOMEWORK_PROBES;
+  const log = (m: string) => options.onEvent?.(m);
+
+  const { notebook: submission, problem } = readSubmission(submissionFile);
+  const sourceFile = options.sourceNotebook ?? findSourceNotebook(submission, submissionFile, options.sourceDir);
+  const source = readNotebook(sourceFile);
+  const { steps, notes } = buildGradingPlan(source, submission);
+  if (problem) notes.unshift(problem);
+
+  const questions = new Map<string, QuestionScore>();
+  for (const { meta } of gradeCells(source)) {
+    questions.set(meta.grade_id, { grade_id: meta.grade_id, score: 0, max_score: meta.points ?? 0, messages: [] });
+  }
+  const ran = new Set<string>();
+
+  const home = makeKernelHome();
+  if (options.sandbox !== false && !sandboxNodeOptions(home)) {
+    notes.push("the kernel ran without Node's permission model (not available here): it could read files the grader's user can read.");
+  }
+  let client: KernelClient | undefined;
+  let starts = 0;
+  const skipOnReplay = new Set<number>();
+
+  const startKernel = async (): Promise<KernelClient> => {
+    starts++;
+    log(`starting kernel ${starts}`);
+    return KernelClient.start({ cwd: home, env: kernelEnv(home, options.sandbox !== false), ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}) });
+  };
+
+  /** A live kernel with every earlier non-test step replayed; false when the start budget is spent. */
+  const ensureKernel = async (upTo: number): Promise<boolean> => {
+    for (;;) {
+      if (client?.alive) return true;
+      if (client) await client.shutdown(1);
+      if (starts >= maxStarts) return false;
+      client = await startKernel();
+      if (starts > 1) notes.push(`kernel ${starts} started after the previous one died; setup and student cells were replayed.`);
+      for (let j = 0; j < upTo && client.alive; j++) {
+        const s = steps[j];
+        if (s.kind === 'test' || skipOnReplay.has(j)) continue;
+        const r = await client.execute(s.code, { timeoutSeconds: cellTimeout });
+        if (r.status === 'timeout' || r.status === 'dead') skipOnReplay.add(j);
+      }
+    }
+  };
+
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (!(await ensureKernel(i))) {
+        notes.push(`no kernel left (limit ${maxStarts} per submission); the remaining tests score 0.`);
+        break;
+      }
+      const k = client as KernelClient;
+      if (step.kind !== 'test') {
+        const r = await k.execute(step.code, { timeoutSeconds: cellTimeout });
+        log(`${step.label}: ${r.status}`);
+        if (r.status === 'timeout' || r.status === 'dead') {
+          skipOnReplay.add(i);
+          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, cellTimeout, 'the cell')}`);
+        } else if (r.status !== 'ok') {
+          // A failing setup cell is the teacher's problem; a failing student cell explains later failures.
+          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, cellTimeout, 'the cell').slice(0, 600)}`);
+        }
+        continue;
+      }
+      const q = questions.get(step.gradeId);
+      if (!q) continue;
+      ran.add(step.gradeId);
+      const r = await k.execute(step.code, { timeoutSeconds: testTimeout });
+      log(`${step.gradeId}: ${r.status}`);
+      if (r.status !== 'ok') {
+        q.messages.push(describeFailure(r, testTimeout, 'the test cell'));
+        continue;
+      }
+      const probe = probes[step.gradeId];
+      if (probe) {
+        const challenge = await probe.prepare(graderRandom, { source });
+        const marker = `@@kdlab-${randomBytes(12).toString('hex')}@@`;
+        const wrapped = wrapProbe(challenge.code, marker);
+        const pr = await k.execute(wrapped.code, { timeoutSeconds: testTimeout });
+        log(`${step.gradeId} probe: ${pr.status}`);
+        if (pr.status !== 'ok') {
+          q.messages.push(describeFailure(pr, testTimeout, "the grader's own check"));
+          continue;
+        }
+        const parsed = wrapped.parse(pr);
+        if (!parsed.ok) {
+          q.messages.push("the grader's own check produced no readable answer.");
+          continue;
+        }
+        const problems = challenge.verify(parsed.value);
+        if (problems.length > 0) {
+          q.messages.push("the test cell passed, but the grader's own check of the same question did not:", ...problems);
+          continue;
+        }
+      }
+      q.score = q.max_score;
+    }
+  } finally {
+    if (client) await client.shutdown(2);
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+
+  for (const q of questions.values()) {
+    if (!ran.has(q.grade_id) && q.messages.length === 0) q.messages.push('not run: the kernel was lost before this test.');
+  }
+  const list = [...questions.values()];
+  const report: GradeReport = {
+    total: { score: list.reduce((a, q) => a + q.score, 0), max_score: list.reduce((a, q) => a + q.max_score, 0) },
+    questions: list,
+  };
+  return {
+    submission: submissionFile,
+    assignment: assignmentName(sourceFile),
+    report,
+    seconds: (Date.now() - started) / 1000,
+    kernelStarts: starts,
+    notes,
+  };
+}

@@ -1,0 +1,327 @@
+/**
+ * Grader-side checks ("probes"). Test cells run inside the kernel, in the same process as the
+ * student's code, so a determined submission can patch whatever they use, up to the kernel's own
+ * execute_reply (see homework/README.md, threat model). A probe closes that gap: after a test cell
+ * passes, the grader sends a fresh challenge (inputs drawn here, at grading time, from the
+ * grader's own random source), the kernel returns what the student's code computes for it, and
+ * the grader compares that with values it computes itself, in its own process. Faking a probe
+ * answer takes computing the right answer, which is what the question asks for.
+ */
+import { randomInt } from 'node:crypto';
+import type { Notebook } from '../runner/nbformat';
+import { hw3Parameters, hw3ReferenceGrid, type Hw3Row } from './hw3';
+import { entropyOf, logSoftmaxT, softmaxT } from 'kdlab';
+
+export interface ProbeChallenge {
+  /** TypeScript run in the kernel after the test cell: a function body whose `return` value is reported. */
+  code: string;
+  /** Problems found in the reported value; empty means the probe passed. */
+  verify(value: unknown): string[];
+}
+
+export interface ProbeContext {
+  /** The SOURCE notebook (never the submission): parameters are read from here. */
+  source: Notebook;
+}
+
+export interface Probe {
+  prepare(random: () => number, context: ProbeContext): ProbeChallenge | Promise<ProbeChallenge>;
+}
+
+/** Uniform in [0, 1) from the OS's CSPRNG: nothing in the submission can predict a challenge. */
+export function graderRandom(): number {
+  return randomInt(0, 2 ** 48 - 1) / 2 ** 48;
+}
+
+export function isNumberArray(v: unknown, length?: number): v is number[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'number') && (length === undefined || v.length === length);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** Compares arrays entry by entry; one message for the first mismatch. */
+export function compareArrays(label: string, got: unknown, want: readonly number[], tol: number, reveal = false): string[] {
+  if (!isNumberArray(got, want.length)) return [`${label}: expected ${want.length} numbers, got ${JSON.stringify(got)?.slice(0, 120)}`];
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= tol)) {
+      return [
+        reveal
+          ? `${label}: entry ${i} is ${got[i]}, expected ${round(want[i], 6)} (tolerance ${tol})`
+          : `${label}: entry ${i} is off by ${Number.isFinite(got[i]) ? Math.abs(got[i] - want[i]).toExponential(2) : got[i]} (tolerance ${tol})`,
+      ];
+    }
+  }
+  return [];
+}
+
+export function compareNumber(label: string, got: unknown, want: number, tol: number): string[] {
+  if (typeof got !== 'number' || !(Math.abs(got - want) <= tol)) {
+    return [`${label}: got ${JSON.stringify(got)}, expected ${round(want, 6)} (tolerance ${tol})`];
+  }
+  return [];
+}
+
+const WORKED = [2, 1, 0.5];
+
+const hw1Softmax: Probe = {
+  prepare(random) {
+    const rows = 2 + Math.floor(random() * 3);
+    const cols = 3 + Math.floor(random() * 4);
+    const X: number[][] = [];
+    for (let r = 0; r < rows; r++) X.push(Array.from({ length: cols }, () => round(random() * 12 - 6, 3)));
+    // One row far out in the logits, where a naive exp overflows float32.
+    X.push(Array.from({ length: cols }, (_, i) => (i === 0 ? 900 : round(900 - 5 * random(), 3))));
+    const T = round(0.3 + random() * 6, 3);
+    const badT = [0, -round(0.1 + random() * 3, 2), Number.NaN][Math.floor(random() * 3)];
+    return {
+      code: `
+const probeOut = softmaxWithTemperature(tf.tensor2d(${JSON.stringify(X)}), ${T});
+const probeRes = { shape: probeOut.shape, values: Array.from(probeOut.dataSync()) };
+probeOut.dispose();
+let probeThrew = false;
+try { softmaxWithTemperature(tf.tensor1d([1, 2]), ${Number.isNaN(badT) ? 'Number.NaN' : badT}); } catch (e) { probeThrew = e instanceof RangeError; }
+return { ...probeRes, threw: probeThrew };`,
+      verify(value) {
+        if (!isRecord(value)) return ['no result from softmaxWithTemperature on the grader\'s input'];
+        const msgs: string[] = [];
+        if (!isNumberArray(value.shape, 2) || value.shape[0] !== X.length || value.shape[1] !== cols) {
+          msgs.push(`on a ${X.length}x${cols} batch the output shape is ${JSON.stringify(value.shape)}`);
+        }
+        const want = X.flatMap((row) => softmaxT(row, T));
+        msgs.push(...compareArrays(`softmax of a ${X.length}x${cols} batch at T = ${T}`, value.values, want, 2e-5));
+        if (value.threw !== true) msgs.push(`T = ${badT} did not throw a RangeError`);
+        return msgs;
+      },
+    };
+  },
+};
+
+const hw1Worked: Probe = {
+  prepare() {
+    return {
+      code: 'return { ex: workedExample(), chapterCorrect: chapterT1IsCorrect() };',
+      verify(value) {
+        if (!isRecord(value) || !isRecord(value.ex)) return ['workedExample() returned nothing usable'];
+        const r3 = (xs: number[]) => xs.map((x) => round(x, 3));
+        return [
+          ...compareArrays('workedExample().t1', value.ex.t1, r3(softmaxT(WORKED, 1)), 0.0011, true),
+          ...compareArrays('workedExample().t2', value.ex.t2, r3(softmaxT(WORKED, 2)), 0.0011, true),
+          ...(value.chapterCorrect === false ? [] : ['chapterT1IsCorrect() should be false: softmax([2, 1, 0.5]) is [0.629, 0.231, 0.140]']),
+        ];
+      },
+    };
+  },
+};
+
+const hw1Limits: Probe = {
+  prepare() {
+    return {
+      code: 'return limitsOfT();',
+      verify(value) {
+        if (!isRecord(value)) return ['limitsOfT() returned nothing usable'];
+        const q100 = softmaxT(WORKED, 100);
+        const firstNear = [1, 2, 5, 10, 20, 50, 100].find((T) => Math.max(...softmaxT(WORKED, T)) - 1 / 3 < 0.01);
+        return [
+          ...compareNumber('maxProbAtT01', value.maxProbAtT01, Math.max(...softmaxT(WORKED, 0.1)), 1e-4),
+          ...compareNumber('maxProbAtT100', value.maxProbAtT100, Math.max(...q100), 1e-4),
+          ...compareNumber('entropyAtT100', value.entropyAtT100, entropyOf(q100), 1e-4),
+          ...compareNumber('maxEntropy', value.maxEntropy, Math.log(3), 1e-4),
+          ...compareNumber('firstNearUniformT', value.firstNearUniformT, firstNear ?? Number.NaN, 0),
+        ];
+      },
+    };
+  },
+};
+
+
+function randomMatrix(random: () => number, rows: number, cols: number, scale: number): number[][] {
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => round((random() * 2 - 1) * scale, 3)));
+}
+
+/** Float64 reference: T² · KL(softmax(v/T) ‖ softmax(z/T)), summed over classes, batch mean. */
+export function referenceDistillation(student: number[][], teacher: number[][], T: number): number {
+  let total = 0;
+  student.forEach((row, n) => {
+    const lp = logSoftmaxT(teacher[n], T);
+    const lq = logSoftmaxT(row, T);
+    total += lp.reduce((a, l, i) => a + Math.exp(l) * (l - lq[i]), 0);
+  });
+  return (T * T * total) / student.length;
+}
+
+export function referenceCrossEntropy(student: number[][], labels: number[]): number {
+  return -student.reduce((a, row, n) => a + logSoftmaxT(row, 1)[labels[n]], 0) / student.length;
+}
+
+const relClose = (label: string, got: unknown, want: number, rel: number): string[] =>
+  compareNumber(label, got, want, rel * Math.max(1, Math.abs(want)));
+
+const hw2Loss: Probe = {
+  prepare(random) {
+    const n = 2 + Math.floor(random() * 3);
+    const c = 3 + Math.floor(random() * 4);
+    const S = randomMatrix(random, n, c, 5);
+    const V = randomMatrix(random, n, c, 5);
+    const Y = Array.from({ length: n }, () => Math.floor(random() * c));
+    const T = round(0.5 + random() * 9.5, 2);
+    const alpha = round(random(), 2);
+    return {
+      code: `
+const s = tf.tensor2d(${JSON.stringify(S)});
+const t = tf.tensor2d(${JSON.stringify(V)});
+const y = tf.tensor1d(${JSON.stringify(Y)}, 'int32');
+const d = distillationLoss(s, t, ${T});
+const c = combinedLoss(s, t, y, ${T}, ${alpha});
+const res = { shape: d.shape, distill: d.dataSync()[0], combined: c.dataSync()[0] };
+tf.dispose([s, t, y, d, c]);
+return res;`,
+      verify(value) {
+        if (!isRecord(value)) return ['no result from the losses on the grader\'s input'];
+        const kd = referenceDistillation(S, V, T);
+        const ce = referenceCrossEntropy(S, Y);
+        return [
+          ...(isNumberArray(value.shape, 0) ? [] : [`distillationLoss returned shape ${JSON.stringify(value.shape)}, not a scalar`]),
+          ...relClose(`distillationLoss on a ${n}x${c} batch at T = ${T}`, value.distill, kd, 1e-4),
+          ...relClose(`combinedLoss on a ${n}x${c} batch at T = ${T}, alpha = ${alpha}`, value.combined, alpha * kd + (1 - alpha) * ce, 1e-4),
+        ];
+      },
+    };
+  },
+};
+
+const hw2Gradient: Probe = {
+  prepare(random) {
+    const Z = randomMatrix(random, 2, 3, 2);
+    const W = randomMatrix(random, 2, 3, 1);
+    const n = 2 + Math.floor(random() * 2);
+    const c = 3 + Math.floor(random() * 3);
+    const S = randomMatrix(random, n, c, 4);
+    const V = randomMatrix(random, n, c, 4);
+    const T = round(0.5 + random() * 9.5, 2);
+    return {
+      code: `
+const W = ${JSON.stringify(W)};
+const cubic = (z: number[][]) => {
+  let total = 0;
+  for (let i = 0; i < z.length; i++) for (let j = 0; j < z[i].length; j++) total += W[i][j] * z[i][j] * z[i][j] * z[i][j];
+  return total;
+};
+return { numeric: numericalGradient(cubic, ${JSON.stringify(Z)}, 1e-4), analytic: analyticDistillationGradient(${JSON.stringify(S)}, ${JSON.stringify(V)}, ${T}) };`,
+      verify(value) {
+        if (!isRecord(value) || !Array.isArray(value.numeric) || !Array.isArray(value.analytic)) return ['no gradients came back for the grader\'s input'];
+        const numeric = value.numeric as unknown[];
+        const analytic = value.analytic as unknown[];
+        const msgs: string[] = [];
+        Z.forEach((row, i) => {
+          msgs.push(...compareArrays(`numericalGradient of a cubic, row ${i}`, numeric[i], row.map((z, j) => 3 * W[i][j] * z * z), 1e-5));
+        });
+        S.forEach((row, b) => {
+          const q = softmaxT(row, T);
+          const p = softmaxT(V[b], T);
+          msgs.push(...compareArrays(`analyticDistillationGradient at T = ${T}, row ${b}`, analytic[b], q.map((qi, i) => (T * (qi - p[i])) / n), 1e-7));
+        });
+        return msgs.slice(0, 4);
+      },
+    };
+  },
+};
+
+const hw2Bug: Probe = {
+  prepare(random) {
+    const T = round(1 + random() * 9, 2);
+    const C = 2 + Math.floor(random() * 20);
+    return {
+      code: `return { diagnosis: diagnosis(), ratio: faultyToCorrectRatio(${T}, ${C}) };`,
+      verify(value) {
+        if (!isRecord(value) || !isRecord(value.diagnosis)) return ['diagnosis() returned nothing usable'];
+        const d = value.diagnosis;
+        const want: Record<string, boolean> = { missingTSquared: true, meanOverAllElements: true, klInTheWrongDirection: false, temperatureOnOneSideOnly: false };
+        const wrong = Object.keys(want).filter((k) => d[k] !== want[k]);
+        return [
+          ...(wrong.length ? [`diagnosis(): ${wrong.join(', ')} ${wrong.length === 1 ? 'is' : 'are'} not right`] : []),
+          ...relClose(`faultyToCorrectRatio(${T}, ${C})`, value.ratio, 1 / (T * T * C), 1e-6),
+        ];
+      },
+    };
+  },
+};
+
+
+function hw3Tolerance(validationSize: number): number {
+  // One validation example either way, in case a backend rounds differently.
+  return 1.5 / validationSize;
+}
+
+const hw3Rows: Probe = {
+  async prepare(_random, { source }) {
+    const params = hw3Parameters(source);
+    const reference = await hw3ReferenceGrid(params);
+    const tol = hw3Tolerance(params.validationSize);
+    return {
+      code: 'return rows.map((r) => ({ T: r.T, alpha: r.alpha, accuracy: r.accuracy }));',
+      verify(value) {
+        if (!Array.isArray(value) || value.length !== reference.length) {
+          return [`expected ${reference.length} rows, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 80)}`];
+        }
+        const msgs: string[] = [];
+        reference.forEach((want, k) => {
+          const got: unknown = value[k];
+          if (!isRecord(got) || got.T !== want.T || got.alpha !== want.alpha) {
+            msgs.push(`row ${k} should be T = ${want.T}, alpha = ${want.alpha}`);
+          } else if (typeof got.accuracy !== 'number' || !(Math.abs(got.accuracy - want.accuracy) <= tol)) {
+            msgs.push(`row ${k} (T = ${want.T}, alpha = ${want.alpha}): accuracy ${JSON.stringify(got.accuracy)}, the grader's run gives ${want.accuracy}`);
+          }
+        });
+        return msgs.slice(0, 5);
+      },
+    };
+  },
+};
+
+/** Checks answers against a grid; exported for tests. */
+export function checkHw3Answers(value: unknown, grid: readonly Hw3Row[], tol: number): string[] {
+  if (!isRecord(value)) return ['gridAnswers() returned nothing usable'];
+  const top = Math.max(...grid.map((r) => r.accuracy));
+  const hard = grid.find((r) => r.alpha === 0);
+  const highestT = Math.max(...grid.map((r) => r.T));
+  const atT = grid.filter((r) => r.T === highestT);
+  const topAtT = Math.max(...atT.map((r) => r.accuracy));
+  const msgs: string[] = [];
+  const chosen = grid.find((r) => r.T === value.bestT && r.alpha === value.bestAlpha);
+  if (!chosen || chosen.accuracy < top - tol) msgs.push(`bestT = ${JSON.stringify(value.bestT)}, bestAlpha = ${JSON.stringify(value.bestAlpha)} is not a best row of the grid`);
+  msgs.push(...compareNumber('bestAccuracy', value.bestAccuracy, top, tol));
+  if (hard) {
+    msgs.push(...compareNumber('hardLabelAccuracy', value.hardLabelAccuracy, hard.accuracy, tol));
+    msgs.push(...compareNumber('gainOverHardLabels', value.gainOverHardLabels, top - hard.accuracy, 2 * tol));
+  }
+  const pick = atT.find((r) => r.alpha === value.bestAlphaAtHighestT);
+  if (!pick || pick.accuracy < topAtT - tol) msgs.push(`bestAlphaAtHighestT = ${JSON.stringify(value.bestAlphaAtHighestT)} is not a best alpha at T = ${highestT}`);
+  return msgs;
+}
+
+const hw3Answers: Probe = {
+  async prepare(_random, { source }) {
+    const params = hw3Parameters(source);
+    const reference = await hw3ReferenceGrid(params);
+    return {
+      code: 'return gridAnswers();',
+      verify: (value) => checkHw3Answers(value, reference, hw3Tolerance(params.validationSize)),
+    };
+  },
+};
+
+/** Probes by the grade_id of the test cell they back up. */
+export const HOMEWORK_PROBES: Readonly<Record<string, Probe>> = {
+  'hw1-q1-tests': hw1Softmax,
+  'hw1-q2-tests': hw1Worked,
+  'hw1-q3-tests': hw1Limits,
+  'hw2-q1-tests': hw2Loss,
+  'hw2-q2-tests': hw2Gradient,
+  'hw2-q3-tests': hw2Bug,
+  'hw3-q1-tests': hw3Rows,
+  'hw3-q2-tests': hw3Answers,
+};

@@ -1,0 +1,127 @@
+/**
+ * Writing grade results. Called only after every kernel of the run is gone, from the grader's own
+ * state; each file is written to a temporary name and renamed, so whatever a submission may have
+ * placed in the output folder while it ran is replaced, not trusted or appended to.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { snapshotDir, type DirSnapshot } from '../snapshot';import { assignmentName } from './markers';
+import type { GradeOutcome } from './grade';
+import { KdlabError } from 'kdlab';
+import { writeFileAtomic } from 'kdlab/internals';
+import { ToolError } from '../errors';
+
+export interface WrittenReports {
+  files: string[];
+  /** Files that appeared in (or changed under) the output folder during grading and were removed/flagged. */
+  foreign: string[];
+}
+
+/** Unique, file-system-safe report names: the submission's base name, prefixed by its folder on clashes. */
+export function reportNames(submissions: readonly string[]): string[] {
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_');
+  const base = submissions.map((s) => clean(assignmentName(s)));
+  return submissions.map((s, i) => {
+    if (base.filter((b) => b === base[i]).length === 1) return base[i];
+    const parent = clean(path.basename(path.dirname(path.resolve(s))));
+    const withParent = `${parent}__${base[i]}`;
+    const clash = submissions.some((t, j) => j < i && `${clean(path.basename(path.dirname(path.resolve(t))))}__${base[j]}` === withParent);
+    return clash ? `${withParent}__${i + 1}` : withParent;
+  });
+}
+
+function fence(text: string): string {
+  // Student-controlled text (stderr) goes into a fence it cannot close.
+  return '````text\n' + text.replace(/`{4,}/g, (m) => "'".repeat(m.length)) + '\n````';
+}
+
+export function feedbackMarkdown(o: GradeOutcome): string {
+  const r = o.report;
+  const lines = [
+    `# Feedback: ${path.basename(o.submission)}`,
+    '',
+    `Assignment **${o.assignment}** — score **${r.total.score} / ${r.total.max_score}**.`,
+    '',
+    '| Question | Score | Max |',
+    '|---|---:|---:|',
+    ...r.questions.map((q) => `| ${q.grade_id} | ${q.score} | ${q.max_score} |`),
+    '',
+  ];
+  for (const q of r.questions) {
+    lines.push(`## ${q.grade_id}: ${q.score} / ${q.max_score}`, '');
+    if (q.messages.length === 0) lines.push('All tests passed.', '');
+    else lines.push(fence(q.messages.join('\n')), '');
+  }
+  if (o.notes.length > 0) {
+    lines.push('## Grader notes', '', ...o.notes.map((n) => `- ${n.replace(/\n/g, ' ')}`), '');
+  }
+  lines.push(`Graded in ${o.seconds.toFixed(1)} s with ${o.kernelStarts} kernel start(s).`, '');
+  return lines.join('\n');
+}
+
+function csvCell(v: string | number): string {
+  let s = String(v);
+  // Spreadsheet formula injection through a student-chosen file name.
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function summaryCsv(outcomes: readonly GradeOutcome[], names: readonly string[]): string {
+  const ids: string[] = [];
+  for (const o of outcomes) for (const q of o.report.questions) if (!ids.includes(q.grade_id)) ids.push(q.grade_id);
+  const rows = [['submission', 'assignment', 'score', 'max_score', ...ids, 'seconds'].map(csvCell).join(',')];
+  outcomes.forEach((o, i) => {
+    const per = ids.map((id) => {
+      const q = o.report.questions.find((x) => x.grade_id === id);
+      return q ? q.score : '';
+    });
+    rows.push([names[i], o.assignment, o.report.total.score, o.report.total.max_score, ...per, o.seconds.toFixed(1)].map(csvCell).join(','));
+  });
+  return rows.join('\n') + '\n';
+}
+
+/**
+ * Writes <name>.json and <name>.md per submission and, for several, summary.csv. `before` is the
+ * folder's snapshot from before grading: entries that appeared since and are not ours are removed
+ * (entries that changed are reported), because only grading code ran in between.
+ */
+export function writeGradeReports(outDir: string, outcomes: readonly GradeOutcome[], before: DirSnapshot): WrittenReports {
+  const out = path.resolve(outDir);
+  if (fs.existsSync(out) && !fs.lstatSync(out).isDirectory()) {
+    throw new ToolError('GRADE_BAD_OUT', `${outDir} exists and is not a plain directory (a symlink or a file); refusing to write there.`);
+  }
+  const names = reportNames(outcomes.map((o) => o.submission));
+  const ours = new Set<string>();
+  names.forEach((n) => {
+    ours.add(`${n}.json`);
+    ours.add(`${n}.md`);
+  });
+  if (outcomes.length > 1) ours.add('summary.csv');
+
+  const foreign: string[] = [];
+  const now = snapshotDir(out);
+  const added = [...now.keys()].filter((k) => !before.has(k)).sort((a, b) => b.length - a.length);
+  for (const k of added) {
+    foreign.push(`${k} (created during grading; removed)`);
+    fs.rmSync(path.join(out, k), { recursive: true, force: true });
+  }
+  for (const [k, sig] of now) {
+    if (before.has(k) && before.get(k) !== sig && !ours.has(k) && !k.includes('/')) foreign.push(`${k} (changed during grading; left in place)`);
+  }
+
+  fs.mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  outcomes.forEach((o, i) => {
+    const json = path.join(out, `${names[i]}.json`);
+    writeFileAtomic(json, JSON.stringify(o.report, null, 2) + '\n');
+    const md = path.join(out, `${names[i]}.md`);
+    writeFileAtomic(md, feedbackMarkdown(o));
+    files.push(json, md);
+  });
+  if (outcomes.length > 1) {
+    const csv = path.join(out, 'summary.csv');
+    writeFileAtomic(csv, summaryCsv(outcomes, names));
+    files.push(csv);
+  }
+  return { files, foreign };
+}

@@ -1,0 +1,599 @@
+/**
+ * A small Jupyter client for one tslab kernel: starts it with a connection file (as Jupyter
+ * does), talks to it over ZeroMQ with signed messages, and guarantees the kernel process (and
+ * anything it spawned) is gone afterwards, whatever path the caller takes out.
+ *
+ * The host process judges a cell by the execute_reply status it receives, never by what the cell
+ * printed, so a grader can reuse this class with untrusted code.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as zmq from 'zeromq';
+import { DisplayRegistry, OutputCollector, type NotebookOutput } from './outputs';
+import { deserialize, makeMessage, newId, serialize, type ConnectionInfo, type JupyterMessage } from './protocol';
+import { KdlabError } from 'kdlab';
+import { workbookRoot } from 'kdlab/internals';
+import { ToolError } from '../errors';
+
+export interface KernelStartOptions {
+  /** Working directory of the kernel; Jupyter uses the notebook's folder. */
+  cwd: string;
+  /** The tslab executable; default `<workbook>/node_modules/.bin/tslab`. */
+  tslabPath?: string;
+  /** How long to wait for the first kernel_info_reply (tslab type-checks on start). Default 120. */
+  startTimeoutSeconds?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ExecuteOptions {
+  /** Per-cell limit; on expiry the kernel is interrupted, then killed. 0 or absent: no limit. */
+  timeoutSeconds?: number;
+  /** How long an interrupted cell gets to finish before the kernel is killed. Default 3. */
+  interruptGraceSeconds?: number;
+  /** Share one registry across a notebook so update_display_data reaches earlier cells. */
+  registry?: DisplayRegistry;
+}
+
+/** ISO timestamps from the kernel's message headers, as nbclient records them. */
+export interface ExecuteTiming {
+  busy?: string;
+  executeInput?: string;
+  reply?: string;
+  idle?: string;
+}
+
+export type ExecuteStatus = 'ok' | 'error' | 'abort' | 'timeout' | 'dead';
+
+export interface ExecuteResult {
+  /** ok/error/abort come from the kernel's execute_reply; timeout and dead are the host's verdict. */
+  status: ExecuteStatus;
+  /** The status field of execute_reply, or null when no reply arrived. */
+  replyStatus: 'ok' | 'error' | 'abort' | null;
+  executionCount: number | null;
+  outputs: NotebookOutput[];
+  /** Text the cell wrote to its stderr stream (tslab puts compile and runtime errors there). */
+  stderr: string;
+  timing: ExecuteTiming;
+  interrupted: boolean;
+  killed: boolean;
+  /** For status "dead": how the kernel process ended and the last lines of its own stderr. */
+  exit?: KernelExit;
+}
+
+export interface KernelExit {
+  code: number | null;
+  signal: string | null;
+  stderrTail: string;
+}
+
+interface Pending {
+  shell?(msg: JupyterMessage): void;
+  iopub?(msg: JupyterMessage): void;
+}
+
+/** tslab cancels requests queued within 200 ms after a failed cell; wait a bit longer than that. */
+const AFTER_ERROR_SETTLE_MS = 300;
+const STDERR_TAIL_LINES = 40;
+
+// A kernel started by a runner that is later SIGKILLed would live on in its own process group,
+// so the kernel process itself watches for being orphaned and takes its group down.
+// It also removes the folder holding the connection file (and its HMAC key) that the dead runner
+// could not clean up.
+const WATCHDOG_SOURCE = `'use strict';
+const parent = process.ppid;
+const dir = __dirname;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    try { require('fs').rmSync(dir, { recursive: true, force: true }); } catch {}
+    try { process.kill(-process.pid, 'SIGKILL'); } catch { process.exit(1); }
+  }
+}, 1000).unref();
+`;
+
+const DEBUG = Boolean(process.env.KDLAB_KERNEL_DEBUG);
+function debug(...parts: unknown[]): void {
+  if (DEBUG) process.stderr.write(`[kdlab kernel ${new Date().toISOString()}] ${parts.map(String).join(' ')}\n`);
+}
+
+const live = new Set<KernelClient>();
+let handlersInstalled = false;
+
+function onProcessExit(): void {
+  for (const k of live) k.kill();
+}
+
+function onFatalSignal(signal: NodeJS.Signals): void {
+  for (const k of live) k.kill();
+  // If the host installed its own handler it decides how to exit; otherwise restore the default
+  // behaviour (terminate) that our listener suppressed.
+  if (process.listenerCount(signal) <= 1) {
+    uninstallHandlers();
+    process.kill(process.pid, signal);
+  }
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+function installHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  process.on('exit', onProcessExit);
+  for (const s of SIGNALS) process.on(s, onFatalSignal);
+}
+
+function uninstallHandlers(): void {
+  if (!handlersInstalled) return;
+  handlersInstalled = false;
+  process.removeListener('exit', onProcessExit);
+  for (const s of SIGNALS) process.removeListener(s, onFatalSignal);
+}
+
+/** Kills every kernel this process started and has not shut down yet (synchronous). */
+export function killAllKernels(): void {
+  for (const k of live) k.kill();
+}
+
+/** Default tslab executable: the one installed in the workbook. */
+export function defaultTslabPath(): string {
+  return path.join(workbookRoot(), 'node_modules', '.bin', 'tslab');
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function isNodeScript(file: string): boolean {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(128);
+      const n = fs.readSync(fd, buf, 0, buf.length, 0);
+      const first = buf.subarray(0, n).toString('utf8').split('\n')[0];
+      return first.startsWith('#!') && /\bnode\b/.test(first);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class KernelClient {
+  /** content of the kernel_info_reply (language_info etc.). */
+  kernelInfo: Record<string, unknown> = {};
+
+  private readonly session = newId();
+  private readonly pending = new Map<string, Pending>();
+  private readonly deathWatchers = new Set<() => void>();
+  private readonly stderrLines: string[] = [];
+  private stderrPartial = '';
+  private exitInfo: KernelExit | undefined;
+  private closed = false;
+  private lastErrorAt = 0;
+  private shell!: zmq.Dealer;
+  private control!: zmq.Dealer;
+  private iopub!: zmq.Subscriber;
+  private conn!: ConnectionInfo;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly tmpDir: string,
+  ) {}
+
+  /** Starts a kernel and resolves once it answers kernel_info and its iopub channel is connected. */
+  static async start(options: KernelStartOptions): Promise<KernelClient> {
+    const tslab = path.resolve(options.tslabPath ?? defaultTslabPath());
+    if (!fs.existsSync(tslab)) {
+      throw new ToolError(
+        'KERNEL_NOT_FOUND',
+        `tslab kernel not found at ${tslab}. Run \`npm install\` in the workbook root (${workbookRoot()}) to install it.`,
+      );
+    }
+    if (!fs.existsSync(options.cwd)) {
+      throw new ToolError('KERNEL_BAD_CWD', `kernel working directory does not exist: ${options.cwd}`);
+    }
+    const ports = [];
+    for (let i = 0; i < 5; i++) ports.push(await freePort());
+    const conn: ConnectionInfo = {
+      transport: 'tcp',
+      ip: '127.0.0.1',
+      shell_port: ports[0],
+      iopub_port: ports[1],
+      stdin_port: ports[2],
+      control_port: ports[3],
+      hb_port: ports[4],
+      key: randomBytes(32).toString('hex'),
+      signature_scheme: 'hmac-sha256',
+      kernel_name: 'tslab',
+    };
+    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-kernel-'));
+    const connFile = path.join(tmpDir, 'kernel.json');
+    fs.writeFileSync(connFile, JSON.stringify(conn, null, 1), { mode: 0o600 });
+
+    let command: string;
+    let args: string[];
+    if (isNodeScript(tslab)) {
+      const watchdog = path.join(tmpDir, 'watchdog.cjs');
+      fs.writeFileSync(watchdog, WATCHDOG_SOURCE);
+      command = process.execPath;
+      args = ['--require', watchdog, tslab, 'kernel', '--config-path', connFile];
+    } else {
+      command = tslab;
+      args = ['kernel', '--config-path', connFile];
+    }
+    // Own process group, so a signal or kill reaches whatever the cell code spawned, and the
+    // terminal's Ctrl-C reaches the runner only (which then cleans up deliberately).
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    debug('spawned', child.pid, command, args.join(' '), 'ports', ports.join(','));
+    const client = new KernelClient(child, tmpDir);
+    client.conn = conn;
+    live.add(client);
+    installHandlers();
+    client.watchProcess();
+    try {
+      client.connect();
+      await client.waitReady((options.startTimeoutSeconds ?? 120) * 1000);
+    } catch (err) {
+      client.kill();
+      await client.waitForExit(2);
+      throw err;
+    }
+    return client;
+  }
+
+  /** The connection file Jupyter-style clients could use to attach (removed on shutdown). */
+  get connectionFile(): string {
+    return path.join(this.tmpDir, 'kernel.json');
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return !this.exitInfo && !this.closed;
+  }
+
+  /** The last lines the kernel process wrote to its own stderr. */
+  stderrTail(lines = STDERR_TAIL_LINES): string {
+    const all = this.stderrPartial ? [...this.stderrLines, this.stderrPartial] : this.stderrLines;
+    return all.slice(-lines).join('\n');
+  }
+
+  private watchProcess(): void {
+    const keep = (chunk: Buffer) => {
+      debug('kernel stderr:', chunk.toString('utf8').trimEnd());
+      const text = this.stderrPartial + chunk.toString('utf8');
+      const parts = text.split('\n');
+      this.stderrPartial = parts.pop() ?? '';
+      this.stderrLines.push(...parts);
+      if (this.stderrLines.length > 4 * STDERR_TAIL_LINES) this.stderrLines.splice(0, this.stderrLines.length - STDERR_TAIL_LINES);
+    };
+    this.child.stderr?.on('data', keep);
+    // Kernel-level stdout (outside cells) is not part of any output; drain it so the pipe never fills.
+    this.child.stdout?.on('data', () => undefined);
+    let exitCode: number | null = null;
+    let exitSignal: string | null = null;
+    const finish = () => {
+      if (this.exitInfo) return;
+      this.exitInfo = { code: exitCode, signal: exitSignal, stderrTail: this.stderrTail() };
+      for (const w of [...this.deathWatchers]) w();
+    };
+    this.child.on('error', (err) => {
+      this.stderrLines.push(`failed to spawn the kernel: ${err.message}`);
+      finish();
+    });
+    this.child.on('exit', (code, signal) => {
+      exitCode = code;
+      exitSignal = signal;
+      // Take down anything the cell code left running in the kernel's group.
+      this.killGroup('SIGKILL');
+      // 'close' comes after the stderr pipe is drained; don't wait forever if a grandchild holds it.
+      setTimeout(finish, 1000).unref();
+    });
+    this.child.on('close', finish);
+  }
+
+  private connect(): void {
+    const url = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
+    this.shell = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-shell` });
+    this.control = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-control` });
+    this.iopub = new zmq.Subscriber({ linger: 0 });
+    this.iopub.subscribe();
+    this.shell.connect(url(this.conn.shell_port));
+    this.control.connect(url(this.conn.control_port));
+    this.iopub.connect(url(this.conn.iopub_port));
+    void this.pump(this.shell, 'shell');
+    void this.pump(this.control, 'shell');
+    void this.pump(this.iopub, 'iopub');
+  }
+
+  private async pump(sock: zmq.Dealer | zmq.Subscriber, channel: 'shell' | 'iopub'): Promise<void> {
+    try {
+      for await (const frames of sock) {
+        let msg: JupyterMessage;
+        try {
+          msg = deserialize(this.conn.key, frames);
+        } catch {
+          continue; // unsigned or foreign message: ignore it, as Jupyter clients do
+        }
+        const parentId = msg.parent_header.msg_id;
+        debug(channel, msg.header.msg_type, JSON.stringify(msg.content).slice(0, 120), 'parent', parentId);
+        const p = parentId ? this.pending.get(parentId) : undefined;
+        if (!p) continue;
+        if (channel === 'shell') p.shell?.(msg);
+        else p.iopub?.(msg);
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  private send(sock: zmq.Dealer, msg: JupyterMessage): void {
+    debug('send', msg.header.msg_type, msg.header.msg_id);
+    const frames = serialize(this.conn.key, msg);
+    // zeromq allows one send in flight per socket and throws EBUSY (synchronously) on a second:
+    // while the kernel is still binding, the first send waits, and a kernel_info resend would
+    // collide with it. Chain the sends instead; a rejected send means we are closing.
+    const previous = this.sendChains.get(sock) ?? Promise.resolve();
+    const next = previous.then(() => sock.send(frames)).catch(() => undefined);
+    this.sendChains.set(sock, next);
+  }
+
+  private readonly sendChains = new Map<zmq.Dealer, Promise<void>>();
+
+  private startFailure(reason: string): ToolError {
+    const tail = this.stderrTail();
+    return new ToolError(
+      'KERNEL_START_FAILED',
+      `the tslab kernel ${reason}.${tail ? `\nkernel stderr:\n${tail}` : ' It wrote nothing to stderr.'}`,
+    );
+  }
+
+  /**
+   * Like jupyter_client's wait_for_ready: keep asking kernel_info until a reply arrives on shell
+   * AND a status message for one of our requests arrives on iopub, because a SUB socket that is
+   * still joining silently drops what is published before it connects.
+   */
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let gotReply = false;
+    let gotIopub = false;
+    let wake: (() => void) | undefined;
+    const ids: string[] = [];
+    const onDeath = () => wake?.();
+    this.deathWatchers.add(onDeath);
+    try {
+      while (!(gotReply && gotIopub)) {
+        if (this.exitInfo) {
+          const e = this.exitInfo;
+          throw this.startFailure(`exited during startup (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`})`);
+        }
+        if (Date.now() > deadline) throw this.startFailure(`did not answer kernel_info_request within ${Math.round(timeoutMs / 1000)} s`);
+        const msg = makeMessage('kernel_info_request', {}, this.session);
+        ids.push(msg.header.msg_id);
+        this.pending.set(msg.header.msg_id, {
+          shell: (m) => {
+            if (m.header.msg_type === 'kernel_info_reply') {
+              gotReply = true;
+              this.kernelInfo = m.content;
+              if (gotIopub) wake?.();
+            }
+          },
+          iopub: (m) => {
+            if (m.header.msg_type === 'status') {
+              gotIopub = true;
+              if (gotReply) wake?.();
+            }
+          },
+        });
+        this.send(this.shell, msg);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, gotReply ? 250 : 1000);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } finally {
+      this.deathWatchers.delete(onDeath);
+      for (const id of ids) this.pending.delete(id);
+    }
+    // The idle status of the last kernel_info may still be in flight; it is harmless (no handler).
+  }
+
+  /** Runs one cell. Never throws for cell failures: the verdict is in `status`. */
+  async execute(code: string, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+    const collector = new OutputCollector(options.registry);
+    const timing: ExecuteTiming = {};
+    if (!this.alive) {
+      return {
+        status: 'dead', replyStatus: null, executionCount: null, outputs: [], stderr: '', timing,
+        interrupted: false, killed: false, exit: this.exitInfo ?? { code: null, signal: null, stderrTail: this.stderrTail() },
+      };
+    }
+    const sinceError = Date.now() - this.lastErrorAt;
+    if (sinceError < AFTER_ERROR_SETTLE_MS) await sleep(AFTER_ERROR_SETTLE_MS - sinceError);
+
+    const msg = makeMessage(
+      'execute_request',
+      { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+      this.session,
+    );
+    const msgId = msg.header.msg_id;
+    return new Promise<ExecuteResult>((resolve) => {
+      let reply: Record<string, unknown> | undefined;
+      let idle = false;
+      let interrupted = false;
+      let killed = false;
+      let done = false;
+      let timeoutTimer: NodeJS.Timeout | undefined;
+      let graceTimer: NodeJS.Timeout | undefined;
+
+      const finish = (status: ExecuteStatus) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timeoutTimer);
+        clearTimeout(graceTimer);
+        this.pending.delete(msgId);
+        this.deathWatchers.delete(onDeath);
+        const rs = reply?.status;
+        const replyStatus = rs === 'ok' || rs === 'error' || rs === 'abort' ? rs : null;
+        if (replyStatus !== 'ok') this.lastErrorAt = Date.now();
+        if (timing.busy && !timing.executeInput) timing.executeInput = timing.busy; // tslab sends no execute_input
+        resolve({
+          status,
+          replyStatus,
+          executionCount: typeof reply?.execution_count === 'number' ? reply.execution_count : null,
+          outputs: collector.outputs,
+          stderr: collector.stderr,
+          timing,
+          interrupted,
+          killed,
+          exit: status === 'dead' ? this.exitInfo : undefined,
+        });
+      };
+      const maybeDone = () => {
+        if (!reply || !idle) return;
+        if (interrupted) finish('timeout');
+        else finish(reply.status === 'ok' ? 'ok' : reply.status === 'abort' ? 'abort' : 'error');
+      };
+      const onDeath = () => {
+        // Let iopub deliver what the cell printed before the process died.
+        setTimeout(() => finish(killed ? 'timeout' : 'dead'), 200);
+      };
+      this.deathWatchers.add(onDeath);
+      this.pending.set(msgId, {
+        shell: (m) => {
+          if (m.header.msg_type !== 'execute_reply') return;
+          reply = m.content;
+          timing.reply = m.header.date;
+          maybeDone();
+        },
+        iopub: (m) => {
+          const type = m.header.msg_type;
+          if (type === 'status') {
+            const state = m.content.execution_state;
+            if (state === 'busy') timing.busy ??= m.header.date;
+            if (state === 'idle') {
+              timing.idle = m.header.date;
+              idle = true;
+              maybeDone();
+            }
+          } else if (type === 'execute_input') {
+            timing.executeInput ??= m.header.date;
+          } else {
+            collector.handle(type, m.content);
+          }
+        },
+      });
+      const limit = options.timeoutSeconds ?? 0;
+      if (limit > 0) {
+        timeoutTimer = setTimeout(() => {
+          interrupted = true;
+          this.interrupt();
+          graceTimer = setTimeout(() => {
+            killed = true;
+            finish('timeout');
+            this.kill();
+          }, (options.interruptGraceSeconds ?? 3) * 1000);
+        }, limit * 1000);
+      }
+      this.send(this.shell, msg);
+    });
+  }
+
+  /** Interrupts the running cell: tslab's interrupt_mode is "signal", so this sends SIGINT. */
+  interrupt(): void {
+    this.killGroup('SIGINT');
+  }
+
+  /**
+   * Asks the kernel to shut down (shutdown_request on the control channel), waits for the process
+   * to end, and kills it if it does not; always leaves no process behind.
+   */
+  async shutdown(timeoutSeconds = 5): Promise<void> {
+    if (this.alive && this.child.pid) {
+      const msg = makeMessage('shutdown_request', { restart: false }, this.session);
+      this.send(this.control, msg);
+      const exited = new Promise<void>((resolve) => {
+        if (this.exitInfo) return resolve();
+        const w = () => resolve();
+        this.deathWatchers.add(w);
+      });
+      // tslab closes its sockets on shutdown, but timers left by cell code can keep Node alive.
+      await Promise.race([exited, sleep(timeoutSeconds * 1000)]);
+    }
+    this.kill();
+    // Return only once the process is reaped, so callers never observe a leftover or zombie.
+    await this.waitForExit(2);
+  }
+
+  /** Kills the kernel's process group immediately and releases sockets and temp files. */
+  kill(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.killGroup('SIGKILL');
+      for (const s of [this.shell, this.control, this.iopub]) {
+        try {
+          s?.close();
+        } catch {
+          /* already closed */
+        }
+      }
+      fs.rmSync(this.tmpDir, { recursive: true, force: true });
+      live.delete(this);
+      if (live.size === 0) uninstallHandlers();
+    } else {
+      this.killGroup('SIGKILL');
+    }
+  }
+
+  /** Waits until the kernel process has been reaped (after kill or shutdown). */
+  async waitForExit(timeoutSeconds = 5): Promise<boolean> {
+    if (this.exitInfo) return true;
+    return Promise.race([
+      new Promise<boolean>((resolve) => this.deathWatchers.add(() => resolve(true))),
+      sleep(timeoutSeconds * 1000).then(() => false),
+    ]);
+  }
+
+  private killGroup(signal: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (!pid) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Group already gone; the leader itself may still be unreaped for a moment.
+      if (!this.exitInfo) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }
+}
