@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors';
-import { installWasmMatMulFix } from './wasm-matmul';
+import { installWasmMatMulFix } from './kernels/wasm-matmul';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 

@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { teacherLogitsCached, type TeacherLogits } from './cache';
-import { loadSplits, take, type DigitSet, type SplitData } from './data';
+import { loadSplits, take, type SplitData } from './data';
 import { InputError } from './errors';
 import { createTeacher } from './models';
-import { workbookRoot, writeFileAtomic } from './paths';
+import { workbookDir, writeFileAtomic } from './paths';
 import { train, type EpochRecord, type TrainResult } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
- * its soft targets, saved results). Quick mode runs every notebook in minutes on two cores;
+ * saved results). Quick mode runs every notebook in minutes on two cores;
  * full mode is the paper's scale. Notebooks read numbers from here, never type them in.
  */
 
@@ -90,10 +87,6 @@ function hashOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
 }
 
-export function buildDir(...parts: string[]): string {
-  return path.join(workbookRoot(), 'build', ...parts);
-}
-
 export interface TeacherRun {
   model: tf.Sequential;
   /** Everything the teacher's training saw (for reports); `history` spans all epochs. */
@@ -114,7 +107,7 @@ export async function ensureTeacher(
 ): Promise<TeacherRun> {
   const t = cfg.teacher;
   const identity = { t, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
-  const checkpointDir = buildDir('models', `teacher-${hashOf(identity)}`);
+  const checkpointDir = workbookDir('models', `teacher-${hashOf(identity)}`);
   const data = chapterData(cfg, t.trainSize);
   const model = createTeacher({ hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm, seed: cfg.seed });
   const result = await train(model, {
@@ -133,20 +126,9 @@ export async function ensureTeacher(
   return { model, result, checkpointDir, loaded: result.resumedFromEpoch >= t.epochs };
 }
 
-/** The teacher's logits on the training slice, computed once and read from .cache/ afterwards. */
-export function teacherSoftTargets(teacher: tf.LayersModel, set: DigitSet): TeacherLogits {
-  return teacherLogitsCached(teacher, set);
-}
-
 /** Saves a notebook result (plain JSON) under build/results/<name>.json, atomically. */
 export function saveResult(name: string, value: unknown): string {
-  const file = buildDir('results', `${name}.json`);
+  const file = workbookDir('results', `${name}.json`);
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
   return file;
-}
-
-export function loadResult<T>(name: string): T | null {
-  const file = buildDir('results', `${name}.json`);
-  if (!fs.existsSync(file)) return null;
-  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError, KdlabError } from './errors';
 import { writeFileAtomic } from './paths';
-import type { EpochRecord } from './train';
+import type { OptimizerState, TrainingState } from './train/types';
 
 /**
  * Checkpoints as plain files (tfjs-node's file:// handler does not exist on wasm or cpu):
@@ -19,23 +19,6 @@ import type { EpochRecord } from './train';
 
 export const CHECKPOINT_FORMAT = 'kdlab-checkpoint-1';
 const MANIFEST = 'checkpoint.json';
-
-export interface TrainingState {
-  /** Epochs completed. */
-  epoch: number;
-  /** The run's seed: batch order, jitter and dropout masks are functions of (seed, epoch, step). */
-  seed: number;
-  /** Optimizer steps taken. */
-  step: number;
-  history: EpochRecord[];
-}
-
-export interface OptimizerState {
-  name: string;
-  config: Record<string, number>;
-  iterations: number;
-  slots: { name: string; shape: number[]; data: Float32Array }[];
-}
 
 interface TensorSpec {
   name: string;

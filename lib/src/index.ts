@@ -27,13 +27,13 @@ export {
 export type { WorkedExampleRow } from './softmax';
 
 export { kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss } from './losses';
-export type { KdLossOptions } from './losses';
+export type { KdLossOptions, Objective, DistillObjective } from './losses';
 
 export { createTeacher, createStudent, createMlp, countParams, describeModel, layerWidths, hasDropout } from './models';
 export type { MlpOptions, TeacherOptions, StudentOptions } from './models';
 
 export { train } from './train';
-export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec } from './train';
+export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource } from './train';
 
 export { evaluate, evaluateLogits, predictLogits, argmaxRows } from './evaluate';
 export type { Evaluation } from './evaluate';
@@ -43,11 +43,13 @@ export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint } from './checkpoint';
 
-export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './ablation';
-export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './ablation';
+export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid/grid';
+export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid/grid';
 
 export { chapterConfig, chapterData, ensureTeacher, saveResult } from './chapter';
 export type { ChapterConfig, Mode, TeacherRun } from './chapter';
+export { startNotebook } from './session';
+export type { NotebookSession, NotebookParameters, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';

@@ -8,12 +8,14 @@ export {
 } from './paths';
 export { readChecksums, verifyFile, sha256, checksumsFile, resolveDataDir, parseIdx, encodeIdx, shuffledIndices } from './data';
 export type { ChecksumTable, RecordedFile, Verification, DatasetName } from './data';
-export { stockWasmMatMul, installWasmMatMulFix } from './wasm-matmul';
-export { adamImplementation, createTrainStep, KdOptimizer, trainableVariables, trainingForward } from './train';
-export type { StepBatch, StepLoss } from './train';
-export { uncheckedLosses } from './losses';
+export { stockWasmMatMul, installWasmMatMulFix } from './kernels/wasm-matmul';
+export { adamImplementation } from './kernels/adam-wasm';
+export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';
+export type { StepBatch } from './train';
+export { resolveObjective, objectiveParameters, OBJECTIVE_NAMES } from './losses';
+export type { ObjectiveLoss, ResolvedObjective } from './losses';
 export { readCachedLogits, teacherLogitsKey, weightsHash } from './cache';
-export { runKey, readRows } from './ablation';
+export { runKey, readRows, describeRun } from './grid/grid';
 export {
   FIGURES, FIGURE_IDS, FIGURE_INFO, isFigureId, buildFigureFromJson, loadSavedFigures, plotlyJs,
   FONT_FAMILY, SIZES, sectionTitle, displayBundle, figureHtml, figureSummary, PLOTLY_MIME,

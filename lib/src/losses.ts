@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { InputError } from './errors';
+import { InputError, KdlabError } from './errors';
 import { assertTemperature } from './softmax';
 
 /**
@@ -13,13 +13,73 @@ import { assertTemperature } from './softmax';
  *   gradients shrink as 1/T², Hinton et al. 2015 §2).
  * - Every probability is taken through log-softmax, so logits of magnitude 1e3 stay finite and a
  *   teacher probability that underflows to 0 contributes 0 · (finite) = 0, not NaN.
+ *
+ * Signatures of the public losses: (studentLogits, teacherLogits, [labels], hyper-parameters).
+ * A loss with one hyper-parameter takes it positionally (distillationLoss(s, t, T),
+ * softTargetCrossEntropy(s, t, T)); a weighted mix takes an options object
+ * (kdLoss(s, t, labels, { temperature, alpha })).
+ *
+ * What training optimises is an Objective: plain data such as { objective: 'kd', temperature: 4,
+ * alpha: 0.9 }. The OBJECTIVES table below gives each objective its hyper-parameters and ONE loss
+ * function; resolveObjective validates a spec once and returns that function, which both kdLoss
+ * and the training step call. Adding an objective (e.g. DKD) = a member of `Objective`, an entry
+ * in OBJECTIVES (and in PARAMETERS for a new kind of hyper-parameter) and its test: train() and
+ * the grid read everything from here.
  */
 
-export interface KdLossOptions {
-  temperature: number;
-  /** Weight of the soft (distillation) term in [0, 1]; the hard term gets 1 − alpha. */
-  alpha: number;
-}
+// ---------------------------------------------------------------------------------------------
+// Objectives as data
+
+/** What a training run optimises. */
+export type Objective =
+  // Cross-entropy with the hard labels only: the plain student (or the teacher).
+  | { objective: 'hard' }
+  // Hinton's mix: alpha · T² · KL(teacher^T ‖ student^T) + (1 − alpha) · CE(labels, student).
+  | {
+      objective: 'kd';
+      /** Softmax temperature of the soft term (T > 0). */
+      temperature: number;
+      /** Weight of the soft term in [0, 1]; the hard-label term gets 1 − alpha. */
+      alpha: number;
+    }
+  // Logit matching: alpha · mean((z − v)²) + (1 − alpha) · CE(labels, student). No temperature.
+  | {
+      objective: 'mse';
+      /** Weight of the logit-matching term in [0, 1]; the hard-label term gets 1 − alpha. */
+      alpha: number;
+    };
+
+export type ObjectiveName = Objective['objective'];
+export type ObjectiveOf<N extends ObjectiveName> = Extract<Objective, { objective: N }>;
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+/** Every hyper-parameter some objective has ('temperature' | 'alpha'). */
+export type ObjectiveParameter = Exclude<KeysOfUnion<Objective>, 'objective'>;
+/** The hyper-parameters of objective N, e.g. { temperature: number; alpha: number } for 'kd'. */
+export type ObjectiveParams<N extends ObjectiveName> = N extends ObjectiveName ? Omit<ObjectiveOf<N>, 'objective'> : never;
+/** The objectives that learn from a teacher's logits (all but 'hard'): train's loss specs and grids. */
+export type DistillObjectiveName = Exclude<ObjectiveName, 'hard'>;
+/** Blocks type inference from a position (TypeScript 5.4's NoInfer, for 5.0). */
+type NoInference<T> = [T][T extends unknown ? 0 : never];
+/**
+ * `{ objective: N }`, where 'kd', the default, may leave the field out. Written so that a generic
+ * function such as runGrid<N>(spec) infers N from the `objective` field alone.
+ */
+export type ObjectiveField<N extends ObjectiveName> = { objective?: N } & (N extends 'kd' ? unknown : { objective: NoInference<N> });
+/** A distillation objective as written in a loss spec: `objective` defaults to 'kd'. */
+export type DistillObjective = { [N in DistillObjectiveName]: ObjectiveField<N> & ObjectiveParams<N> }[DistillObjectiveName];
+/** kdLoss's hyper-parameters: those of the 'kd' objective. */
+export type KdLossOptions = ObjectiveParams<'kd'>;
+
+/**
+ * One objective's loss on a batch, without input checks: student and teacher logits
+ * [batch, classes] and the [batch, classes] one-hot labels. Objectives without a teacher ignore
+ * teacherLogits; the others throw NO_TEACHER_LOGITS without it (unless a setting drops the
+ * teacher's term: kd at alpha = 0).
+ */
+export type ObjectiveLoss = (studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D | undefined, oneHot: tf.Tensor2D) => tf.Scalar;
+
+// ---------------------------------------------------------------------------------------------
+// Input checks
 
 function describeShape(t: tf.Tensor): string {
   return `[${t.shape.join(', ')}]`;
@@ -124,8 +184,7 @@ export function assertAlpha(alpha: number, where = 'kdLoss'): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Unchecked cores. The public functions below validate, then call these; the training loop
-// validates once per run and calls these directly so the hot loop never reads tensors back.
+// Loss cores: no input checks; callers validated the tensors (public losses) or the run (train).
 
 function klBatchMean(student: tf.Tensor2D, teacher: tf.Tensor2D, T: number): tf.Scalar {
   const logQ = tf.logSoftmax(T === 1 ? student : tf.div(student, T));
@@ -144,33 +203,164 @@ function crossEntropyCore(student: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar 
   return tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(student)))), student.shape[0]);
 }
 
+function mseCore(student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Scalar {
+  return tf.mean(tf.squaredDifference(student, teacher));
+}
+
 function oneHotOf(labels: tf.Tensor1D, classes: number): tf.Tensor2D {
   return tf.oneHot(labels.dtype === 'int32' ? labels : tf.cast(labels, 'int32'), classes).toFloat() as tf.Tensor2D;
 }
 
+function teacherOf(teacherLogits: tf.Tensor2D | undefined): tf.Tensor2D {
+  if (!teacherLogits) throw new KdlabError('NO_TEACHER_LOGITS', 'loss: this objective needs the teacher logits of the batch.');
+  return teacherLogits;
+}
+
 /**
- * The loss cores without input checks, for callers that validated their inputs once already
- * (the training loop). `oneHot` is the [batch, classes] one-hot of the labels.
+ * alpha · soft + (1 − alpha) · CE(labels, student), where `weightedSoft` returns alpha · soft.
+ * The one place where alpha = 0 (hard labels only: the soft term and the teacher are never
+ * touched) and alpha = 1 (no hard term) are handled.
  */
-export const uncheckedLosses = {
-  distillation(student: tf.Tensor2D, teacher: tf.Tensor2D, T: number): tf.Scalar {
-    return tf.tidy(() => tf.mul(klBatchMean(student, teacher, T), T * T));
+function withHardTerm(alpha: number, student: tf.Tensor2D, oneHot: tf.Tensor2D, weightedSoft: () => tf.Scalar): tf.Scalar {
+  if (alpha === 0) return crossEntropyCore(student, oneHot);
+  const soft = weightedSoft();
+  if (alpha === 1) return soft;
+  return tf.add(soft, tf.mul(crossEntropyCore(student, oneHot), 1 - alpha)) as tf.Scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The objective table
+
+interface ParameterInfo {
+  /** How messages and grid lines name it. */
+  label: string;
+  /** The values it accepts, for messages ("finite T > 0"). */
+  rule: string;
+  /** Throws an InputError unless `value` is acceptable. */
+  check(value: number, where: string): void;
+}
+
+/** Every kind of hyper-parameter, in the order specs, grids and tables list them. */
+const PARAMETERS: { readonly [P in ObjectiveParameter]: ParameterInfo } = {
+  temperature: { label: 'T', rule: 'finite T > 0', check: assertTemperature },
+  alpha: { label: 'alpha', rule: 'values in [0, 1]', check: assertAlpha },
+};
+
+interface ObjectiveEntry<N extends ObjectiveName> {
+  /** Its hyper-parameters (each validated by PARAMETERS), in PARAMETERS order. */
+  parameters: readonly (keyof ObjectiveParams<N> & ObjectiveParameter)[];
+  /** Whether the loss reads teacher logits (train() then requires a teacher or its logits). */
+  needsTeacher: boolean;
+  /** Hyper-parameters that do not change the loss at these values (grids train such runs once). */
+  inert?: (o: ObjectiveOf<N>) => ObjectiveParameter[];
+  /** The loss for validated hyper-parameters. */
+  loss: (o: ObjectiveOf<N>) => ObjectiveLoss;
+}
+
+const OBJECTIVES: { readonly [N in ObjectiveName]: ObjectiveEntry<N> } = {
+  hard: {
+    parameters: [],
+    needsTeacher: false,
+    loss: () => (student, _teacher, oneHot) => tf.tidy(() => crossEntropyCore(student, oneHot)),
   },
-  student(student: tf.Tensor2D, oneHot: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => crossEntropyCore(student, oneHot));
+  kd: {
+    parameters: ['temperature', 'alpha'],
+    needsTeacher: true,
+    inert: ({ alpha }) => (alpha === 0 ? ['temperature'] : []),
+    loss:
+      ({ temperature: T, alpha }) =>
+      (student, teacher, oneHot) =>
+        tf.tidy(() => withHardTerm(alpha, student, oneHot, () => tf.mul(klBatchMean(student, teacherOf(teacher), T), alpha * T * T))),
   },
-  kd(student: tf.Tensor2D, teacher: tf.Tensor2D, oneHot: tf.Tensor2D, T: number, alpha: number): tf.Scalar {
-    return tf.tidy(() => {
-      if (alpha === 0) return crossEntropyCore(student, oneHot);
-      const soft: tf.Scalar = tf.mul(klBatchMean(student, teacher, T), alpha * T * T);
-      if (alpha === 1) return soft;
-      return tf.add(soft, tf.mul(crossEntropyCore(student, oneHot), 1 - alpha)) as tf.Scalar;
-    });
-  },
-  mse(student: tf.Tensor2D, teacher: tf.Tensor2D): tf.Scalar {
-    return tf.tidy(() => tf.mean(tf.squaredDifference(student, teacher)));
+  mse: {
+    parameters: ['alpha'],
+    needsTeacher: true,
+    loss:
+      ({ alpha }) =>
+      (student, teacher, oneHot) =>
+        tf.tidy(() => withHardTerm(alpha, student, oneHot, () => tf.mul(mseCore(student, teacherOf(teacher)), alpha))),
   },
 };
+
+/** The table entry seen through the union of all objectives (resolveObjective checks the match). */
+interface AnyObjectiveEntry {
+  parameters: readonly ObjectiveParameter[];
+  needsTeacher: boolean;
+  inert?: (o: Objective) => ObjectiveParameter[];
+  loss: (o: Objective) => ObjectiveLoss;
+}
+const entryOf = (name: ObjectiveName): AnyObjectiveEntry => OBJECTIVES[name] as unknown as AnyObjectiveEntry;
+
+export const OBJECTIVE_NAMES = Object.keys(OBJECTIVES) as readonly ObjectiveName[];
+export const OBJECTIVE_PARAMETERS = Object.keys(PARAMETERS) as readonly ObjectiveParameter[];
+
+export function isObjectiveName(name: unknown): name is ObjectiveName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(OBJECTIVES, name);
+}
+
+/** The hyper-parameters objective `name` takes, e.g. ['temperature', 'alpha'] for 'kd'. */
+export function objectiveParameters(name: ObjectiveName): readonly ObjectiveParameter[] {
+  return entryOf(name).parameters;
+}
+
+/** Whether objective `name` learns from teacher logits. */
+export function objectiveNeedsTeacher(name: ObjectiveName): boolean {
+  return entryOf(name).needsTeacher;
+}
+
+/** How messages name a hyper-parameter ('T', 'alpha') and which values it accepts. */
+export function parameterInfo(p: ObjectiveParameter): { label: string; rule: string } {
+  return { label: PARAMETERS[p].label, rule: PARAMETERS[p].rule };
+}
+
+/** Whether `value` is an acceptable value of hyper-parameter `p` (the rule resolveObjective applies). */
+export function isValidParameter(p: ObjectiveParameter, value: unknown): boolean {
+  try {
+    PARAMETERS[p].check(value as number, p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Hyper-parameters of a (validated) objective that do not change its loss (kd at alpha = 0: T). */
+export function inertParameters(objective: Objective): readonly ObjectiveParameter[] {
+  return entryOf(objective.objective).inert?.(objective) ?? [];
+}
+
+export interface ResolvedObjective {
+  /** The validated objective: a copy holding exactly its hyper-parameters. */
+  readonly objective: Objective;
+  /** Whether `loss` reads teacher logits. */
+  readonly needsTeacher: boolean;
+  /** The objective's loss; the caller checks the tensors (kdLoss) or validated the run (train). */
+  readonly loss: ObjectiveLoss;
+}
+
+/**
+ * Validates an objective spec once (its name, each hyper-parameter's value, and that it carries
+ * no field the objective does not have) and returns the objective's loss function.
+ */
+export function resolveObjective(spec: Objective, where = 'loss'): ResolvedObjective {
+  if (spec === null || typeof spec !== 'object') {
+    throw new InputError('BAD_LOSS', `${where}: expected an objective such as { objective: 'kd', temperature, alpha }, got ${String(spec)}.`);
+  }
+  const name: unknown = spec.objective;
+  if (!isObjectiveName(name)) {
+    throw new InputError('BAD_LOSS', `${where}: unknown objective ${JSON.stringify(name)}; use one of ${OBJECTIVE_NAMES.map((n) => `'${n}'`).join(', ')}.`);
+  }
+  const entry = entryOf(name);
+  const fields = spec as unknown as Record<string, unknown>;
+  const takes = entry.parameters.length ? entry.parameters.join(', ') : 'none';
+  for (const key of Object.keys(fields)) {
+    if (key === 'objective' || fields[key] === undefined || (entry.parameters as readonly string[]).includes(key)) continue;
+    const hint = key === 'kind' ? " ('kind' is now 'objective': write objective: 'kd' or 'mse')" : ': remove it';
+    throw new InputError('BAD_LOSS', `${where}: objective '${name}' has no ${key} (its hyper-parameters: ${takes})${hint}.`);
+  }
+  for (const p of entry.parameters) PARAMETERS[p].check(fields[p] as number, where);
+  const objective = { objective: name, ...Object.fromEntries(entry.parameters.map((p) => [p, fields[p]])) } as Objective;
+  return { objective, needsTeacher: entry.needsTeacher, loss: entry.loss(objective) };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Public, validated losses.
@@ -184,7 +374,7 @@ export function distillationLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.T
   const where = 'distillationLoss';
   assertTemperature(T, where);
   assertLogitPair(studentLogits, teacherLogits, where);
-  return uncheckedLosses.distillation(studentLogits, teacherLogits, T);
+  return tf.tidy(() => tf.mul(klBatchMean(studentLogits, teacherLogits, T), T * T));
 }
 
 /**
@@ -210,7 +400,8 @@ export function studentLoss(studentLogits: tf.Tensor2D, labels: tf.Tensor1D): tf
 
 /**
  * alpha · distillationLoss(student, teacher, T) + (1 − alpha) · studentLoss(student, labels).
- * alpha = 0 is the plain student, alpha = 1 pure distillation (labels still checked).
+ * alpha = 0 is the plain student, alpha = 1 pure distillation (labels still checked). The same
+ * function the training loop runs for { objective: 'kd', temperature, alpha }.
  */
 export function kdLoss(
   studentLogits: tf.Tensor2D,
@@ -222,14 +413,10 @@ export function kdLoss(
   if (options === null || typeof options !== 'object') {
     throw new InputError('BAD_INPUT', `${where}: pass { temperature, alpha } as the fourth argument.`);
   }
-  const { temperature, alpha } = options;
-  assertTemperature(temperature, where);
-  assertAlpha(alpha, where);
+  const { loss } = resolveObjective({ objective: 'kd', temperature: options.temperature, alpha: options.alpha }, where);
   assertLogitPair(studentLogits, teacherLogits, where);
   assertLabels(labels, studentLogits.shape[0], studentLogits.shape[1], where);
-  return tf.tidy(() =>
-    uncheckedLosses.kd(studentLogits, teacherLogits, oneHotOf(labels, studentLogits.shape[1]), temperature, alpha),
-  );
+  return tf.tidy(() => loss(studentLogits, teacherLogits, oneHotOf(labels, studentLogits.shape[1])));
 }
 
 /**
@@ -239,5 +426,5 @@ export function kdLoss(
 export function mseLogitsLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D): tf.Scalar {
   const where = 'mseLogitsLoss';
   assertLogitPair(studentLogits, teacherLogits, where);
-  return uncheckedLosses.mse(studentLogits, teacherLogits);
+  return tf.tidy(() => mseCore(studentLogits, teacherLogits));
 }

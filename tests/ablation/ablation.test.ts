@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandGrid, readRows, runGrid, runKey, selectBest, type GridSpec, type RunRow } from '../../lib/src/ablation';
+import { expandGrid, flattenRows, readRows, runGrid, runKey, selectBest, type GridSpec, type RunRow } from '../../lib/src/grid/grid';
 import { initBackend } from '../../lib/src/backend';
 import { teacherLogitsCached } from '../../lib/src/cache';
 import { loadSplits, take } from '../../lib/src/data';
@@ -53,6 +53,34 @@ test('a grid spec expands to one run per (student, seed, T, alpha) with distinct
   assert.throws(() => expandGrid({ ...spec, temperatures: [0] }), /temperatures must be .* T > 0/);
   assert.throws(() => expandGrid({ ...spec, alphas: [1.5] }), /alphas must be .* \[0, 1\]/);
   assert.throws(() => expandGrid({ ...spec, students: [[0]] }), /students must be/);
+});
+
+test('a grid runs any objective: kd keys stay what they were before objectives; mse has an alpha axis only', async () => {
+  const spec = await tinySpec();
+  // The key of a kd run hashes no objective field: rows of older grids are still found.
+  const pinned = { temperature: 1, alpha: 0, hidden: [8], seed: 0, epochs: 2, batchSize: 128, learningRate: 1e-3, trainSize: null, validationSize: 5000, splitSeed: 0, teacherKey: 'abc' };
+  assert.equal(runKey(pinned), 'cae15e56a5112796');
+  assert.equal(runKey({ ...pinned, objective: 'kd' }), 'cae15e56a5112796');
+  assert.deepEqual(expandGrid({ ...spec, objective: 'kd' }).map(runKey), expandGrid(spec).map(runKey));
+
+  const { temperatures: _t, ...settings } = spec;
+  const mse: GridSpec<'mse'> = { ...settings, objective: 'mse', alphas: [0.5, 1] };
+  const runs = expandGrid(mse);
+  assert.deepEqual(runs.map((r) => [r.objective, r.alpha, 'temperature' in r]), [['mse', 0.5, false], ['mse', 1, false]]);
+  const kdKeys = new Set(expandGrid(spec).map(runKey));
+  for (const r of runs) assert.ok(!kdKeys.has(runKey(r)), 'the objective is part of a non-kd key');
+  assert.throws(() => expandGrid({ ...mse, temperatures: [2] } as GridSpec<'mse'>), /objective 'mse' has no temperature: remove temperatures/);
+  assert.throws(() => expandGrid({ ...mse, objective: 'hard' } as unknown as GridSpec<'mse'>), /objective must be a distillation objective/);
+
+  const result = await runGrid(mse, { resultsFile: tmpResults(), workers: 1 });
+  assert.equal(result.trained, 2);
+  for (const r of result.rows) {
+    assert.equal(r.objective, 'mse');
+    assert.ok(r.valAccuracy > 0.1 && r.valAccuracy <= 1, `val accuracy ${r.valAccuracy}`);
+  }
+  const flat = flattenRows(result.rows);
+  assert.deepEqual(Object.keys(flat[0]).slice(0, 4), ['student', 'objective', 'alpha', 'seed']);
+  assert.equal(selectBest(result.rows).valAccuracy, Math.max(...result.rows.map((r) => r.valAccuracy)));
 });
 
 test('runs once, appends one row per run, skips finished rows on rerun, and trains alpha = 0 once for all T', async () => {

@@ -2,8 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { InputError } from '../../lib/src/errors';
-import { distillationLoss, kdLoss, mseLogitsLoss, softTargetCrossEntropy, studentLoss } from '../../lib/src/losses';
+import { InputError, KdlabError } from '../../lib/src/errors';
+import {
+  distillationLoss, inertParameters, kdLoss, mseLogitsLoss, OBJECTIVE_NAMES, objectiveParameters, resolveObjective, softTargetCrossEntropy,
+  studentLoss, type Objective,
+} from '../../lib/src/losses';
 import { assertClose, ce64, distill64, kd64, numericGrad, randomMatrix, softmax64, type Matrix } from './reference';
 
 const value = (f: () => tf.Scalar): number =>
@@ -298,4 +301,51 @@ test('losses and their gradients leave no tensors behind', async () => {
   }
   assert.equal(tf.memory().numTensors, before);
   tf.dispose([S, V, y]);
+});
+
+test('objectives: validated once, each resolved to the one loss that kdLoss and train run', async () => {
+  await initBackend({ quiet: true });
+  const code = (c: string, re?: RegExp) => (e: unknown) => e instanceof InputError && e.code === c && (!re || re.test(e.message));
+  const S = t2(randomMatrix(6, 10, 3, 51));
+  const V = t2(randomMatrix(6, 10, 3, 52));
+  const y = labelsOf([0, 1, 2, 3, 4, 5]);
+  const oneHot = tf.oneHot(y, 10).toFloat() as tf.Tensor2D;
+  const same = (a: () => tf.Scalar, b: () => tf.Scalar, what: string) => assert.equal(value(a), value(b), what);
+
+  // 'kd' is kdLoss, bit for bit, at every alpha (alpha = 0: hard labels, no teacher needed).
+  for (const alpha of [0, 0.3, 1]) {
+    const kd = resolveObjective({ objective: 'kd', temperature: 4, alpha });
+    same(() => kd.loss(S, V, oneHot), () => kdLoss(S, V, y, { temperature: 4, alpha }), `kd alpha ${alpha}`);
+  }
+  same(() => resolveObjective({ objective: 'kd', temperature: 3, alpha: 0 }).loss(S, undefined, oneHot), () => studentLoss(S, y), 'kd at alpha 0 = CE');
+  same(() => resolveObjective({ objective: 'kd', temperature: 3, alpha: 1 }).loss(S, V, oneHot), () => distillationLoss(S, V, 3), 'kd at alpha 1 = T²·KL');
+  // 'hard' is the student loss; 'mse' mixes logit matching with the hard term.
+  const hard = resolveObjective({ objective: 'hard' });
+  assert.equal(hard.needsTeacher, false);
+  same(() => hard.loss(S, undefined, oneHot), () => studentLoss(S, y), 'hard = CE');
+  same(() => resolveObjective({ objective: 'mse', alpha: 1 }).loss(S, V, oneHot), () => mseLogitsLoss(S, V), 'mse at alpha 1');
+  const mix = value(() => resolveObjective({ objective: 'mse', alpha: 0.25 }).loss(S, V, oneHot));
+  const parts = 0.25 * value(() => mseLogitsLoss(S, V)) + 0.75 * value(() => studentLoss(S, y));
+  assert.ok(Math.abs(mix - parts) < 1e-5, `${mix} vs ${parts}`);
+  assert.throws(() => resolveObjective({ objective: 'mse', alpha: 0.5 }).loss(S, undefined, oneHot), (e: unknown) => e instanceof KdlabError && e.code === 'NO_TEACHER_LOGITS');
+
+  // The table: parameters, and which of them a setting makes irrelevant.
+  assert.deepEqual([...OBJECTIVE_NAMES], ['hard', 'kd', 'mse']);
+  assert.deepEqual([...objectiveParameters('kd')], ['temperature', 'alpha']);
+  assert.deepEqual([...objectiveParameters('mse')], ['alpha']);
+  assert.deepEqual([...inertParameters({ objective: 'kd', temperature: 2, alpha: 0 })], ['temperature']);
+  assert.deepEqual([...inertParameters({ objective: 'kd', temperature: 2, alpha: 0.5 })], []);
+  assert.deepEqual(resolveObjective({ objective: 'kd', temperature: 2, alpha: 0.5 }).objective, { objective: 'kd', temperature: 2, alpha: 0.5 });
+
+  // Bad specs: unknown objective, a parameter the objective does not have (no silent T = 1),
+  // the old `kind` field, bad values.
+  const spec = (x: unknown) => x as Objective;
+  assert.throws(() => resolveObjective(spec({ objective: 'dkd', alpha: 0.5 })), code('BAD_LOSS', /unknown objective "dkd"/));
+  assert.throws(() => resolveObjective(spec({ objective: 'mse', temperature: 4, alpha: 0.5 })), code('BAD_LOSS', /'mse' has no temperature/));
+  assert.throws(() => resolveObjective(spec({ objective: 'hard', alpha: 0.5 })), code('BAD_LOSS', /'hard' has no alpha/));
+  assert.throws(() => resolveObjective(spec({ objective: 'kd', temperature: 4, alpha: 0.5, kind: 'kl' })), code('BAD_LOSS', /'kind' is now 'objective'/));
+  assert.throws(() => resolveObjective(spec({ objective: 'kd', alpha: 0.5 })), code('BAD_TEMPERATURE'));
+  assert.throws(() => resolveObjective({ objective: 'mse', alpha: 2 }), code('BAD_ALPHA'));
+  assert.throws(() => resolveObjective(spec(null)), code('BAD_LOSS'));
+  tf.dispose([S, V, y, oneHot]);
 });

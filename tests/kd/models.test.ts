@@ -4,9 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { jitterImages, makeRng, PIXELS } from '../../lib/src/data';
 import { predictLogits } from '../../lib/src/evaluate';
-import { uncheckedLosses } from '../../lib/src/losses';
+import { resolveObjective } from '../../lib/src/losses';
 import { countParams, createMlp, createStudent, createTeacher, describeModel, layerWidths, reseedDropout } from '../../lib/src/models';
-import { adamImplementation, KdOptimizer, trainableVariables, trainingForward } from '../../lib/src/train';
+import { adamImplementation } from '../../lib/src/kernels/adam-wasm';
+import { Optimizer, trainableVariables, trainingForward } from '../../lib/src/train';
 import { assertClose, rng } from './reference';
 
 const mlpParams = (widths: number[]) => widths.slice(1).reduce((a, w, i) => a + widths[i] * w + w, 0);
@@ -102,9 +103,10 @@ test('the training forward pass and its gradients equal model.apply(training: tr
   const slow = tf.tidy(() => (model.apply(x, { training: true }) as tf.Tensor).dataSync());
   assertClose(fast, slow, 1e-5, 1e-5, 'forward');
   const vars = trainableVariables(model);
+  const kd = resolveObjective({ objective: 'kd', temperature: 4, alpha: 0.5 }).loss;
   const gradsOf = (forward: (x: tf.Tensor2D) => tf.Tensor2D) =>
     tf.tidy(() => {
-      const { grads, value } = tf.variableGrads(() => uncheckedLosses.kd(forward(x), teacher, oneHot, 4, 0.5), vars);
+      const { grads, value } = tf.variableGrads(() => kd(forward(x), teacher, oneHot), vars);
       value.dispose();
       return vars.map((v) => Array.from(grads[v.name].dataSync()));
     });
@@ -123,7 +125,7 @@ test('Adam (SIMD wasm kernel + scalar tail) matches a float64 textbook Adam', as
   const w0 = Array.from({ length: n }, () => r() - 0.5);
   const grads = [0, 1, 2].map(() => Array.from({ length: n }, () => (r() - 0.5) * 2));
   const v = tf.variable(tf.tensor1d(w0));
-  const opt = new KdOptimizer({ name: 'adam', learningRate: 0.01 });
+  const opt = new Optimizer({ name: 'adam', learningRate: 0.01 });
   const before = tf.memory().numTensors;
   for (const g of grads) {
     const gt = tf.tensor1d(g);
@@ -157,18 +159,18 @@ test('SGD and momentum updates', async () => {
   await initBackend({ quiet: true });
   const v = tf.variable(tf.tensor1d([1, 2, 3]));
   const g = tf.tensor1d([1, -1, 0.5]);
-  const sgd = new KdOptimizer({ name: 'sgd', learningRate: 0.1 });
+  const sgd = new Optimizer({ name: 'sgd', learningRate: 0.1 });
   sgd.step([v], [g]);
   assertClose(v.dataSync(), [0.9, 2.1, 2.95], 1e-6);
-  const mom = new KdOptimizer({ name: 'momentum', learningRate: 0.1, momentum: 0.5 });
+  const mom = new Optimizer({ name: 'momentum', learningRate: 0.1, momentum: 0.5 });
   mom.step([v], [g]);
   mom.step([v], [g]);
   // velocity 1·g then 1.5·g: w -= 0.1·g·2.5
   assertClose(v.dataSync(), [0.9 - 0.25, 2.1 + 0.25, 2.95 - 0.125], 1e-6);
   mom.dispose();
   tf.dispose([v, g]);
-  assert.throws(() => new KdOptimizer({ name: 'adagrad' as 'adam' }), /adam/);
-  assert.throws(() => new KdOptimizer({ learningRate: -1 }), /learning rate/);
+  assert.throws(() => new Optimizer({ name: 'adagrad' as 'adam' }), /adam/);
+  assert.throws(() => new Optimizer({ learningRate: -1 }), /learning rate/);
 });
 
 test('jitter shifts each image by at most the given number of pixels, reproducibly', () => {

@@ -306,3 +306,28 @@ test('a kernel interrupt (SIGINT) stops training when abortOnInterrupt is on, an
   assert.equal(process.listenerCount('SIGINT'), listeners);
   model.dispose();
 });
+
+test('the loss names its objective: mse trains without a temperature; parameters it lacks and the old `kind` are refused', async () => {
+  await initBackend({ quiet: true });
+  const { train: set } = data();
+  const teacherLogits = new Float32Array(set.size * 10).map((_, i) => ((i * 7919) % 13) / 3 - 2);
+  const code = (c: string, re: RegExp) => (e: unknown) => e instanceof InputError && e.code === c && re.test(e.message);
+  const run = async (loss: TrainOptions['loss']) => {
+    const m = createStudent({ hidden: [16], seed: 4 });
+    const r = await train(m, { train: set, epochs: 1, batchSize: 64, seed: 2, loss });
+    m.dispose();
+    return r.history.map((h) => h.loss);
+  };
+  const mse = await run({ teacherLogits, objective: 'mse', alpha: 0.5 });
+  assert.ok(Number.isFinite(mse[0]));
+  // 'kd' is the default objective; at alpha = 0 it is the hard-label run, bit for bit.
+  assert.deepEqual(await run({ teacherLogits, objective: 'kd', temperature: 3, alpha: 0.5 }), await run({ teacherLogits, temperature: 3, alpha: 0.5 }));
+  assert.deepEqual(await run({ teacherLogits, temperature: 3, alpha: 0 }), await run('hard'));
+  const m = createStudent({ hidden: [8] });
+  const bad = (loss: unknown) => train(m, { train: set, epochs: 1, loss: loss as TrainOptions['loss'] });
+  await assert.rejects(bad({ teacherLogits, objective: 'mse', temperature: 4, alpha: 0.5 }), code('BAD_LOSS', /'mse' has no temperature/));
+  await assert.rejects(bad({ teacherLogits, temperature: 4, alpha: 0.5, kind: 'mse' }), code('BAD_LOSS', /'kind' is now 'objective'/));
+  await assert.rejects(bad({ teacherLogits, objective: 'dkd', alpha: 0.5 }), code('BAD_LOSS', /unknown objective/));
+  await assert.rejects(bad({ objective: 'mse', alpha: 0.5 }), code('NO_TEACHER', /teacherLogits/));
+  m.dispose();
+});

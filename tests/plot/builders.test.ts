@@ -2,9 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { FIGURE_IDS } from '../../lib/src/plot/catalog';
 import { FigureInputError } from '../../lib/src/plot/validate';
-import { FIGURES, buildFigure } from '../../lib/src/plot/registry';
+import { FIGURES, FIGURE_IDS, buildFigure } from '../../lib/src/plot/registry';
 import {
   ablationHeatmap,
   accuracyVsTransferSetSize,

@@ -12,8 +12,7 @@ import {
   show,
 } from '../../lib/src/plot/display';
 import { plotlyJs } from '../../lib/src/plot/plotlyjs';
-import { buildFigure } from '../../lib/src/plot/registry';
-import { FIGURE_IDS } from '../../lib/src/plot/catalog';
+import { FIGURE_IDS, buildFigure } from '../../lib/src/plot/registry';
 import type { Figure } from '../../lib/src/plot/types';
 import { captureStdout } from './stdout';
 import { SAMPLE_INPUTS } from './fixtures';

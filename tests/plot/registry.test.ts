@@ -4,9 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../../lib/src/errors';
-import { FIGURE_IDS, FIGURE_INFO } from '../../lib/src/plot/catalog';
 import { figureDataDir } from '../../lib/src/paths';
-import { FIGURES, buildFigure, loadSavedFigures, saveFigure } from '../../lib/src/plot/registry';
+import { FIGURES, FIGURE_IDS, FIGURE_INFO, FIGURE_LIST, buildFigure, loadSavedFigures, saveFigure } from '../../lib/src/plot/registry';
 import { run as figuresCommand } from '../../tools/src/commands/figures';
 import { captureStdout } from './stdout';
 import { SAMPLE_INPUTS } from './fixtures';
@@ -30,6 +29,35 @@ test('the registry covers every figure of the chapter map, with a section and a 
   }
   assert.equal(FIGURES['soft-labels-vs-T'].section, '4.1');
   assert.equal(FIGURES['ablation-heatmap-T-alpha'].section, '3.5');
+});
+
+test('the registry lists every file under plot/figures once; id = file name; section, title, notebook set', async () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const dir = path.join(root, 'lib', 'src', 'plot', 'figures');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.ts')).sort();
+  assert.equal(files.length, FIGURE_LIST.length, 'as many figure files as registry entries');
+  for (const file of files) {
+    const mod = (await import(path.join(dir, file))) as { figure?: unknown };
+    assert.ok(mod.figure, `${file} exports \`figure\` (defineFigure)`);
+    assert.equal(FIGURE_LIST.filter((f) => f === mod.figure).length, 1, `${file} is listed exactly once in registry.ts`);
+    assert.equal((mod.figure as { id: string }).id, file.replace(/\.ts$/, ''), `${file}: id equals the file name`);
+    const source = fs.readFileSync(path.join(dir, file), 'utf8');
+    assert.doesNotMatch(source, /from '\.\/|from '\.\.\/figures\//, `${file} imports no other figure file`);
+  }
+  const ids = FIGURE_LIST.map((f) => f.id);
+  assert.equal(new Set(ids).size, ids.length, 'ids are unique');
+  const planned = ['06-generalization', '07-reproducing-hinton-2015', '08-beyond-logits'];
+  const notebooks = new Set([
+    ...fs.readdirSync(path.join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).map((f) => f.replace(/\.ipynb$/, '')),
+    ...planned,
+  ]);
+  for (const f of FIGURE_LIST) {
+    assert.match(f.section, /^\d+(\.\d+)*$/, `${f.id}: section without "§"`);
+    assert.ok(f.title.trim().length > 0, `${f.id}: title`);
+    assert.ok(notebooks.has(f.notebook), `${f.id}: notebook "${f.notebook}" exists or is planned`);
+    assert.deepEqual(FIGURE_INFO[f.id], { id: f.id, section: f.section, title: f.title, notebook: f.notebook });
+  }
+  assert.deepEqual(FIGURE_IDS, ids, 'FIGURE_IDS in list order');
 });
 
 test('saveFigure writes the builder input; loadSavedFigures rebuilds the same figures in chapter order', () => {

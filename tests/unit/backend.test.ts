@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { stockWasmMatMul } from '../../lib/src/wasm-matmul';
+import { stockWasmMatMul } from '../../lib/src/kernels/wasm-matmul';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NATIVE_INSTALLED = ((): boolean => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Figure } from 'kdlab';
+import { workbookDir, type Figure } from 'kdlab';
 import {
   FIGURE_INFO, FONT_FAMILY, SIZES, escapeHtml, inlineScript, isFigureId, loadSavedFigures, plotlyJs, scriptJson, sectionTitle,
   workbookRoot, writeFileAtomic, type SavedFigure,
@@ -181,7 +181,7 @@ function writeFile(file: string, data: string | Buffer): WrittenFile {
  * Without a Chromium, PNGs are skipped and `pngSkipped` says why (once, not per figure).
  */
 export async function exportFigures(options: ExportOptions = {}): Promise<ExportResult> {
-  const outDir = path.resolve(workbookRoot(), options.outDir ?? 'figures');
+  const outDir = options.outDir === undefined ? workbookDir('figures') : path.resolve(workbookRoot(), options.outDir);
   // The gallery always shows every saved figure; `only` limits which pages and PNGs are rewritten.
   const all: ExportableFigure[] =
     options.figures ?? loadSavedFigures({ resultsDir: options.resultsDir, onInvalid: options.onInvalid }).map(toExportable);

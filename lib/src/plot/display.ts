@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { KdlabError } from '../errors';
 import { escapeHtml, inlineScript, scriptJson } from './html';
 import { plotlyJs, plotlyJsGzipBase64 } from './plotlyjs';
 import { SIZES, axis, baseLayout, seriesColor } from './theme';
@@ -168,7 +169,7 @@ const kernelSinkObject: DisplaySink = {
 
 function write(data: MimeBundle, displayId: string | undefined, update: boolean): void {
   const fn = findWriteDisplayData();
-  if (!fn) throw new Error('kdlab: the tslab kernel display hook disappeared');
+  if (!fn) throw new KdlabError('DISPLAY_UNAVAILABLE', 'kdlab: the tslab kernel display hook disappeared');
   fn({ data, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
 }
 

@@ -1,69 +1,43 @@
 /**
- * Figures, tables and their display: pure builders (data -> Plotly spec), the registry that saves
- * each figure's data for `kdlab figures`, rich display in tslab, and offline HTML/PNG export.
+ * Figures, tables and their display: pure builders (data -> Plotly spec, one file per figure under
+ * figures/), the registry that lists them and saves each figure's data for `kdlab figures`, rich
+ * display in tslab, and offline HTML/PNG export.
  *
  * Exported by name, not `export *`: lib/src/index.ts flattens every module into one namespace, and
- * internal helpers (fmt, axis, argsort...) would collide with other modules' names.
+ * internal helpers (fmt, axis, argsort...) would collide with other modules' names. Only what
+ * lib/src/index.ts, lib/src/internals.ts, tests and tslab cells import is exported here.
  */
-export type { Figure, Trace, Layout, Datum, ScatterTrace, BarTrace, HeatmapTrace, TableTrace } from './types';
-export { OKABE_ITO, PALETTE, ROLE_COLORS, SEQUENTIAL_SCALE, FONT_FAMILY, SIZES, UNITS, sectionTitle } from './theme';
-export { FIGURE_IDS, FIGURE_INFO, isFigureId } from './catalog';
-export type { FigureId, FigureInfo } from './catalog';
-export { FigureInputError } from './validate';
-export type { FrameLike } from './frame';
-export { softLabelsVsT, entropyVsT, darkKnowledge } from './fig-temperature';
-export type { SoftLabelsInput, EntropyInput, DarkKnowledgeInput, DarkKnowledgeExample } from './fig-temperature';
-export { modelSizeAndLatency, gradScaleVsT, klVsMseHighT } from './fig-models';
-export type { ModelStats, ModelSizeInput, GradScaleInput, KlVsMseInput } from './fig-models';
-export { trainingCurves, ablationHeatmap, ablationRows, accuracyVsTByStudentSize, confusionMatrix } from './fig-training';
-export type {
-  TrainingSeries,
-  TrainingCurvesInput,
-  AblationRow,
-  AblationInput,
-  StudentSizeSeries,
-  AccuracyVsTInput,
-  ConfusionInput,
-} from './fig-training';
-export { accuracyVsTransferSetSize, omittedDigit3, hintonTable, methodsComparison } from './fig-results';
-export type {
-  TransferSetInput,
-  PerClassResult,
-  OmittedDigitInput,
-  HintonRow,
-  HintonTableInput,
-  MethodResult,
-  MethodsComparisonInput,
-} from './fig-results';
+export type { Figure, BarTrace, HeatmapTrace, ScatterTrace, TableTrace } from './types';
+export { FONT_FAMILY, SIZES, sectionTitle } from './theme';
+export type { FigureInfo } from './figure';
 export {
   FIGURES,
+  FIGURE_IDS,
+  FIGURE_INFO,
+  isFigureId,
   buildFigure,
   buildFigureFromJson,
   saveFigure,
   loadSavedFigures,
 } from './registry';
-export type { FigureInputs, FigureDefinition, ResultsOptions, SavedFigure, LoadFiguresOptions } from './registry';
-export {
-  PLOTLY_MIME,
-  show,
-  liveChart,
-  displayBundle,
-  figureHtml,
-  plotlyLoaderHtml,
-  figureSummary,
-  kernelSink,
-  ensurePlotlyLoaded,
-} from './display';
-export type {
-  FigureBundle,
-  DisplaySink,
-  BundleOptions,
-  ShowOptions,
-  LivePoint,
-  LiveChartOptions,
-  LiveChart,
-} from './display';
-export { showTable, tableBundle, frameToCsv, saveTable, formatCell } from './tables';
-export type { TableInput, TableOptions, ShowTableOptions } from './tables';
+export type { FigureId, FigureInputs, SavedFigure, LoadFiguresOptions } from './registry';
+export { softLabelsVsT } from './figures/soft-labels-vs-T';
+export { entropyVsT } from './figures/entropy-vs-T';
+export { darkKnowledge } from './figures/dark-knowledge';
+export { modelSizeAndLatency } from './figures/model-size-and-latency';
+export { gradScaleVsT } from './figures/grad-scale-vs-T';
+export { klVsMseHighT } from './figures/kl-vs-mse-high-T';
+export { trainingCurves } from './figures/training-curves';
+export { ablationHeatmap, ablationRows } from './figures/ablation-heatmap-T-alpha';
+export { accuracyVsTByStudentSize } from './figures/accuracy-vs-T-by-student-size';
+export { confusionMatrix } from './figures/confusion-matrix';
+export { accuracyVsTransferSetSize } from './figures/accuracy-vs-transfer-set-size';
+export { omittedDigit3 } from './figures/omitted-digit-3';
+export { hintonTable } from './figures/hinton-table';
+export { methodsComparison } from './figures/methods-comparison';
+export { PLOTLY_MIME, show, liveChart, displayBundle, figureHtml, figureSummary } from './display';
+export type { FigureBundle, ShowOptions, LivePoint, LiveChartOptions, LiveChart } from './display';
+export { showTable, saveTable } from './tables';
+export type { ShowTableOptions } from './tables';
 export { plotlyJs } from './plotlyjs';
 export type { PlotlyJs } from './plotlyjs';

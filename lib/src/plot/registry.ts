@@ -2,93 +2,74 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KdlabError } from '../errors';
 import { figureDataDir, writeFileAtomic } from '../paths';
-import { FIGURE_IDS, FIGURE_INFO, type FigureId, type FigureInfo, isFigureId } from './catalog';
-import { type GradScaleInput, type KlVsMseInput, type ModelSizeInput, gradScaleVsT, klVsMseHighT, modelSizeAndLatency } from './fig-models';
-import {
-  type HintonTableInput,
-  type MethodsComparisonInput,
-  type OmittedDigitInput,
-  type TransferSetInput,
-  accuracyVsTransferSetSize,
-  hintonTable,
-  methodsComparison,
-  omittedDigit3,
-} from './fig-results';
-import {
-  type DarkKnowledgeInput,
-  type EntropyInput,
-  type SoftLabelsInput,
-  darkKnowledge,
-  entropyVsT,
-  softLabelsVsT,
-} from './fig-temperature';
-import {
-  type AblationInput,
-  type AccuracyVsTInput,
-  type ConfusionInput,
-  type TrainingCurvesInput,
-  ablationHeatmap,
-  ablationRows,
-  accuracyVsTByStudentSize,
-  confusionMatrix,
-  trainingCurves,
-} from './fig-training';
+import type { FigureDefinition, FigureInfo } from './figure';
+import { figure as softLabelsVsTFigure } from './figures/soft-labels-vs-T';
+import { figure as entropyVsTFigure } from './figures/entropy-vs-T';
+import { figure as darkKnowledgeFigure } from './figures/dark-knowledge';
+import { figure as modelSizeAndLatencyFigure } from './figures/model-size-and-latency';
+import { figure as gradScaleVsTFigure } from './figures/grad-scale-vs-T';
+import { figure as klVsMseHighTFigure } from './figures/kl-vs-mse-high-T';
+import { figure as trainingCurvesFigure } from './figures/training-curves';
+import { figure as ablationHeatmapTAlphaFigure } from './figures/ablation-heatmap-T-alpha';
+import { figure as accuracyVsTByStudentSizeFigure } from './figures/accuracy-vs-T-by-student-size';
+import { figure as confusionMatrixFigure } from './figures/confusion-matrix';
+import { figure as accuracyVsTransferSetSizeFigure } from './figures/accuracy-vs-transfer-set-size';
+import { figure as omittedDigit3Figure } from './figures/omitted-digit-3';
+import { figure as hintonTableFigure } from './figures/hinton-table';
+import { figure as methodsComparisonFigure } from './figures/methods-comparison';
 import type { Figure } from './types';
 
+/**
+ * Every figure of the workbook, in chapter order: the one list everything below derives from.
+ * To add a figure, write figures/<id>.ts (its input type, builder and
+ * `export const figure = defineFigure({...})`) and add its import and one entry here.
+ */
+export const FIGURE_LIST = [
+  softLabelsVsTFigure,
+  entropyVsTFigure,
+  darkKnowledgeFigure,
+  modelSizeAndLatencyFigure,
+  gradScaleVsTFigure,
+  klVsMseHighTFigure,
+  trainingCurvesFigure,
+  ablationHeatmapTAlphaFigure,
+  accuracyVsTByStudentSizeFigure,
+  confusionMatrixFigure,
+  accuracyVsTransferSetSizeFigure,
+  omittedDigit3Figure,
+  hintonTableFigure,
+  methodsComparisonFigure,
+] as const;
+
+type Listed = (typeof FIGURE_LIST)[number];
+
+export type FigureId = Listed['id'];
+
 /** The input each figure's builder takes, by figure id. */
-export interface FigureInputs {
-  'soft-labels-vs-T': SoftLabelsInput;
-  'entropy-vs-T': EntropyInput;
-  'dark-knowledge': DarkKnowledgeInput;
-  'model-size-and-latency': ModelSizeInput;
-  'grad-scale-vs-T': GradScaleInput;
-  'kl-vs-mse-high-T': KlVsMseInput;
-  'training-curves': TrainingCurvesInput;
-  'ablation-heatmap-T-alpha': AblationInput;
-  'accuracy-vs-T-by-student-size': AccuracyVsTInput;
-  'confusion-matrix': ConfusionInput;
-  'accuracy-vs-transfer-set-size': TransferSetInput;
-  'omitted-digit-3': OmittedDigitInput;
-  'hinton-table': HintonTableInput;
-  'methods-comparison': MethodsComparisonInput;
-}
+export type FigureInputs = {
+  [D in Listed as D['id']]: D extends FigureDefinition<string, infer Input> ? Input : never;
+};
 
-export interface FigureDefinition<K extends FigureId> extends FigureInfo {
-  id: K;
-  build(data: FigureInputs[K]): Figure;
-  /** Turns the input into plain JSON for saving (e.g. a DataFrame into rows); default: as is. */
-  toJson?(data: FigureInputs[K]): unknown;
-}
+/** Figure ids in chapter order. */
+export const FIGURE_IDS: readonly FigureId[] = FIGURE_LIST.map((f) => f.id);
 
-function define<K extends FigureId>(
-  id: K,
-  build: (data: FigureInputs[K]) => Figure,
-  toJson?: (data: FigureInputs[K]) => unknown,
-): FigureDefinition<K> {
-  return { ...FIGURE_INFO[id], id, build, toJson };
+/** id -> {id, section, title, notebook}. */
+export const FIGURE_INFO: Readonly<Record<FigureId, FigureInfo>> = Object.fromEntries(
+  FIGURE_LIST.map(({ id, section, title, notebook }) => [id, { id, section, title, notebook }]),
+) as Record<FigureId, FigureInfo>;
+
+export function isFigureId(id: string): id is FigureId {
+  return (FIGURE_IDS as readonly string[]).includes(id);
 }
 
 /** id -> {section, title, notebook, build}: every figure of the workbook. */
-export const FIGURES: { readonly [K in FigureId]: FigureDefinition<K> } = {
-  'soft-labels-vs-T': define('soft-labels-vs-T', softLabelsVsT),
-  'entropy-vs-T': define('entropy-vs-T', entropyVsT),
-  'dark-knowledge': define('dark-knowledge', darkKnowledge),
-  'model-size-and-latency': define('model-size-and-latency', modelSizeAndLatency),
-  'grad-scale-vs-T': define('grad-scale-vs-T', gradScaleVsT),
-  'kl-vs-mse-high-T': define('kl-vs-mse-high-T', klVsMseHighT),
-  'training-curves': define('training-curves', trainingCurves),
-  'ablation-heatmap-T-alpha': define('ablation-heatmap-T-alpha', ablationHeatmap, ablationRows),
-  'accuracy-vs-T-by-student-size': define('accuracy-vs-T-by-student-size', accuracyVsTByStudentSize),
-  'confusion-matrix': define('confusion-matrix', confusionMatrix),
-  'accuracy-vs-transfer-set-size': define('accuracy-vs-transfer-set-size', accuracyVsTransferSetSize),
-  'omitted-digit-3': define('omitted-digit-3', omittedDigit3),
-  'hinton-table': define('hinton-table', hintonTable),
-  'methods-comparison': define('methods-comparison', methodsComparison),
+export const FIGURES = Object.fromEntries(FIGURE_LIST.map((f) => [f.id, f])) as unknown as {
+  readonly [K in FigureId]: FigureDefinition<K, FigureInputs[K]>;
 };
 
 /** Builds figure `id` from its typed input. */
 export function buildFigure<K extends FigureId>(id: K, data: FigureInputs[K]): Figure {
-  return (FIGURES[id] as FigureDefinition<K>).build(data);
+  return (FIGURES[id] as FigureDefinition<K, FigureInputs[K]>).build(data);
 }
 
 /** Builds from data of unknown shape (read from disk); the builders check every field they read. */
@@ -101,7 +82,6 @@ export interface ResultsOptions {
   /** Results root; relative paths are taken from the workbook root. Default build/results. */
   resultsDir?: string;
 }
-
 
 const FORMAT = 1;
 
@@ -122,7 +102,7 @@ interface SavedFile {
  */
 export function saveFigure<K extends FigureId>(id: K, data: FigureInputs[K], options: ResultsOptions = {}): Figure {
   if (!isFigureId(id)) throw new KdlabError('FIGURE_UNKNOWN', `saveFigure: unknown figure id "${String(id)}"; known: ${FIGURE_IDS.join(', ')}.`);
-  const def = FIGURES[id] as FigureDefinition<K>;
+  const def = FIGURES[id] as FigureDefinition<K, FigureInputs[K]>;
   const figure = def.build(data);
   const plain = toPlainJson(def.toJson ? def.toJson(data) : data);
   const file: SavedFile = { kdlabFigure: FORMAT, id, section: def.section, title: def.title, notebook: def.notebook, data: plain };
@@ -167,7 +147,7 @@ export function loadSavedFigures(options: LoadFiguresOptions = {}): SavedFigure[
     try {
       out.push(readSaved(id, file));
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
+      const error = err instanceof Error ? err : new KdlabError('FIGURE_DATA_INVALID', `${file}: ${String(err)}`);
       if (!options.onInvalid) throw error;
       options.onInvalid(file, error);
     }

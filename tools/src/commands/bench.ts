@@ -7,7 +7,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, layerWidths, loadMnist, makeRng } from 'kdlab';
-import { KdOptimizer, adamImplementation, createTrainStep, trainableVariables, trainingForward, uncheckedLosses } from 'kdlab/internals';
+import { Optimizer, adamImplementation, createTrainStep, resolveObjective, trainableVariables, trainingForward, type ObjectiveLoss } from 'kdlab/internals';
 import { ToolError } from '../errors';
 
 interface BenchOptions {
@@ -94,8 +94,10 @@ async function benchTrain(argv: string[]): Promise<number> {
   const teacherLogits = Float32Array.from({ length: rows * NUM_CLASSES }, () => (rng() - 0.5) * 10);
 
   const model = createStudent({ hidden: o.hidden, seed: 0 });
-  const optimizer = new KdOptimizer({ name: 'adam', learningRate: 1e-3 });
-  const step = createTrainStep(model, optimizer, { kind: 'kl', temperature: T, alpha });
+  const optimizer = new Optimizer({ name: 'adam', learningRate: 1e-3 });
+  // The objective's loss is the very function train() and kdLoss run.
+  const kd = resolveObjective({ objective: 'kd', temperature: T, alpha });
+  const step = createTrainStep(model, optimizer, kd);
   const oneHotRows = new Float32Array(B * NUM_CLASSES);
   const teacherRows = new Float32Array(B * NUM_CLASSES);
   const xRows = new Float32Array(B * PIXELS);
@@ -142,7 +144,7 @@ async function benchTrain(argv: string[]): Promise<number> {
     plainStep = () => {
       const b = makeBatch();
       const loss = adam.minimize(
-        () => uncheckedLosses.kd(plain.apply(b.x, { training: true }) as tf.Tensor2D, b.teacher, b.oneHot, T, alpha),
+        () => kd.loss(plain.apply(b.x, { training: true }) as tf.Tensor2D, b.teacher, b.oneHot),
         true,
         vars,
       );
@@ -200,7 +202,7 @@ async function benchTrain(argv: string[]): Promise<number> {
     loadAverage: +os.loadavg()[0].toFixed(2),
   };
 
-  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, T, alpha, o.steps);
+  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, kd.loss, o.steps);
   if (o.baseline) result.baselineSamplesPerSecond = Math.round(median(plainRates));
   // Adam's moment tensors belong to the optimizer; anything else left over would be a leak.
   optimizer.dispose();
@@ -242,10 +244,9 @@ interface StepProfile {
 
 async function profileStep(
   model: tf.LayersModel,
-  optimizer: KdOptimizer,
+  optimizer: Optimizer,
   makeBatch: () => { x: tf.Tensor2D; oneHot: tf.Tensor2D; labels: tf.Tensor1D; teacher: tf.Tensor2D },
-  T: number,
-  alpha: number,
+  loss: ObjectiveLoss,
   steps: number,
 ): Promise<StepProfile> {
   const forward = trainingForward(model);
@@ -255,7 +256,7 @@ async function profileStep(
     const t0 = performance.now();
     const b = makeBatch();
     const t1 = performance.now();
-    const { value, grads } = tf.variableGrads(() => uncheckedLosses.kd(forward(b.x), b.teacher, b.oneHot, T, alpha), variables);
+    const { value, grads } = tf.variableGrads(() => loss(forward(b.x), b.teacher, b.oneHot), variables);
     const t2 = performance.now();
     optimizer.step(variables, variables.map((v) => grads[v.name]));
     const t3 = performance.now();

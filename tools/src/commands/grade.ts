@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { gradeSubmission, type GradeOutcome } from '../homework/grade';
 import { writeGradeReports } from '../homework/report';
 import { snapshotDir } from '../snapshot';
-import { KdlabError } from 'kdlab';
+import { KdlabError, workbookDir } from 'kdlab';
 import { workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 const USAGE =
@@ -22,7 +22,7 @@ function numberFlag(name: string, v: string | undefined): number {
 export async function run(argv: string[]): Promise<number> {
   const submissions: string[] = [];
   let source = path.join(workbookRoot(), 'homework');
-  let out = path.join(workbookRoot(), 'build', 'grade');
+  let out = workbookDir('grade');
   let assignment: string | undefined;
   let testTimeout = 60;
   let cellTimeout = 300;

@@ -1,6 +1,7 @@
 /** `kdlab release homework/ --out build/release/`: write the student versions of the assignments. */
 import * as path from 'node:path';
 import { releaseHomework } from '../homework/release';
+import { workbookDir } from 'kdlab';
 import { workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 
@@ -29,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   source ??= path.join(workbookRoot(), 'homework');
-  out ??= path.join(workbookRoot(), 'build', 'release');
+  out ??= workbookDir('release');
   const released = releaseHomework(source, out);
   for (const r of released) {
     process.stdout.write(

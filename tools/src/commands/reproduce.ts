@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { snapshotDir } from '../snapshot';import { killAllKernels } from '../runner/kernel';
 import { parseParameter, type ParameterValue } from '../runner/nbformat';
 import { runNotebook, type NotebookRunResult, type ProgressEvent } from '../runner/runner';
-import { KdlabError } from 'kdlab';
+import { KdlabError, workbookDir } from 'kdlab';
 import { workbookRoot } from 'kdlab/internals';
 
 const USAGE = `usage: kdlab reproduce [options]
@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const root = workbookRoot();
   const explicitDir = args.notebooks !== undefined;
   const nbDir = path.resolve(args.notebooks ?? path.join(root, 'notebooks'));
-  const outDir = path.resolve(args.out ?? path.join(root, 'build', 'notebooks'));
+  const outDir = path.resolve(args.out ?? workbookDir('notebooks'));
   const shownDir = display(nbDir);
   if (!fs.existsSync(nbDir)) {
     if (explicitDir) {
@@ -133,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     for (let i = 0; i < files.length; i++) {
       const file = path.join(nbDir, files[i]);
       const shown = display(file);
-      const watched = [path.join(root, 'figures'), path.join(root, 'build', 'results')];
+      const watched = [workbookDir('figures'), workbookDir('results')];
       const before = snapshot(watched);
       const progress = new Progress(files[i]);
       let result: NotebookRunResult | undefined;

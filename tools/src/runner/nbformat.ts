@@ -243,8 +243,8 @@ let validator: ValidateFunction | undefined;
 export function schemaPath(): string {
   const here = path.join(__dirname, 'schema', 'nbformat.v4.5.schema.json');
   if (fs.existsSync(here)) return here;
-  // lib/dist/notebook -> lib/src/notebook, for a dist build made before the schema was copied.
-  return path.join(__dirname, '..', '..', 'src', 'notebook', 'schema', 'nbformat.v4.5.schema.json');
+  // tools/dist/runner -> tools/src/runner, for a dist build made before the schema was copied.
+  return path.join(__dirname, '..', '..', 'src', 'runner', 'schema', 'nbformat.v4.5.schema.json');
 }
 
 /** Validates against the official nbformat v4.5 JSON schema; returns readable error strings. */

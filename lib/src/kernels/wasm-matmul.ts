@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { KdlabError } from '../errors';
 
 /**
  * Stock tfjs-wasm multiplies with a transposed operand about 40x slower than without
@@ -73,7 +74,9 @@ let stockBmmOriginal: tf.KernelFunc | undefined;
 
 /** Runs the stock (unpatched) wasm BatchMatMul; for tests and the benchmark only. */
 export function stockWasmMatMul(a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor {
-  if (!stockBmmOriginal) throw new Error('stockWasmMatMul: the wasm backend is not active or not patched');
+  if (!stockBmmOriginal) {
+    throw new KdlabError('BACKEND_STATE', 'stockWasmMatMul: the wasm backend is not active or its matmul kernels are not patched (call initBackend first).');
+  }
   const kernel = stockBmmOriginal;
   // Route through the engine so that the output is a tracked tensor like any op result.
   const a3 = a.rank === 2 ? a.expandDims(0) : a;

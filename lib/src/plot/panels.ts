@@ -19,7 +19,8 @@ export function panelRefs(k: number): Panel {
   return { xref: `x${n}`, yref: `y${n}`, xKey: `xaxis${n}`, yKey: `yaxis${n}` };
 }
 
-export interface GridOptions {
+export interface PanelOptions {
+  /** How many panels, filled row by row. */
   count: number;
   columns: number;
   /** Horizontal and vertical gaps between panels, as fractions of the plot area. */
@@ -32,9 +33,9 @@ export interface GridOptions {
  * panel's axes (titles, types); domains and anchors are filled in here. Panel titles become
  * annotations centred above each panel.
  */
-export function applyGrid(
+export function applyPanels(
   layout: Layout,
-  options: GridOptions,
+  options: PanelOptions,
   makeX: (k: number) => Axis,
   makeY: (k: number) => Axis,
   panelTitle?: (k: number) => string,

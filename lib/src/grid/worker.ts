@@ -3,13 +3,14 @@
  * the cache file the parent named. It trains the runs it is sent and reports numbers only; the
  * parent writes the results file.
  */
-import type { WorkerReply, WorkerRequest } from './ablation';
-import { initBackend } from './backend';
-import { loadSplits, take } from './data';
-import { readCachedLogits } from './cache';
-import { evaluate } from './evaluate';
-import { countParams, createStudent } from './models';
-import { train } from './train';
+import { initBackend } from '../backend';
+import { readCachedLogits } from '../cache';
+import { loadSplits, NUM_CLASSES, take } from '../data';
+import { InputError } from '../errors';
+import { evaluate } from '../evaluate';
+import { countParams, createStudent } from '../models';
+import { train } from '../train';
+import { objectiveOf, type WorkerReply, type WorkerRequest } from './grid';
 
 const send = (msg: WorkerReply): void => {
   process.send?.(msg);
@@ -21,9 +22,10 @@ async function runOne(req: WorkerRequest, backend: string): Promise<void> {
   const data = loadSplits({ validationSize: config.validationSize, seed: config.splitSeed });
   const trainSet = config.trainSize === null ? data.train : take(data.train, config.trainSize);
   const teacherLogits = readCachedLogits(req.teacherLogitsFile);
-  if (teacherLogits.length !== trainSet.size * 10) {
-    throw new Error(
-      `teacher logits in ${req.teacherLogitsFile} cover ${teacherLogits.length / 10} examples but the training slice has ${trainSet.size}: recompute them for this slice.`,
+  if (teacherLogits.length !== trainSet.size * NUM_CLASSES) {
+    throw new InputError(
+      'TEACHER_LOGITS_MISMATCH',
+      `teacher logits in ${req.teacherLogitsFile} cover ${teacherLogits.length / NUM_CLASSES} examples but the training slice has ${trainSet.size}: recompute them for this slice.`,
     );
   }
   const model = createStudent({ hidden: config.hidden, seed: config.seed });
@@ -34,7 +36,8 @@ async function runOne(req: WorkerRequest, backend: string): Promise<void> {
       epochs: config.epochs,
       batchSize: config.batchSize,
       optimizer: { name: 'adam', learningRate: config.learningRate },
-      loss: config.alpha === 0 ? 'hard' : { teacherLogits, temperature: config.temperature, alpha: config.alpha },
+      // The objective's own loss handles settings like alpha = 0 (hard labels only).
+      loss: { ...objectiveOf(config), teacherLogits },
       seed: config.seed,
     });
     const val = evaluate(model, data.validation);

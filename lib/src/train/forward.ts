@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The training-mode forward pass: the model as a list of dense/dropout steps run with a dense op
+ * whose gradient is arranged for the wasm backend, and the variables the optimizer updates.
+ */
+
+type DenseFn = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/**
+ * y = act(x·W + b) with a hand-written gradient arranged for the wasm backend: XNNPACK packs a
+ * matmul's second operand into a cached operator, and weights that change every step make that
+ * packing cost about as much as the product itself. Here the big weight matrix is always the
+ * first operand (y^T = W^T·x^T, dx^T = W·dz^T); only thin batch-sized matrices get packed.
+ * The first layer skips its input gradient (nobody needs d loss / d pixels).
+ */
+function makeDense(relu: boolean, inputGrad: boolean): DenseFn {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    const z = tf.add(tf.transpose(tf.matMul(w, x, true, true)), b);
+    const y = relu ? tf.relu(z) : z;
+    save([x, w, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const dz = relu ? tf.mul(dy, tf.step(sy)) : (dy as tf.Tensor2D);
+        const dW = tf.matMul(sx, dz, true, false);
+        const db = tf.sum(dz, 0);
+        const dx = inputGrad ? tf.transpose(tf.matMul(sw, dz, false, true)) : tf.zerosLike(sx);
+        return [dx, dW, db];
+      },
+    };
+  });
+  return op as DenseFn;
+}
+
+const denseOps = new Map<string, DenseFn>();
+function denseOp(relu: boolean, inputGrad: boolean): DenseFn {
+  const key = `${relu}/${inputGrad}`;
+  let op = denseOps.get(key);
+  if (!op) denseOps.set(key, (op = makeDense(relu, inputGrad)));
+  return op;
+}
+
+type PlanStep =
+  | { kind: 'dense'; kernel: tf.LayerVariable; bias: tf.LayerVariable; relu: boolean }
+  | { kind: 'dropout'; layer: tf.layers.Layer; rate: number };
+
+/** The model as a list of dense/dropout steps, or null if it has any other layer. */
+function mlpPlan(model: tf.LayersModel): PlanStep[] | null {
+  const plan: PlanStep[] = [];
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls === 'Dense') {
+      const cfg = layer.getConfig() as { activation?: string; useBias?: boolean };
+      const act = cfg.activation ?? 'linear';
+      if ((act !== 'relu' && act !== 'linear') || cfg.useBias === false || layer.trainableWeights.length !== 2) return null;
+      plan.push({ kind: 'dense', kernel: layer.trainableWeights[0], bias: layer.trainableWeights[1], relu: act === 'relu' });
+    } else if (cls === 'Dropout') {
+      plan.push({ kind: 'dropout', layer, rate: (layer as unknown as { rate: number }).rate });
+    } else {
+      return null;
+    }
+  }
+  return plan;
+}
+
+/**
+ * The training-mode forward pass used inside the gradient tape. For Dense/Dropout MLPs (all
+ * models from createMlp) it uses the wasm-friendly dense op above, otherwise model.apply.
+ * Same function as model.apply(x, { training: true }) (tested against it).
+ */
+export function trainingForward(model: tf.LayersModel): (x: tf.Tensor2D) => tf.Tensor2D {
+  const plan = mlpPlan(model);
+  if (!plan) return (x) => model.apply(x, { training: true }) as tf.Tensor2D;
+  return (x) => {
+    let h: tf.Tensor = x;
+    let firstDense = true;
+    for (const step of plan) {
+      if (step.kind === 'dense') {
+        h = denseOp(step.relu, !firstDense)(h, step.kernel.read(), step.bias.read());
+        firstDense = false;
+      } else if (step.rate > 0) {
+        const seed = (step.layer as unknown as { seed?: number }).seed;
+        h = tf.dropout(h, step.rate, undefined, seed);
+      }
+    }
+    return h as tf.Tensor2D;
+  };
+}
+
+/** The model's trainable tf.Variables, in layer order (the order optimizer state is saved in). */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}

@@ -1,0 +1,163 @@
+import * as tf from '@tensorflow/tfjs';
+import { InputError, KdlabError } from '../errors';
+import { fusedUpdate, wasmAdam } from '../kernels/adam-wasm';
+import type { OptimizerName, OptimizerSpec, OptimizerState } from './types';
+
+/**
+ * Adam, SGD and momentum with state that can be saved and restored exactly (tfjs's Adam
+ * rebuilds its beta powers with pow() on restore, which differs from the running product in the
+ * last bit and breaks bit-exact resumes).
+ */
+export class Optimizer {
+  readonly name: OptimizerName;
+  readonly learningRate: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly momentum: number;
+  /** Number of updates applied so far (Adam's t). */
+  iterations = 0;
+  private slots: tf.Tensor[][] = [];
+
+  constructor(spec: OptimizerSpec = {}) {
+    const name = spec.name ?? 'adam';
+    if (!['adam', 'sgd', 'momentum'].includes(name)) {
+      throw new InputError('BAD_OPTIMIZER', `optimizer.name must be 'adam', 'sgd' or 'momentum', got ${String(name)}.`);
+    }
+    this.name = name;
+    const lr = spec.learningRate ?? spec.lr ?? (name === 'adam' ? 1e-3 : 0.01);
+    if (!(typeof lr === 'number' && lr > 0 && Number.isFinite(lr))) {
+      throw new InputError('BAD_LEARNING_RATE', `learning rate must be a finite number > 0, got ${String(lr)}.`);
+    }
+    this.learningRate = lr;
+    this.beta1 = spec.beta1 ?? 0.9;
+    this.beta2 = spec.beta2 ?? 0.999;
+    this.epsilon = spec.epsilon ?? 1e-7;
+    this.momentum = spec.momentum ?? 0.9;
+    for (const [k, v] of [
+      ['beta1', this.beta1],
+      ['beta2', this.beta2],
+      ['momentum', this.momentum],
+    ] as const) {
+      if (!(v >= 0 && v < 1)) throw new InputError('BAD_OPTIMIZER', `optimizer.${k} must be in [0, 1), got ${v}.`);
+    }
+  }
+
+  private slotCount(): number {
+    return this.name === 'adam' ? 2 : this.name === 'momentum' ? 1 : 0;
+  }
+
+  /** Applies one update to `variables` given their gradients (same order). Disposes nothing it was given. */
+  step(variables: tf.Variable[], gradients: tf.Tensor[]): void {
+    if (variables.length !== gradients.length) {
+      throw new KdlabError('OPTIMIZER_STATE', `optimizer.step: ${variables.length} variables but ${gradients.length} gradients.`);
+    }
+    const k = this.slotCount();
+    if (this.slots.length === 0 && k > 0) {
+      this.slots = variables.map((v) => Array.from({ length: k }, () => tf.keep(tf.zerosLike(v))));
+    }
+    this.iterations++;
+    const t = this.iterations;
+    const lr = this.learningRate;
+    variables.forEach((variable, i) => {
+      const g = gradients[i];
+      if (!g) throw new KdlabError('OPTIMIZER_STATE', `optimizer.step: no gradient for ${variable.name}.`);
+      let outs: tf.Tensor[];
+      if (this.name === 'adam') {
+        const [m0, v0] = this.slots[i];
+        const b1 = this.beta1;
+        const b2 = this.beta2;
+        const eps = this.epsilon;
+        const c1 = 1 - b1 ** t;
+        const c2 = 1 - b2 ** t;
+        // Textbook Adam rearranged so that the bias corrections fold into two scalars.
+        const a = (lr * Math.sqrt(c2)) / c1;
+        const epsHat = eps * Math.sqrt(c2);
+        const kernel = wasmAdam();
+        outs = fusedUpdate(
+          [variable, g, m0, v0],
+          3,
+          ([W, G, M, V], [W2, M2, V2], start, n) => {
+            for (let j = start; j < n; j++) {
+              const gj = G[j];
+              const m = b1 * M[j] + (1 - b1) * gj;
+              const v = b2 * V[j] + (1 - b2) * gj * gj;
+              M2[j] = m;
+              V2[j] = v;
+              W2[j] = W[j] - (a * m) / (Math.sqrt(v) + epsHat);
+            }
+          },
+          kernel ? ([w, gp, m, v], [w2, m2, v2], n4) => kernel(w, gp, m, v, w2, m2, v2, n4, b1, 1 - b1, b2, 1 - b2, a, epsHat) : undefined,
+        );
+        this.slots[i][0].dispose();
+        this.slots[i][1].dispose();
+        this.slots[i] = [tf.keep(outs[1]), tf.keep(outs[2])];
+      } else if (this.name === 'momentum') {
+        const mu = this.momentum;
+        outs = fusedUpdate([variable, g, this.slots[i][0]], 2, ([W, G, A], [W2, A2], start, n) => {
+          for (let j = start; j < n; j++) {
+            const a = mu * A[j] + G[j];
+            A2[j] = a;
+            W2[j] = W[j] - lr * a;
+          }
+        });
+        this.slots[i][0].dispose();
+        this.slots[i] = [tf.keep(outs[1])];
+      } else {
+        outs = fusedUpdate([variable, g], 1, ([W, G], [W2], start, n) => {
+          for (let j = start; j < n; j++) W2[j] = W[j] - lr * G[j];
+        });
+      }
+      variable.assign(outs[0]);
+      outs[0].dispose();
+    });
+  }
+
+  /** A plain-data copy of the optimizer's state (for checkpoints). */
+  getState(): OptimizerState {
+    const names = this.slotCount() === 2 ? ['m', 'v'] : this.slotCount() === 1 ? ['velocity'] : [];
+    const slots: OptimizerState['slots'] = [];
+    this.slots.forEach((perVar, i) =>
+      perVar.forEach((t, k) => slots.push({ name: `${i}/${names[k]}`, shape: t.shape.slice(), data: t.dataSync() as Float32Array })),
+    );
+    return {
+      name: this.name,
+      config: {
+        learningRate: this.learningRate,
+        beta1: this.beta1,
+        beta2: this.beta2,
+        epsilon: this.epsilon,
+        momentum: this.momentum,
+      },
+      iterations: this.iterations,
+      slots,
+    };
+  }
+
+  /** Restores state saved by getState (same optimizer kind, same variables in the same order). */
+  setState(state: OptimizerState): void {
+    if (state.name !== this.name) {
+      throw new InputError('CHECKPOINT_MISMATCH', `checkpoint optimizer is ${state.name}, this run uses ${this.name}.`);
+    }
+    const k = this.slotCount();
+    if (k > 0 && state.slots.length % k !== 0) {
+      throw new InputError('CHECKPOINT_MISMATCH', `checkpoint has ${state.slots.length} optimizer slots, not a multiple of ${k}.`);
+    }
+    this.disposeSlots();
+    const perVar: tf.Tensor[][] = [];
+    for (let i = 0; i < state.slots.length; i += k) {
+      perVar.push(state.slots.slice(i, i + k).map((s) => tf.keep(tf.tensor(s.data, s.shape, 'float32'))));
+    }
+    this.slots = perVar;
+    this.iterations = state.iterations;
+  }
+
+  private disposeSlots(): void {
+    for (const perVar of this.slots) for (const t of perVar) t.dispose();
+    this.slots = [];
+  }
+
+  dispose(): void {
+    this.disposeSlots();
+  }
+}

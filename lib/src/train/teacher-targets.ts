@@ -1,0 +1,124 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TeacherLogits } from '../cache';
+import { NUM_CLASSES, type DigitSet } from '../data';
+import { InputError } from '../errors';
+import { predictLogits } from '../evaluate';
+import { resolveObjective, type Objective, type ResolvedObjective } from '../losses';
+import type { LossSpec, TeacherSource } from './types';
+
+/**
+ * train()'s loss option, resolved once per run: the objective (validated, with its loss
+ * function) and where each batch's teacher logits come from — logits cached for every training
+ * row, or a teacher model run on the batch when the inputs are jittered (logits of the clean
+ * images would be soft targets for other inputs: STALE_TEACHER_LOGITS).
+ */
+
+export interface TeacherTargets {
+  /** Clean-input logits for every training row (n × 10), when they can be used. */
+  logits?: Float32Array;
+  /** Teacher evaluated per batch (jittered inputs), inference mode. */
+  teacher?: tf.LayersModel;
+}
+
+export interface ResolvedLoss {
+  objective: ResolvedObjective;
+  targets: TeacherTargets;
+}
+
+export function resolveLoss(spec: LossSpec, set: DigitSet, jitter: number): ResolvedLoss {
+  if (spec === 'hard') return { objective: resolveObjective({ objective: 'hard' }, 'train loss'), targets: {} };
+  if (spec === null || typeof spec !== 'object') {
+    throw new InputError('BAD_LOSS', `loss must be 'hard' or { teacherLogits | teacher, temperature, alpha }, got ${String(spec)}.`);
+  }
+  const { teacher, teacherLogits, ...fields } = spec;
+  const objective = resolveObjective({ ...fields, objective: fields.objective ?? 'kd' } as Objective, 'train loss');
+  if (!objective.needsTeacher) return { objective, targets: {} };
+  return { objective, targets: teacherTargets({ teacher, teacherLogits }, set, jitter) };
+}
+
+function teacherTargets(source: TeacherSource, set: DigitSet, jitter: number): TeacherTargets {
+  if (source.teacher === undefined && source.teacherLogits === undefined) {
+    throw new InputError('NO_TEACHER', 'a distillation loss needs teacherLogits (e.g. from teacherLogitsCached) or a teacher model.');
+  }
+  if (jitter > 0) {
+    if (!source.teacher) {
+      throw new InputError(
+        'STALE_TEACHER_LOGITS',
+        `jitter = ${jitter} shifts every training image differently in every epoch, but only teacherLogits ` +
+          'computed on the clean images were given: they would be soft targets for different inputs. ' +
+          'Pass loss.teacher (logits are then computed on the jittered batch, dropout off) or set jitter: 0.',
+      );
+    }
+    return { teacher: source.teacher };
+  }
+  if (source.teacherLogits !== undefined) return { logits: checkedLogits(source.teacherLogits, set) };
+  // A teacher and clean inputs: compute its logits once (inference mode), not once per epoch.
+  return { logits: predictLogits(source.teacher as tf.LayersModel, set) };
+}
+
+function isTeacherLogits(x: unknown): x is TeacherLogits {
+  return typeof x === 'object' && x !== null && !(x instanceof Float32Array) && (x as TeacherLogits).logits instanceof Float32Array;
+}
+
+/** The logits of every training row as one flat array, after checking they belong to `set`. */
+function checkedLogits(given: NonNullable<TeacherSource['teacherLogits']>, set: DigitSet): Float32Array {
+  let logits: Float32Array;
+  if (isTeacherLogits(given)) {
+    if (given.setId !== set.id) {
+      throw new InputError('TEACHER_LOGITS_MISMATCH', `teacherLogits were computed for "${given.setId}", but the training set is "${set.id}".`);
+    }
+    if (given.preprocessing !== 'none') {
+      throw new InputError(
+        'STALE_TEACHER_LOGITS',
+        `teacherLogits were computed with preprocessing "${given.preprocessing}", but training feeds clean images.`,
+      );
+    }
+    logits = given.logits;
+  } else if (given instanceof Float32Array) {
+    logits = given;
+  } else if (given instanceof tf.Tensor) {
+    if (given.rank !== 2 || given.shape[1] !== NUM_CLASSES) {
+      throw new InputError('SHAPE_MISMATCH', `teacherLogits must have shape [${set.size}, ${NUM_CLASSES}], got [${given.shape.join(', ')}].`);
+    }
+    logits = given.dataSync() as Float32Array;
+  } else {
+    throw new InputError('BAD_LOSS', 'loss.teacherLogits must be a Float32Array (n × 10), a [n, 10] tensor or the result of teacherLogitsCached.');
+  }
+  if (logits.length !== set.size * NUM_CLASSES) {
+    throw new InputError(
+      'SHAPE_MISMATCH',
+      `teacherLogits has ${logits.length} values; the training set needs ${set.size} × ${NUM_CLASSES} = ${set.size * NUM_CLASSES}.`,
+    );
+  }
+  for (let i = 0; i < logits.length; i++) {
+    if (!Number.isFinite(logits[i])) {
+      throw new InputError('NON_FINITE_LOGITS', `teacherLogits[${i}] is ${logits[i]}; teacher logits must be finite.`);
+    }
+  }
+  return logits;
+}
+
+/**
+ * The teacher logits of one batch as a [rows, 10] tensor (the caller disposes it): rows of the
+ * cached logits, or the teacher run on the batch's inputs `x`; undefined without a teacher.
+ * `scratch` holds at least rows × 10 floats.
+ */
+export function batchTeacherLogits(
+  targets: TeacherTargets,
+  indices: Int32Array,
+  x: tf.Tensor2D,
+  scratch: Float32Array,
+): tf.Tensor2D | undefined {
+  const rows = indices.length;
+  if (targets.logits) {
+    const all = targets.logits;
+    for (let r = 0; r < rows; r++) {
+      const i = indices[r];
+      scratch.set(all.subarray(i * NUM_CLASSES, (i + 1) * NUM_CLASSES), r * NUM_CLASSES);
+    }
+    return tf.tensor2d(scratch.subarray(0, rows * NUM_CLASSES), [rows, NUM_CLASSES]);
+  }
+  const teacher = targets.teacher;
+  if (teacher) return tf.tidy(() => teacher.apply(x, { training: false }) as tf.Tensor2D);
+  return undefined;
+}

@@ -1,0 +1,133 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { TeacherLogits } from '../cache';
+import type { DigitSet } from '../data';
+import type { DistillObjective } from '../losses';
+
+// train()'s options and results, and the training state a checkpoint holds.
+
+export type OptimizerName = 'adam' | 'sgd' | 'momentum';
+
+export interface OptimizerSpec {
+  name?: OptimizerName;
+  /** Step size (default 1e-3 for adam, 0.01 for sgd and momentum). */
+  learningRate?: number;
+  /** Alias of learningRate. */
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Momentum coefficient for 'momentum' (default 0.9). */
+  momentum?: number;
+}
+
+/** Where a distillation loss gets the teacher's logits: one of the two is required. */
+export interface TeacherSource {
+  /** Teacher logits for every row of the training set (n × 10), e.g. from teacherLogitsCached. */
+  teacherLogits?: Float32Array | TeacherLogits | tf.Tensor2D;
+  /** A teacher model: its logits are computed in inference mode (dropout off). */
+  teacher?: tf.LayersModel;
+}
+
+/**
+ * A distillation loss: an objective (see Objective in losses.ts; `objective` defaults to 'kd')
+ * and the teacher, e.g. { teacherLogits, temperature: 4, alpha: 0.9 } or
+ * { teacherLogits, objective: 'mse', alpha: 0.5 }.
+ */
+export type DistillSpec = DistillObjective & TeacherSource;
+
+/** 'hard': cross-entropy with the labels only (the objective { objective: 'hard' }). */
+export type LossSpec = 'hard' | DistillSpec;
+
+export interface BatchProgress {
+  /** 1-based epoch being trained. */
+  epoch: number;
+  /** 1-based batch within the epoch. */
+  batch: number;
+  batchesPerEpoch: number;
+  /** Optimizer steps taken since the model was created (or the checkpoint's count). */
+  step: number;
+  /** Mean loss over the epoch's batches so far. */
+  loss: number;
+  samplesPerSecond: number;
+}
+
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** Mean training loss over the epoch's batches. */
+  loss: number;
+  /** Accuracy on the training batches while training (dropout on for a teacher). */
+  trainAccuracy: number;
+  /** Accuracy on the validation set in inference mode, or null without a validation set. */
+  valAccuracy: number | null;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  train: DigitSet;
+  validation?: DigitSet;
+  /** Total number of epochs (a resumed run continues up to this number). */
+  epochs: number;
+  batchSize?: number;
+  optimizer?: OptimizerSpec;
+  loss?: LossSpec;
+  /** Seeds batch order, jitter and dropout masks. Weights are seeded by createStudent/createTeacher. */
+  seed?: number;
+  /** Shift each training image by up to this many pixels per axis (Hinton's teacher used 2). */
+  jitter?: number;
+  /** Overrides the model's max-norm bound (createTeacher({ maxNorm })). */
+  maxNorm?: number;
+  onBatch?: (progress: BatchProgress) => void;
+  onEpoch?: (record: EpochRecord) => void;
+  /** Minimum milliseconds between two onBatch calls (default 500). */
+  progressEveryMs?: number;
+  /** Stops between two steps; the model keeps the weights of the last completed step. */
+  signal?: AbortSignal;
+  /**
+   * Also stop on SIGINT (a Jupyter kernel interrupt). tslab answers an interrupt by abandoning
+   * the cell's promise, so without this the training would go on in the background and keep
+   * changing the model. Default: on when some SIGINT handler is already installed (as in the
+   * tslab kernel), off in a plain Node process (where Ctrl-C should still exit).
+   */
+  abortOnInterrupt?: boolean;
+  /** Save a checkpoint every `every` epochs (default 1) and at the end. */
+  checkpoint?: { dir: string; every?: number };
+  /** Continue from the checkpoint in this directory (if one exists there). */
+  resumeFrom?: string;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  /** The epoch with the highest validation accuracy (null without a validation set). */
+  best: EpochRecord | null;
+  /** The final completed epoch: what the model's weights are now. */
+  last: EpochRecord | null;
+  aborted: boolean;
+  /** Optimizer steps taken in total (including steps before a resume). */
+  steps: number;
+  /** Training throughput of this call (steps only, without validation). */
+  samplesPerSecond: number;
+  /** Epoch the run resumed after (0 for a fresh run). */
+  resumedFromEpoch: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoint state (saved and loaded by checkpoint.ts)
+
+export interface TrainingState {
+  /** Epochs completed. */
+  epoch: number;
+  /** The run's seed: batch order, jitter and dropout masks are functions of (seed, epoch, step). */
+  seed: number;
+  /** Optimizer steps taken. */
+  step: number;
+  history: EpochRecord[];
+}
+
+/** An optimizer's state as plain data (Optimizer.getState / setState). */
+export interface OptimizerState {
+  name: string;
+  config: Record<string, number>;
+  iterations: number;
+  slots: { name: string; shape: number[]; data: Float32Array }[];
+}
