@@ -11,7 +11,7 @@ export type { ErrorCode, InputErrorCode, DataErrorCode, RuntimeErrorCode } from 
 export { initBackend, describeBackend } from './backend';
 export type { BackendInfo, BackendName } from './backend';
 
-export { buildDir, workbookDir } from './paths';
+export { workbookDir } from './paths';
 export type { WorkbookDir } from './paths';
 
 export {
@@ -22,34 +22,33 @@ export type { DigitSet, SplitData, MnistData, Batch, Rng } from './data';
 
 export {
   softmaxWithTemperature, logSoftmaxWithTemperature, entropy, softmaxT, logSoftmaxT, entropyOf,
-  workedExample, roundTo, WORKED_EXAMPLE_LOGITS, CHAPTER_PRINTED_T1,
+  WORKED_EXAMPLE_LOGITS, CHAPTER_PRINTED_T1,
 } from './softmax';
-export type { WorkedExampleRow } from './softmax';
 
 export { kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss } from './losses';
 export type { KdLossOptions, Objective, DistillObjective } from './losses';
 
-export { createTeacher, createStudent, createMlp, countParams, describeModel, layerWidths, hasDropout } from './models';
+export { createTeacher, createStudent, createMlp, countParams, describeModel } from './models';
 export type { MlpOptions, TeacherOptions, StudentOptions } from './models';
 
 export { train } from './train';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource } from './train';
 
-export { evaluate, evaluateLogits, predictLogits, argmaxRows } from './evaluate';
+export { evaluate, evaluateLogits, predictLogits } from './evaluate';
 export type { Evaluation } from './evaluate';
 
 export { teacherLogitsCached } from './cache';
 export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
-export { saveCheckpoint, loadCheckpoint, hasCheckpoint } from './checkpoint';
+export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 
-export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid/grid';
-export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid/grid';
+export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid';
+export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
 
 export { chapterConfig, chapterData, ensureTeacher, saveResult } from './chapter';
 export type { ChapterConfig, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export type { NotebookSession, NotebookParameters, Disposable } from './session';
+export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';

@@ -59,11 +59,6 @@ export function workbookDir(which: WorkbookDir, ...parts: string[]): string {
   return path.join(workbookRoot(), ...WORKBOOK_DIRS[which], ...parts);
 }
 
-/** build/<parts>: kept for notebooks that name their own sub-folder of build/. */
-export function buildDir(...parts: string[]): string {
-  return path.join(workbookRoot(), 'build', ...parts);
-}
-
 /** build/results, or `resultsDir` (relative to the workbook root) when given. */
 export function resultsDir(resultsDirOption?: string): string {
   return resultsDirOption === undefined ? workbookDir('results') : path.resolve(workbookRoot(), resultsDirOption);

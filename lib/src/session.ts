@@ -14,12 +14,6 @@ export interface Disposable {
   dispose(): unknown;
 }
 
-export interface NotebookParameters {
-  /** "quick" (minutes on two cores) or "full" (the paper's scale), from the parameters cell. */
-  mode: string;
-  seed?: number;
-}
-
 export interface NotebookSession {
   /** The notebook's file name without ".ipynb"; its results go to build/results/<name>.json. */
   readonly name: string;
@@ -34,9 +28,14 @@ export interface NotebookSession {
   finish(results: unknown, ...disposables: ReadonlyArray<Disposable | null | undefined>): string;
 }
 
-export async function startNotebook(name: string, parameters: NotebookParameters): Promise<NotebookSession> {
+/**
+ * `mode` ("quick": minutes on two cores, "full": the paper's scale) and `seed` come from the
+ * notebook's parameters cell. Positional on purpose: tslab fails at run time on a shorthand
+ * property ({ mode }) that names a variable of an earlier cell.
+ */
+export async function startNotebook(name: string, mode: string, seed = 0): Promise<NotebookSession> {
   const backend = await initBackend();
-  const cfg = chapterConfig(parameters.mode, parameters.seed ?? 0);
+  const cfg = chapterConfig(mode, seed);
   const tensorsAtStart = tf.memory().numTensors;
   console.log(`${name}: ${cfg.mode} mode, seed ${cfg.seed}`);
   return {

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandGrid, flattenRows, readRows, runGrid, runKey, selectBest, type GridSpec, type RunRow } from '../../lib/src/grid/grid';
+import { expandGrid, flattenRows, readRows, runGrid, runKey, selectBest, type GridSpec, type RunRow } from '../../lib/src/grid';
 import { initBackend } from '../../lib/src/backend';
 import { teacherLogitsCached } from '../../lib/src/cache';
 import { loadSplits, take } from '../../lib/src/data';

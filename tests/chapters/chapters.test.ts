@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FigureId } from '../../lib/src';
-import { FIGURE_INFO } from '../../lib/src/internals';
+import { FIGURE_INFO } from '../../lib/src/plot/registry';
 import { validateNotebook } from '../../tools/src/runner/nbformat';
 import { runNotebook } from '../../tools/src/runner/runner';
 import { CHAPTERS, FIGURES, ROOT, clearSavedResults, displayedFigureTitles, figureFile, notebookPath, readJson, resultsFile, type Chapter } from './helpers';

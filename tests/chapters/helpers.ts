@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { FIGURE_IDS, FIGURE_INFO } from '../../lib/src/plot/registry';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const CHAPTERS = [
@@ -12,15 +13,10 @@ export const CHAPTERS = [
 ] as const;
 export type Chapter = (typeof CHAPTERS)[number];
 
-/** Figures each notebook must save (build/results/figures/<id>.json) and display. */
-export const FIGURES: Record<Chapter, string[]> = {
-  '00-setup': [],
-  '01-soft-labels-and-temperature': ['soft-labels-vs-T', 'entropy-vs-T', 'dark-knowledge'],
-  '02-teacher-and-student': ['model-size-and-latency'],
-  '03-distillation-loss': ['grad-scale-vs-T', 'kl-vs-mse-high-T'],
-  '04-training-the-student': ['training-curves'],
-  '05-evaluation-and-tuning': ['ablation-heatmap-T-alpha', 'accuracy-vs-T-by-student-size', 'confusion-matrix'],
-};
+/** Figures each notebook must save (build/results/figures/<id>.json) and display: the registry's. */
+export const FIGURES = Object.fromEntries(
+  CHAPTERS.map((name) => [name, FIGURE_IDS.filter((id) => FIGURE_INFO[id].notebook === name)]),
+) as Record<Chapter, string[]>;
 
 export function notebookPath(name: Chapter): string {
   return path.join(ROOT, 'notebooks', `${name}.ipynb`);

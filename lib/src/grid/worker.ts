@@ -10,7 +10,8 @@ import { InputError } from '../errors';
 import { evaluate } from '../evaluate';
 import { countParams, createStudent } from '../models';
 import { train } from '../train';
-import { objectiveOf, type WorkerReply, type WorkerRequest } from './grid';
+import type { WorkerReply, WorkerRequest } from './run';
+import { objectiveOf } from './spec';
 
 const send = (msg: WorkerReply): void => {
   process.send?.(msg);

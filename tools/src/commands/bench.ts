@@ -6,8 +6,10 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, layerWidths, loadMnist, makeRng } from 'kdlab';
-import { Optimizer, adamImplementation, createTrainStep, resolveObjective, trainableVariables, trainingForward, type ObjectiveLoss } from 'kdlab/internals';
+import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, loadMnist, makeRng } from 'kdlab';
+import {
+  Optimizer, adamImplementation, createTrainStep, layerWidths, resolveObjective, trainableVariables, trainingForward, type ObjectiveLoss,
+} from 'kdlab/internals';
 import { ToolError } from '../errors';
 
 interface BenchOptions {

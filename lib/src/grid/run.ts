@@ -1,0 +1,184 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { KdlabError } from '../errors';
+import type { DistillObjectiveName } from '../losses';
+import { appendRow, readRows } from './rows';
+import { computeKey, describeRun, expandGrid, runKey, type AnyRow, type AnyRun, type AnySpec, type GridSpec, type RunResult, type RunRow } from './spec';
+
+/**
+ * Runs a grid: skips what the results file already holds, copies runs equivalent to a finished
+ * one, trains the rest in worker processes (one tfjs backend each) and appends each row as it
+ * finishes, so an interrupted grid resumes where it stopped.
+ */
+
+export interface GridProgress<N extends DistillObjectiveName = 'kd'> {
+  done: number;
+  total: number;
+  row: RunRow<N>;
+  /** True when the row was trained now, false when it reused an equivalent run. */
+  trained: boolean;
+}
+
+export interface GridRunOptions<N extends DistillObjectiveName = 'kd'> {
+  /** JSON Lines file of finished rows (created if missing). */
+  resultsFile: string;
+  /** Worker processes; default: the number of cores. */
+  workers?: number;
+  onRow?: (p: GridProgress<N>) => void;
+  signal?: AbortSignal;
+}
+
+export interface GridResult<N extends DistillObjectiveName = 'kd'> {
+  rows: RunRow<N>[];
+  trained: number;
+  skipped: number;
+  reused: number;
+  workers: number;
+  wallSeconds: number;
+}
+
+/** Messages between the grid and its workers. */
+export type WorkerRequest = { type: 'run'; config: AnyRun; key: string; teacherLogitsFile: string };
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'done'; key: string; row: Omit<RunResult, 'key' | 'sameAs'> }
+  | { type: 'failed'; key: string; message: string };
+
+function workerEntry(): { file: string; execArgv: string[] } {
+  const js = path.join(__dirname, 'worker.js');
+  if (fs.existsSync(js)) return { file: js, execArgv: [] };
+  // Running from source (tests through tsx): the worker is TypeScript too.
+  return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+}
+
+/**
+ * Runs every unfinished run of the grid across worker processes and returns all rows of the
+ * grid (finished earlier or now), in grid order.
+ */
+export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridSpec<N>, options: GridRunOptions<N>): Promise<GridResult<N>> {
+  const start = performance.now();
+  const runs: AnyRun[] = expandGrid(spec as AnySpec);
+  const onRow = options.onRow as ((p: GridProgress<DistillObjectiveName>) => void) | undefined;
+  if (!fs.existsSync(spec.teacherLogits.file)) {
+    throw new KdlabError(
+      'TEACHER_LOGITS_MISSING',
+      `grid "${spec.name}": teacher logits file ${spec.teacherLogits.file} does not exist. Compute them first with teacherLogitsCached(teacher, trainSet).`,
+    );
+  }
+  const finished = new Map(readRows(options.resultsFile).map((r) => [r.key, r]));
+  const byCompute = new Map<string, AnyRow>();
+  for (const r of finished.values()) byCompute.set(computeKey(r), r);
+
+  const total = runs.length;
+  let done = 0;
+  let trained = 0;
+  let reused = 0;
+  const skipped = runs.filter((r) => finished.has(runKey(r))).length;
+  done = skipped;
+
+  const record = (config: AnyRun, row: AnyRow, wasTrained: boolean): void => {
+    appendRow(options.resultsFile, row);
+    finished.set(row.key, row);
+    byCompute.set(computeKey(config), row);
+    done++;
+    onRow?.({ done, total, row, trained: wasTrained });
+  };
+
+  // Runs equivalent to a finished one (e.g. alpha = 0 at another T) are copied, not retrained.
+  const reuseIfPossible = (config: AnyRun): boolean => {
+    const key = runKey(config);
+    if (finished.has(key)) return true;
+    const twin = byCompute.get(computeKey(config));
+    if (!twin) return false;
+    record(config, { ...twin, ...config, key, sameAs: twin.sameAs ?? twin.key } as AnyRow, false);
+    reused++;
+    return true;
+  };
+
+  const pending: AnyRun[] = [];
+  const queuedCompute = new Set<string>();
+  for (const config of runs) {
+    if (reuseIfPossible(config)) continue;
+    const ck = computeKey(config);
+    if (queuedCompute.has(ck)) continue; // its twin will be copied once it finishes
+    queuedCompute.add(ck);
+    pending.push(config);
+  }
+
+  const workerCount = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), pending.length || 1));
+  if (pending.length > 0) {
+    await runInWorkers(pending, workerCount, spec.teacherLogits.file, options.signal, (config, result) => {
+      record(config, { ...config, ...result, key: runKey(config), sameAs: null } as AnyRow, true);
+      trained++;
+    });
+    for (const config of runs) reuseIfPossible(config);
+  }
+
+  const rows = runs.map((r) => finished.get(runKey(r))).filter((r): r is AnyRow => r !== undefined);
+  return { rows: rows as RunRow<N>[], trained, skipped, reused, workers: workerCount, wallSeconds: (performance.now() - start) / 1000 };
+}
+
+function runInWorkers(
+  pending: AnyRun[],
+  workerCount: number,
+  teacherLogitsFile: string,
+  signal: AbortSignal | undefined,
+  onDone: (config: AnyRun, row: Extract<WorkerReply, { type: 'done' }>['row']) => void,
+): Promise<void> {
+  const { file, execArgv } = workerEntry();
+  const queue = [...pending];
+  const children = new Set<ChildProcess>();
+  return new Promise<void>((resolve, reject) => {
+    let failed = false;
+    const fail = (err: Error): void => {
+      if (failed) return;
+      failed = true;
+      for (const c of children) c.kill('SIGKILL');
+      reject(err);
+    };
+    const onAbort = (): void => fail(new KdlabError('ABORTED', 'grid interrupted; finished runs are saved and a rerun resumes from them.'));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    const startWorker = (): void => {
+      const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      children.add(child);
+      let current: AnyRun | undefined;
+      const next = (): void => {
+        current = queue.shift();
+        if (!current) {
+          child.disconnect();
+          return;
+        }
+        const request: WorkerRequest = { type: 'run', config: current, key: runKey(current), teacherLogitsFile };
+        child.send(request);
+      };
+      child.on('message', (msg: WorkerReply) => {
+        if (failed) return;
+        if (msg.type === 'ready') next();
+        else if (msg.type === 'done' && current) {
+          onDone(current, msg.row);
+          next();
+        } else if (msg.type === 'failed') {
+          const what = current ? `${describeRun(current)}, hidden=${current.hidden}` : 'unknown run';
+          fail(new KdlabError('GRID_RUN_FAILED', `a grid run failed (${what}): ${msg.message}`));
+        }
+      });
+      child.on('exit', (code, sig) => {
+        children.delete(child);
+        if (failed) return;
+        if (current && code !== 0) {
+          fail(new KdlabError('GRID_WORKER_DIED', `a grid worker died (${sig ?? `exit ${code}`}) during ${describeRun(current)}; finished runs are saved, rerun to resume.`));
+          return;
+        }
+        if (children.size === 0) {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }
+      });
+    };
+    for (let i = 0; i < workerCount; i++) startWorker();
+  });
+}
