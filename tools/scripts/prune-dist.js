@@ -21,9 +21,11 @@ function prune(pkg) {
       }
       const rel = path.relative(dist, full);
       const stem = rel.replace(OUTPUT, '');
-      const hasSource = stem !== rel
-        ? fs.existsSync(path.join(src, `${stem}.ts`))
-        : fs.existsSync(path.join(src, rel));
+      const hasSource = rel.endsWith('.wasm')
+        ? fs.existsSync(path.join(src, rel.replace(/\.wasm$/, '.wat')))
+        : stem !== rel
+          ? fs.existsSync(path.join(src, `${stem}.ts`))
+          : fs.existsSync(path.join(src, rel));
       if (!hasSource) fs.rmSync(full);
     }
   };
