@@ -1,4 +1,4 @@
-import type { Axis, Layout } from './types';
+import type { Annotation, Axis, Font, Layout } from './types';
 
 /**
  * One look for every figure of the workbook, so that a reader compares charts, not styles.
@@ -130,4 +130,9 @@ export function logAxis(title: string, values: readonly number[], extra: Axis = 
 function tickLabel(v: number): string {
   if (v >= 1e4 && Number.isInteger(v)) return v.toLocaleString('en-US');
   return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(3)));
+}
+
+/** A one-line note just above the plot area, left-aligned (the best cell, an overall accuracy). */
+export function noteAbovePlot(text: string, font: Font = {}): Annotation {
+  return { text, xref: 'paper', yref: 'paper', x: 0, y: 1.02, xanchor: 'left', yanchor: 'bottom', showarrow: false, font: { size: 12, ...font } };
 }

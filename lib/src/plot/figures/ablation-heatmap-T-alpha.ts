@@ -1,7 +1,7 @@
 import { defineFigure } from '../figure';
 import { fmt } from '../format';
 import { type FrameLike, frameRows, isFrameLike } from '../frame';
-import { OKABE_ITO, SEQUENTIAL_SCALE, UNITS, axis, baseLayout } from '../theme';
+import { OKABE_ITO, SEQUENTIAL_SCALE, UNITS, axis, baseLayout, noteAbovePlot } from '../theme';
 import type { Annotation, Figure, HeatmapTrace } from '../types';
 import { FigureInputError, array, num, record } from '../validate';
 
@@ -89,17 +89,7 @@ export function ablationHeatmap(input: AblationInput): Figure {
     hovertemplate: 'T = %{y}, alpha = %{x}<br>validation accuracy %{z:.2%}<extra></extra>',
   };
   const annotations: Annotation[] = [
-    {
-      text: `★ best: T = ${fmt(temps[best.i])}, alpha = ${fmt(alphas[best.j])} (${(100 * best.v).toFixed(2)}%)`,
-      xref: 'paper',
-      yref: 'paper',
-      x: 0,
-      y: 1.02,
-      xanchor: 'left',
-      yanchor: 'bottom',
-      showarrow: false,
-      font: { size: 12, color: OKABE_ITO.black },
-    },
+    noteAbovePlot(`★ best: T = ${fmt(temps[best.i])}, alpha = ${fmt(alphas[best.j])} (${(100 * best.v).toFixed(2)}%)`, { color: OKABE_ITO.black }),
   ];
   return {
     data: [trace],

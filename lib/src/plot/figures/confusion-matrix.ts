@@ -1,5 +1,5 @@
 import { defineFigure } from '../figure';
-import { SEQUENTIAL_SCALE, axis, baseLayout } from '../theme';
+import { SEQUENTIAL_SCALE, axis, baseLayout, noteAbovePlot } from '../theme';
 import type { Figure } from '../types';
 import { FigureInputError, array, numbers, optionalStr, record, str } from '../validate';
 
@@ -69,17 +69,7 @@ export function confusionMatrix(input: ConfusionInput): Figure {
       xaxis: axis('predicted class', { type: 'category', side: 'bottom', constrain: 'domain' }),
       yaxis: axis('true class', { type: 'category', autorange: 'reversed', scaleanchor: 'x', constrain: 'domain' }),
       annotations: [
-        {
-          text: `accuracy ${total > 0 ? ((100 * correct) / total).toFixed(2) : '0'}% (${correct} of ${total} images)`,
-          xref: 'paper',
-          yref: 'paper',
-          x: 0,
-          y: 1.02,
-          xanchor: 'left',
-          yanchor: 'bottom',
-          showarrow: false,
-          font: { size: 12 },
-        },
+        noteAbovePlot(`accuracy ${total > 0 ? ((100 * correct) / total).toFixed(2) : '0'}% (${correct} of ${total} images)`),
       ],
     }),
   };
