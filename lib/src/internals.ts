@@ -1,15 +1,12 @@
 /**
- * kdlab's internals for the tools package (CLI, runner, grader, figure export, benchmarks):
- * importable as 'kdlab/internals', never re-exported to notebooks. Tests import the modules
- * themselves.
+ * kdlab's internals for the tools package (CLI, runner, grader, figure export): importable as
+ * 'kdlab/internals', never re-exported to notebooks. Light on purpose: nothing here loads
+ * TensorFlow.js, so `kdlab figures`, `reproduce`, `release` and `--help` start in a blink.
+ * What the benchmarks time (optimizer, step, kernels) is in 'kdlab/compute-internals'.
  */
-export { workbookRoot, writeFileAtomic, figureDataDir, gridResultsDir } from './paths';
-export { layerWidths } from './models';
-export { stockWasmMatMul } from './kernels/wasm-matmul';
-export { adamImplementation } from './kernels/adam-wasm';
-export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';
-export { resolveObjective } from './losses';
-export type { ObjectiveLoss } from './losses';
+export { KdlabError } from './errors';
+export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir, gridResultsDir } from './paths';
+export { softmaxT, logSoftmaxT, entropyOf } from './softmax-plain';
 export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionTitle } from './plot';
 export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';

@@ -3,7 +3,7 @@
  * `kdlab <command>`: each command lives in its own module under ./commands and is loaded only
  * when asked for, so `kdlab doctor` does not pay for Plotly or the notebook runner.
  */
-import { KdlabError } from 'kdlab';
+import { KdlabError } from 'kdlab/internals';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 

@@ -1,4 +1,4 @@
-import { KdlabError } from 'kdlab';
+import { KdlabError } from 'kdlab/internals';
 
 /**
  * Errors of the tools (CLI, runner, grader): the library's KdlabError with the tools' own codes,

@@ -1,11 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { workbookDir, type Figure } from 'kdlab';
-import {
-  FIGURE_INFO, FONT_FAMILY, SIZES, escapeHtml, inlineScript, isFigureId, loadSavedFigures, plotlyJs, scriptJson, sectionTitle,
-  workbookRoot, writeFileAtomic, type SavedFigure,
-} from 'kdlab/internals';
+import type { Figure } from 'kdlab';
+import { escapeHtml, FIGURE_INFO, FONT_FAMILY, inlineScript, isFigureId, loadSavedFigures, plotlyJs, type SavedFigure, scriptJson, sectionTitle, SIZES, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from './errors';
 
 /*

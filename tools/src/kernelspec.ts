@@ -2,7 +2,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { KdlabError } from 'kdlab';
 import { workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from './errors';
 

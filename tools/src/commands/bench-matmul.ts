@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { describeBackend, initBackend } from 'kdlab';
-import { stockWasmMatMul } from 'kdlab/internals';
+import { stockWasmMatMul } from 'kdlab/compute-internals';
 
 interface Case {
   label: string;

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, loadMnist, makeRng } from 'kdlab';
 import {
   Optimizer, adamImplementation, createTrainStep, layerWidths, resolveObjective, trainableVariables, trainingForward, type ObjectiveLoss,
-} from 'kdlab/internals';
+} from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 
 interface BenchOptions {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { findKernelSpec, jupyterVersion, localTslabPath } from '../kernelspec';
-import { KdlabError, initBackend, loadMnist } from 'kdlab';
-import { workbookRoot } from 'kdlab/internals';
+import { initBackend, loadMnist } from 'kdlab';
+import { KdlabError, workbookRoot } from 'kdlab/internals';
 
 type Status = 'ok' | 'warn' | 'fail';
 

@@ -6,8 +6,7 @@ import * as path from 'node:path';
 import { gradeSubmission, type GradeOutcome } from '../homework/grade';
 import { writeGradeReports } from '../homework/report';
 import { snapshotDir } from '../snapshot';
-import { KdlabError, workbookDir } from 'kdlab';
-import { workbookRoot } from 'kdlab/internals';
+import { KdlabError, workbookDir, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 const USAGE =
   'usage: kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--assignment FILE]\n' +

@@ -1,8 +1,7 @@
 /** `kdlab release homework/ --out build/release/`: write the student versions of the assignments. */
 import * as path from 'node:path';
 import { releaseHomework } from '../homework/release';
-import { workbookDir } from 'kdlab';
-import { workbookRoot } from 'kdlab/internals';
+import { workbookDir, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 
 const USAGE = 'usage: kdlab release [homework/] [--out build/release/]\n';

@@ -9,8 +9,7 @@ import { parseArgs } from 'node:util';
 import { snapshotDir } from '../snapshot';import { killAllKernels } from '../runner/kernel';
 import { parseParameter, type ParameterValue } from '../runner/nbformat';
 import { runNotebook, type NotebookRunResult, type ProgressEvent } from '../runner/runner';
-import { KdlabError, workbookDir } from 'kdlab';
-import { workbookRoot } from 'kdlab/internals';
+import { KdlabError, workbookDir, workbookRoot } from 'kdlab/internals';
 
 const USAGE = `usage: kdlab reproduce [options]
 

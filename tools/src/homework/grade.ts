@@ -23,7 +23,6 @@ import { readNotebook } from '../runner/nbformat';
 import { assignmentName, cellText, gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from './markers';
 import { HOMEWORK_PROBES, graderRandom, type Probe } from './probes';
 import { listHomework } from './release';
-import { KdlabError } from 'kdlab';
 import { workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 

@@ -6,7 +6,6 @@
  */
 import type { Notebook } from '../runner/nbformat';
 import { cellText } from './markers';
-import { KdlabError, createStudent, createTeacher, evaluate, initBackend, loadSplits, predictLogits, take, train } from 'kdlab';
 import { ToolError } from '../errors';
 
 export interface Hw3Parameters {
@@ -72,6 +71,8 @@ export function hw3Parameters(nb: Notebook): Hw3Parameters {
 const memo = new Map<string, Promise<Hw3Row[]>>();
 
 async function computeGrid(p: Hw3Parameters): Promise<Hw3Row[]> {
+  // Loaded here, not at the top: grading hw1 or hw2 never pays for TensorFlow.js in the grader.
+  const { createStudent, createTeacher, evaluate, initBackend, loadSplits, predictLogits, take, train } = await import('kdlab');
   await initBackend({ quiet: true });
   const splits = loadSplits({ validationSize: p.validationSize, seed: p.seed });
   const trainSet = take(splits.train, p.trainSize);

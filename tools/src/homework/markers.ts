@@ -3,7 +3,6 @@
  * the `metadata.nbgrader` block that says which cells are solutions, tests, or locked.
  */
 import type { Cell, Notebook } from '../runner/nbformat';
-import { KdlabError } from 'kdlab';
 import { ToolError } from '../errors';
 
 export const BEGIN_SOLUTION = 'BEGIN SOLUTION';

@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import type { Notebook } from '../runner/nbformat';
 import { hw3Parameters, hw3ReferenceGrid, type Hw3Row } from './hw3';
-import { entropyOf, logSoftmaxT, softmaxT } from 'kdlab';
+import { entropyOf, logSoftmaxT, softmaxT } from 'kdlab/internals';
 
 export interface ProbeChallenge {
   /** TypeScript run in the kernel after the test cell: a function body whose `return` value is reported. */

@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { snapshotDir, type DirSnapshot } from '../snapshot';import { assignmentName } from './markers';
 import type { GradeOutcome } from './grade';
-import { KdlabError } from 'kdlab';
 import { writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
 

@@ -15,7 +15,6 @@ import { randomBytes } from 'node:crypto';
 import * as zmq from 'zeromq';
 import { DisplayRegistry, OutputCollector, type NotebookOutput } from './outputs';
 import { deserialize, makeMessage, newId, serialize, type ConnectionInfo, type JupyterMessage } from './protocol';
-import { KdlabError } from 'kdlab';
 import { workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 

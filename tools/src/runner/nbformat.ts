@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import type { NotebookOutput } from './outputs';
-import { KdlabError } from 'kdlab';
 import { ToolError, type ToolErrorCode } from '../errors';
 
 export type Source = string | string[];

@@ -4,7 +4,6 @@
  * be tested byte for byte.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KdlabError } from 'kdlab';
 import { ToolError } from '../errors';
 
 export const PROTOCOL_VERSION = '5.3';

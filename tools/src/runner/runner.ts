@@ -16,8 +16,7 @@ import {
   type ParameterValue,
 } from './nbformat';
 import { DisplayRegistry } from './outputs';
-import { KdlabError } from 'kdlab';
-import { writeFileAtomic } from 'kdlab/internals';
+import { KdlabError, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
 
 export type NotebookStatus = 'ok' | 'error' | 'timeout' | 'dead';

@@ -1,0 +1,10 @@
+/**
+ * The parts of training that the benchmarks time one by one ('kdlab/compute-internals'): the
+ * optimizer, the training-mode forward pass, one step, the wasm kernels. Not for notebooks.
+ */
+export { layerWidths } from './models';
+export { stockWasmMatMul } from './kernels/wasm-matmul';
+export { adamImplementation } from './kernels/adam-wasm';
+export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';
+export { resolveObjective } from './losses';
+export type { ObjectiveLoss } from './losses';
