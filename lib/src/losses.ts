@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError, KdlabError } from './errors';
 import { assertTemperature } from './softmax';
+import type { NoInfer } from './type-utils';
 
 /**
  * The distillation losses. Conventions (tested in tests/kd/losses.test.ts):
@@ -58,13 +59,11 @@ export type ObjectiveParameter = Exclude<KeysOfUnion<Objective>, 'objective'>;
 export type ObjectiveParams<N extends ObjectiveName> = N extends ObjectiveName ? Omit<ObjectiveOf<N>, 'objective'> : never;
 /** The objectives that learn from a teacher's logits (all but 'hard'): train's loss specs and grids. */
 export type DistillObjectiveName = Exclude<ObjectiveName, 'hard'>;
-/** Blocks type inference from a position (TypeScript 5.4's NoInfer, for 5.0). */
-type NoInference<T> = [T][T extends unknown ? 0 : never];
 /**
  * `{ objective: N }`, where 'kd', the default, may leave the field out. Written so that a generic
  * function such as runGrid<N>(spec) infers N from the `objective` field alone.
  */
-export type ObjectiveField<N extends ObjectiveName> = { objective?: N } & (N extends 'kd' ? unknown : { objective: NoInference<N> });
+export type ObjectiveField<N extends ObjectiveName> = { objective?: N } & (N extends 'kd' ? unknown : { objective: NoInfer<N> });
 /** A distillation objective as written in a loss spec: `objective` defaults to 'kd'. */
 export type DistillObjective = { [N in DistillObjectiveName]: ObjectiveField<N> & ObjectiveParams<N> }[DistillObjectiveName];
 /** kdLoss's hyper-parameters: those of the 'kd' objective. */

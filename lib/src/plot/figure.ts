@@ -1,3 +1,4 @@
+import type { NoInfer } from '../type-utils';
 import type { Figure } from './types';
 
 /**
@@ -21,9 +22,6 @@ export interface FigureDefinition<Id extends string = string, Input = never> ext
   /** Turns the input into plain JSON for saving (e.g. a DataFrame into rows); default: as is. */
   toJson?(data: Input): unknown;
 }
-
-/** `T`, but not a place to infer `T` from (the built-in NoInfer needs TypeScript 5.4). */
-type NoInfer<T> = [T][T extends unknown ? 0 : never];
 
 /**
  * Declares a figure in its own file under figures/; list it once in registry.ts. The id is kept
