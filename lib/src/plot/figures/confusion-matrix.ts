@@ -6,7 +6,7 @@ import { FigureInputError, array, numbers, optionalStr, record, str } from '../v
 export const figure = defineFigure({
   id: 'confusion-matrix',
   section: '3.5',
-  title: 'Confusion matrix of the distilled student (test set)',
+  title: 'Confusion matrix on the test set',
   notebook: '05-evaluation-and-tuning',
   build: confusionMatrix,
 });
@@ -16,7 +16,7 @@ export interface ConfusionInput {
   matrix: number[][];
   /** Default "0" ... "9" (as many as rows). */
   classNames?: string[];
-  /** Whose predictions, for the title (e.g. "distilled 2x800 student"). */
+  /** Whose predictions, shown above the plot with the accuracy (e.g. "distilled 2x800 student"). */
   modelName?: string;
 }
 
@@ -42,7 +42,6 @@ export function confusionMatrix(input: ConfusionInput): Figure {
     const n = row.reduce((a, b) => a + b, 0);
     return row.map((v) => (n > 0 ? v / n : 0));
   });
-  const title = model ? `${figure.title.replace('the distilled student', model)}` : figure.title;
   return {
     data: [
       {
@@ -63,13 +62,14 @@ export function confusionMatrix(input: ConfusionInput): Figure {
         hovertemplate: 'true %{y}, predicted %{x}<br>%{text} images (%{z:.1%} of the row)<extra></extra>',
       },
     ],
-    layout: baseLayout(figure.section, title, {
+    layout: baseLayout(figure.section, figure.title, {
       width: 640,
       height: 600,
       xaxis: axis('predicted class', { type: 'category', side: 'bottom', constrain: 'domain' }),
       yaxis: axis('true class', { type: 'category', autorange: 'reversed', scaleanchor: 'x', constrain: 'domain' }),
       annotations: [
-        noteAbovePlot(`accuracy ${total > 0 ? ((100 * correct) / total).toFixed(2) : '0'}% (${correct} of ${total} images)`),
+        // The model's name goes here, not in the title: a long name ran past the figure's edge.
+        noteAbovePlot(`${model ? `${model} · ` : ''}accuracy ${total > 0 ? ((100 * correct) / total).toFixed(2) : '0'}% (${correct} of ${total} images)`),
       ],
     }),
   };
