@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../../lib/src/errors';
-import { KernelClient } from '../../tools/src/runner/kernel';
+import * as net from 'node:net';
+import { KernelClient, kernelPorts } from '../../tools/src/runner/kernel';
 import { validateNotebook } from '../../tools/src/runner/nbformat';
 import { runNotebook } from '../../tools/src/runner/runner';
 import type { NotebookOutput } from '../../tools/src/runner/outputs';
@@ -159,6 +160,33 @@ test('the kernel failing to start is a clear KdlabError, with no process left', 
         /exit code 1/.test(err.message) &&
         /Cannot find module "@tslab\/typescript-for-tslab"/.test(err.message),
     );
+  });
+});
+
+test('kernel ports lie below the ephemeral range, so our own reconnecting sockets never take one', async () => {
+  const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  for (let round = 0; round < 5; round++) {
+    const ports = await kernelPorts(5);
+    assert.equal(new Set(ports).size, 5, `distinct ports: ${ports}`);
+    for (const p of ports) {
+      assert.ok(p > 1024 && p < low, `port ${p} is outside 1025..${low - 1}`);
+      // Free right now: the kernel can bind it.
+      await new Promise<void>((resolve, reject) => {
+        const srv = net.createServer().once('error', reject).listen(p, '127.0.0.1', () => srv.close(() => resolve()));
+      });
+    }
+  }
+});
+
+test('a kernel that could not bind a port fails fast with the port conflict named, after retrying', async () => {
+  await noLeftovers(async () => {
+    const t0 = Date.now();
+    await assert.rejects(
+      KernelClient.start({ cwd: FIX, tslabPath: fixture('port-conflict-tslab.js'), startTimeoutSeconds: 60 }),
+      (err: unknown) => err instanceof KdlabError && err.code === 'KERNEL_PORT_CONFLICT' && /could not bind one of its ports/.test(err.message),
+    );
+    const seconds = (Date.now() - t0) / 1000;
+    assert.ok(seconds < 30, `took ${seconds} s: the start waited for its timeout instead of failing fast`);
   });
 });
 

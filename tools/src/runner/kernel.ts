@@ -141,17 +141,47 @@ export function defaultTslabPath(): string {
   return path.join(workbookRoot(), 'node_modules', '.bin', 'tslab');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The first port of the range the OS hands out as the local port of outgoing connections
+ * (Linux: /proc/sys/net/ipv4/ip_local_port_range, 32768 by default).
+ */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 2048) return low;
+  } catch {
+    /* not Linux: assume the IANA default range starts at 49152 */
+    return 49152;
+  }
+  return 32768;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * `count` distinct free ports for a kernel, chosen BELOW the ephemeral range. The client connects
+ * before the kernel has bound its ports, and ZeroMQ retries the connection every 100 ms, each
+ * time from a new ephemeral local port: a kernel port inside that range can be taken by one of
+ * those attempts (or the socket connects to itself), and tslab then fails to bind, logs an
+ * unhandled rejection and stays up without that socket, so the start hung until its timeout.
+ */
+export async function kernelPorts(count: number): Promise<number[]> {
+  const high = ephemeralRangeStart() - 1;
+  const low = Math.max(1025, high - 20000);
+  const ports = new Set<number>();
+  for (let tries = 0; ports.size < count; tries++) {
+    if (tries > 200 * count) throw new ToolError('KERNEL_START_FAILED', `found no ${count} free ports in ${low}..${high} for the kernel.`);
+    const port = low + Math.floor(Math.random() * (high - low + 1));
+    if (!ports.has(port) && (await canListen(port))) ports.add(port);
+  }
+  return [...ports];
 }
 
 function isNodeScript(file: string): boolean {
@@ -196,6 +226,17 @@ export class KernelClient {
 
   /** Starts a kernel and resolves once it answers kernel_info and its iopub channel is connected. */
   static async start(options: KernelStartOptions): Promise<KernelClient> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await KernelClient.launch(options);
+      } catch (err) {
+        // Another process took a port between our check and the kernel's bind: other ports.
+        if (attempt >= 3 || !(err instanceof ToolError && err.code === 'KERNEL_PORT_CONFLICT')) throw err;
+      }
+    }
+  }
+
+  private static async launch(options: KernelStartOptions): Promise<KernelClient> {
     const tslab = path.resolve(options.tslabPath ?? defaultTslabPath());
     if (!fs.existsSync(tslab)) {
       throw new ToolError(
@@ -206,8 +247,7 @@ export class KernelClient {
     if (!fs.existsSync(options.cwd)) {
       throw new ToolError('KERNEL_BAD_CWD', `kernel working directory does not exist: ${options.cwd}`);
     }
-    const ports = [];
-    for (let i = 0; i < 5; i++) ports.push(await freePort());
+    const ports = await kernelPorts(5);
     const conn: ConnectionInfo = {
       transport: 'tcp',
       ip: '127.0.0.1',
@@ -361,10 +401,10 @@ export class KernelClient {
 
   private readonly sendChains = new Map<zmq.Dealer, Promise<void>>();
 
-  private startFailure(reason: string): ToolError {
+  private startFailure(reason: string, code: 'KERNEL_START_FAILED' | 'KERNEL_PORT_CONFLICT' = 'KERNEL_START_FAILED'): ToolError {
     const tail = this.stderrTail();
     return new ToolError(
-      'KERNEL_START_FAILED',
+      code,
       `the tslab kernel ${reason}.${tail ? `\nkernel stderr:\n${tail}` : ' It wrote nothing to stderr.'}`,
     );
   }
@@ -389,6 +429,8 @@ export class KernelClient {
           throw this.startFailure(`exited during startup (${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`})`);
         }
         if (Date.now() > deadline) throw this.startFailure(`did not answer kernel_info_request within ${Math.round(timeoutMs / 1000)} s`);
+        // tslab logs a failed bind as an unhandled rejection and stays up without that socket.
+        if (/EADDRINUSE|address already in use/i.test(this.stderrTail())) throw this.startFailure('could not bind one of its ports', 'KERNEL_PORT_CONFLICT');
         const msg = makeMessage('kernel_info_request', {}, this.session);
         ids.push(msg.header.msg_id);
         this.pending.set(msg.header.msg_id, {
