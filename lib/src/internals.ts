@@ -5,7 +5,7 @@
  * What the benchmarks time (optimizer, step, kernels) is in 'kdlab/compute-internals'.
  */
 export { KdlabError } from './errors';
-export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir, gridResultsDir } from './paths';
+export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir } from './paths';
 export { softmaxT, logSoftmaxT, entropyOf } from './softmax-plain';
 export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionTitle } from './plot';
 export type { FigureInfo, SavedFigure } from './plot';

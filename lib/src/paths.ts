@@ -37,7 +37,7 @@ export function cacheDir(): string {
  * Every folder the workbook writes, in one place. Notebooks, the grid, the CLI and the tests ask
  * here instead of joining 'build' themselves, so moving an output folder is a one-line change.
  */
-export const WORKBOOK_DIRS = {
+const WORKBOOK_DIRS = {
   /** Executed notebooks (`kdlab reproduce`). */
   notebooks: ['build', 'notebooks'],
   /** Notebook results (JSON), tables (CSV) and figure data. */
@@ -67,11 +67,6 @@ export function resultsDir(resultsDirOption?: string): string {
 /** Where saveFigure keeps each figure's data: <results>/figures. */
 export function figureDataDir(resultsDirOption?: string): string {
   return path.join(resultsDir(resultsDirOption), 'figures');
-}
-
-/** Where the T × alpha grids append their rows: <results>/grids. */
-export function gridResultsDir(resultsDirOption?: string): string {
-  return path.join(resultsDir(resultsDirOption), 'grids');
 }
 
 /** Writes a file atomically: a crash leaves either the old file or the new one, never half of one. */

@@ -1,8 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createStudent, describeBackend, initBackend, loadSplits, runGrid, selectBest, take, teacherLogitsCached, type GridSpec } from 'kdlab';
-import { gridResultsDir } from 'kdlab/internals';
+import { createStudent, describeBackend, initBackend, loadSplits, runGrid, selectBest, take, teacherLogitsCached, workbookDir, type GridSpec } from 'kdlab';
 import { ToolError } from '../errors';
 
 const USAGE =
@@ -84,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`speed-up with ${n} workers: ${(times[0][1] / times[1][1]).toFixed(2)}x`);
       return 0;
     }
-    const resultsFile = args.results ?? path.join(gridResultsDir(), `${spec.name}.jsonl`);
+    const resultsFile = args.results ?? workbookDir('results', 'grids', `${spec.name}.jsonl`);
     const result = await runGrid(spec, {
       resultsFile,
       workers: args.workers,
