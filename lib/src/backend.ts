@@ -1,8 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors';
 import { installWasmMatMulFix } from './kernels/wasm-matmul';
+import {
+  blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
+  uninstallNativeMatMul, type BlasInfo,
+} from './kernels/native';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+/**
+ * `native` is the tfjs wasm backend with the matmul kernels computed by OpenBLAS (the optional
+ * addon in lib/native); `wasm` is pure WebAssembly; `tensorflow` is tfjs-node, where it installs.
+ */
+export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
+export type { BlasInfo } from './kernels/native';
 
 export interface BackendInfo {
   /** The tfjs backend that runs every op from now on. */
@@ -14,9 +23,17 @@ export interface BackendInfo {
   threads: number;
   /** Why this backend was chosen, in words a reader can act on. */
   reason: string;
+  /** The tfjs backend underneath (`native` runs on tfjs's wasm backend). */
+  tfjsBackend: 'tensorflow' | 'wasm' | 'cpu';
+  /** Kernels that do not run on tfjs's own implementation of the backend, by name. */
+  nativeKernels: string[];
+  /** The BLAS library behind the native kernels (native only). */
+  blas?: BlasInfo;
+  /** How to turn the native kernels on, when they are not running and could be. */
+  nativeHint?: string;
 }
 
-const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
 
 let current: { forced: BackendName | undefined; info: Promise<BackendInfo> } | undefined;
 
@@ -74,6 +91,7 @@ async function activate(name: BackendName): Promise<boolean> {
 async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
   const notes: string[] = [];
   const order: BackendName[] = forced ? [forced] : [...BACKEND_NAMES];
+  let nativeHint: string | undefined;
   for (const name of order) {
     if (name === 'tensorflow') {
       const r = tryLoadNative();
@@ -82,41 +100,66 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
         continue;
       }
     }
-    if (name === 'wasm') {
+    const addon = name === 'native' ? loadNativeAddon() : undefined;
+    if (addon && !addon.ok) {
+      notes.push(addon.why);
+      nativeHint = `${addon.why}; to enable them: ${ENABLE_NATIVE_HINT}`;
+      continue;
+    }
+    if (name === 'wasm' || name === 'native') {
       const r = tryLoadWasm();
       if (!r.ok) {
         notes.push(r.why);
         continue;
       }
     }
-    if (!(await activate(name))) {
+    const tfjsBackend = name === 'native' ? 'wasm' : name;
+    if (!(await activate(tfjsBackend))) {
       notes.push(`backend ${name} did not initialise`);
       continue;
     }
     silenceCpuBanner();
     let simd = false;
     let threads = 1;
-    if (name === 'wasm') {
+    let blas: BlasInfo | undefined;
+    let nativeKernels: string[] = [];
+    if (tfjsBackend === 'wasm') {
       installWasmMatMulFix();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;
+      if (addon?.ok) {
+        nativeKernels = installNativeMatMul(addon.addon);
+        blas = configureBlas(addon.addon, addon.path, blasThreadsWanted());
+        threads = blas.threads;
+      } else {
+        uninstallNativeMatMul();
+      }
     } else if (name === 'tensorflow') {
       threads = require('node:os').availableParallelism?.() ?? 1;
     }
     const reason = forced
       ? `forced by KDLAB_BACKEND=${forced}`
       : notes.length === 0
-        ? 'native TensorFlow (tfjs-node) is installed'
+        ? name === 'native'
+          ? 'the OpenBLAS kernels are built'
+          : 'native TensorFlow (tfjs-node) is installed'
         : `${notes.join('; ')}; using ${name}`;
-    return { name, tfjsVersion: tf.version.tfjs, simd, threads, reason };
+    // Forcing pure wasm is a choice, not a missing install: no hint then.
+    const hint = name === 'wasm' && !forced ? nativeHint : undefined;
+    return {
+      name, tfjsVersion: tf.version.tfjs, simd, threads, reason, tfjsBackend, nativeKernels,
+      ...(blas ? { blas } : {}), ...(hint ? { nativeHint: hint } : {}),
+    };
   }
   if (forced) {
     throw new BackendError(
       `KDLAB_BACKEND=${forced} was requested but is not available: ${notes.join('; ')}. ` +
         (forced === 'tensorflow'
           ? 'Install @tensorflow/tfjs-node (needs internet for libtensorflow) or unset KDLAB_BACKEND.'
-          : 'Run `npm ci` again, or unset KDLAB_BACKEND to pick automatically.'),
+          : forced === 'native'
+            ? `To build them: ${ENABLE_NATIVE_HINT}; or unset KDLAB_BACKEND to fall back to wasm.`
+            : 'Run `npm ci` again, or unset KDLAB_BACKEND to pick automatically.'),
     );
   }
   throw new BackendError(`No tfjs backend could start: ${notes.join('; ')}. Run \`npm ci\` again.`);
@@ -124,17 +167,24 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
 
 /** One line for notebooks, the CLI and benchmarks: which backend runs and why. */
 export function describeBackend(info: BackendInfo): string {
+  const plural = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+  const blasName = info.blas ? info.blas.library.split(' ').slice(0, 2).join(' ') : '';
   const detail =
-    info.name === 'wasm'
-      ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${info.threads} thread${info.threads === 1 ? '' : 's'}, transposed-matmul fix on)`
-      : info.name === 'cpu'
-        ? ' (pure JavaScript: slow)'
-        : '';
-  return `kdlab: tfjs ${info.tfjsVersion} backend ${info.name}${detail} — ${info.reason}`;
+    info.name === 'native' && info.blas
+      ? ` (${info.nativeKernels.join(' and ')} on ${blasName} ${info.blas.core}, ${plural(info.blas.threads)}; ` +
+        `other ops on wasm ${info.simd ? 'SIMD' : 'without SIMD'})`
+      : info.name === 'wasm'
+        ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${plural(info.threads)}, transposed-matmul fix on)`
+        : info.name === 'cpu'
+          ? ' (pure JavaScript: slow)'
+          : '';
+  const hint = info.nativeHint ? `. Native kernels off: ${info.nativeHint}` : '';
+  return `kdlab: tfjs ${info.tfjsVersion} backend ${info.name}${detail} — ${info.reason}${hint}`;
 }
 
 /**
- * Picks and activates the fastest backend that works here: tensorflow (tfjs-node) > wasm > cpu,
+ * Picks and activates the fastest backend that works here: tensorflow (tfjs-node) > native
+ * (wasm with OpenBLAS matmuls) > wasm > cpu,
  * or the one named by KDLAB_BACKEND / `options.backend`. Idempotent: later calls return the
  * same answer (and print nothing) unless they force a different backend.
  */

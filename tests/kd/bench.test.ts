@@ -12,7 +12,7 @@ test('kdlab bench train --json reports a throughput, the backend and no leaked t
     { cwd: root, encoding: 'utf8' },
   );
   const r = JSON.parse(out) as Record<string, unknown>;
-  assert.ok(['wasm', 'cpu', 'tensorflow'].includes(r.backend as string));
+  assert.ok(['native', 'wasm', 'cpu', 'tensorflow'].includes(r.backend as string));
   assert.match(r.backendLine as string, /backend/);
   assert.equal(r.batch, 128);
   assert.equal(r.temperature, 4);

@@ -119,7 +119,7 @@ test('the training forward pass and its gradients equal model.apply(training: tr
 
 test('Adam (SIMD wasm kernel + scalar tail) matches a float64 textbook Adam', async () => {
   const info = await initBackend({ quiet: true });
-  if (info.name === 'wasm' && info.simd) assert.equal(adamImplementation(), 'wasm-simd');
+  if (info.tfjsBackend === 'wasm' && info.simd) assert.equal(adamImplementation(), 'wasm-simd');
   const n = 1001; // not a multiple of 4: exercises the scalar tail as well
   const r = rng(9);
   const w0 = Array.from({ length: n }, () => r() - 0.5);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { stockWasmMatMul } from '../../lib/src/kernels/wasm-matmul';
+import { loadNativeAddon } from '../../lib/src/kernels/native';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NATIVE_INSTALLED = ((): boolean => {
@@ -15,7 +16,8 @@ const NATIVE_INSTALLED = ((): boolean => {
     return false;
   }
 })();
-const EXPECTED = NATIVE_INSTALLED ? 'tensorflow' : 'wasm';
+const ADDON_BUILT = loadNativeAddon().ok;
+const EXPECTED = NATIVE_INSTALLED ? 'tensorflow' : ADDON_BUILT ? 'native' : 'wasm';
 
 /** Runs a snippet against the source library in a fresh process (backend choice is per process). */
 function runSnippet(code: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
@@ -58,6 +60,11 @@ test('auto-selection picks tfjs-node where it installed, else wasm, and says why
   assert.equal(typeof info.simd, 'boolean');
   assert.ok(info.threads >= 1);
   if (!NATIVE_INSTALLED) assert.match(info.reason, /tfjs-node is not installed/);
+  if (EXPECTED === 'native') {
+    assert.equal(info.tfjsBackend, 'wasm');
+    assert.deepEqual(info.nativeKernels, ['BatchMatMul', '_FusedMatMul']);
+    assert.match(info.blas?.library ?? '', /^OpenBLAS \d/);
+  }
   const r = runSnippet(
     "require('./lib/src/backend').initBackend().then(i => console.log('name=' + i.name)); ",
     { KDLAB_BACKEND: '' },
@@ -96,7 +103,7 @@ test('a forced backend that is absent, or an unknown name, is a clear error', ()
     { KDLAB_BACKEND: 'gpu' },
   );
   assert.equal(unknown.status, 3);
-  assert.match(unknown.stdout, /KDLAB_BACKEND=gpu is not a backend this workbook knows\. Use one of tensorflow, wasm, cpu/);
+  assert.match(unknown.stdout, /KDLAB_BACKEND=gpu is not a backend this workbook knows\. Use one of tensorflow, native, wasm, cpu/);
 });
 
 test('fixed wasm matMul equals the stock kernel (1e-5) and a float64 reference, all transposes, batched and odd shapes', async () => {

@@ -143,7 +143,9 @@ function runInWorkers(
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const startWorker = (): void => {
-      const child = fork(file, [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // One BLAS thread per worker: the workers, not threads inside them, share the cores.
+      const env = { ...process.env, KDLAB_BLAS_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+      const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(child);
       let current: AnyRun | undefined;
       const next = (): void => {

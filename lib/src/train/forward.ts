@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { denseGradNative, nativeKernelNames } from '../kernels/native';
 
 /**
  * The training-mode forward pass: the model as a list of dense/dropout steps run with a dense op
@@ -35,11 +36,40 @@ function makeDense(relu: boolean, inputGrad: boolean): DenseFn {
   return op as DenseFn;
 }
 
+/**
+ * The same dense op for the native (OpenBLAS) path, where the wasm arrangement above would only
+ * add transposes: y = act(x·W + b) is one fused sgemm with bias and relu applied in place, the
+ * weight gradient is xᵀ·dz and the input gradient dz·Wᵀ (transposes are sgemm flags), and dz with
+ * db come from one pass over dy (denseGradNative).
+ */
+function makeNativeDense(relu: boolean, inputGrad: boolean): DenseFn {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+    // The kernel directly: tf.fused.matMul declines to fuse relu while a gradient is being
+    // recorded (it would need its own gradient); this op brings its own.
+    const attrs = { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0 };
+    const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: w, bias: b }, attrs) as tf.Tensor2D;
+    save([x, w, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [dz, db] = denseGradNative(dy as tf.Tensor2D, sy, relu);
+        const dW = tf.matMul(sx, dz, true, false);
+        const dx = inputGrad ? tf.matMul(dz, sw, false, true) : tf.zerosLike(sx);
+        return [dx, dW, db];
+      },
+    };
+  });
+  return op as DenseFn;
+}
+
 const denseOps = new Map<string, DenseFn>();
 function denseOp(relu: boolean, inputGrad: boolean): DenseFn {
-  const key = `${relu}/${inputGrad}`;
+  const native = tf.getBackend() === 'wasm' && nativeKernelNames().length > 0;
+  const key = `${native}/${relu}/${inputGrad}`;
   let op = denseOps.get(key);
-  if (!op) denseOps.set(key, (op = makeDense(relu, inputGrad)));
+  if (!op) denseOps.set(key, (op = native ? makeNativeDense(relu, inputGrad) : makeDense(relu, inputGrad)));
   return op;
 }
 

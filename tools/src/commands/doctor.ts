@@ -22,9 +22,20 @@ export async function run(_argv: string[]): Promise<number> {
 
   try {
     const info = await initBackend({ quiet: true });
-    line('ok', 'backend', `${info.name}${info.name === 'wasm' ? ` (SIMD ${info.simd ? 'on' : 'off'}, ${info.threads} thread${info.threads === 1 ? '' : 's'})` : ''}`);
+    const threads = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
+    const detail =
+      info.tfjsBackend === 'wasm' ? ` on tfjs wasm (SIMD ${info.simd ? 'on' : 'off'})` : '';
+    line('ok', 'backend', `${info.name}${detail}`);
     line('ok', 'why', info.reason);
     line('ok', 'tfjs', info.tfjsVersion);
+    if (info.blas) {
+      line('ok', 'kernels', `${info.nativeKernels.join(', ')} on OpenBLAS; every other op on tfjs wasm`);
+      line('ok', 'blas', `${info.blas.library} (core ${info.blas.core}, ${info.blas.threading}, ${threads(info.blas.threads)} per process; grid workers use 1)`);
+      line('ok', 'addon', path.relative(root, info.blas.addonPath));
+    } else if (info.tfjsBackend === 'wasm') {
+      line('ok', 'kernels', `all on tfjs wasm (${threads(info.threads)}); BatchMatMul/_FusedMatMul with the transposed-operand fix`);
+    }
+    if (info.nativeHint) line('warn', 'native', `OpenBLAS kernels off: ${info.nativeHint}`);
     if (info.name === 'cpu') line('warn', 'speed', 'the pure-JS cpu backend is ~10x slower than wasm; unset KDLAB_BACKEND or run `npm ci` to restore wasm');
   } catch (err) {
     failed = true;

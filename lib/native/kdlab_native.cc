@@ -1,0 +1,182 @@
+// kdlab's optional native kernels: single-precision GEMM from the system's OpenBLAS, run
+// directly on the tfjs wasm backend's heap (the WebAssembly.Memory's ArrayBuffer), so a matmul
+// reads and writes the tensors where they already live and every other op stays on wasm.
+// The JavaScript side (lib/src/kernels/native.ts) owns shapes, broadcasting and validation;
+// this file only checks that every byte range it touches lies inside the heap.
+#include <napi.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+extern "C" {
+// OpenBLAS extensions (declared in its cblas.h on most builds; repeated for the others).
+void openblas_set_num_threads(int);
+int openblas_get_num_threads(void);
+char* openblas_get_config(void);
+char* openblas_get_corename(void);
+int openblas_get_parallel(void);
+}
+
+namespace {
+
+// Activation codes follow tfjs-wasm's FusableActivation enum (prelu is handled in JavaScript).
+enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 4, kSigmoid = 5, kElu = 6 };
+
+bool InHeap(size_t heapBytes, double offset, double floats) {
+  if (offset < 0 || floats < 0) return false;
+  const double end = offset + 4.0 * floats;
+  return end <= static_cast<double>(heapBytes);
+}
+
+// gemm(heap, transA, transB, batch, m, n, k, aOff, aBatchStride, bOff, bBatchStride, cOff,
+//      biasOff, biasSize, activation, alpha)
+// Offsets are byte offsets into heap; batch strides are in floats (0 broadcasts one matrix).
+// C[i] = act(op(A[i]) * op(B[i]) + bias) with op() a transpose when asked; biasOff < 0 means
+// no bias; biasSize is 1 (scalar) or n (one per column).
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 16 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "kdlab_native.gemm: expected (ArrayBuffer, 15 numbers)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  const bool transA = info[1].ToBoolean().Value();
+  const bool transB = info[2].ToBoolean().Value();
+  double d[13];
+  for (int i = 0; i < 13; ++i) d[i] = info[3 + i].ToNumber().DoubleValue();
+  const int64_t batch = static_cast<int64_t>(d[0]), m = static_cast<int64_t>(d[1]),
+                n = static_cast<int64_t>(d[2]), k = static_cast<int64_t>(d[3]);
+  const double aOff = d[4], aStride = d[5], bOff = d[6], bStride = d[7], cOff = d[8];
+  const double biasOff = d[9];
+  const int64_t biasSize = static_cast<int64_t>(d[10]);
+  const int activation = static_cast<int>(d[11]);
+  const float alpha = static_cast<float>(d[12]);
+
+  const size_t bytes = heap.ByteLength();
+  const bool ok = batch >= 0 && m >= 0 && n >= 0 && k >= 0 &&
+                  InHeap(bytes, aOff, aStride * (batch > 0 ? batch - 1 : 0) + m * k) &&
+                  InHeap(bytes, bOff, bStride * (batch > 0 ? batch - 1 : 0) + k * n) &&
+                  InHeap(bytes, cOff, static_cast<double>(batch) * m * n) &&
+                  (biasOff < 0 || InHeap(bytes, biasOff, static_cast<double>(biasSize))) &&
+                  (biasOff < 0 || biasSize == 1 || biasSize == n) &&
+                  static_cast<int64_t>(aOff) % 4 == 0 && static_cast<int64_t>(bOff) % 4 == 0 &&
+                  static_cast<int64_t>(cOff) % 4 == 0;
+  if (!ok) {
+    Napi::RangeError::New(env, "kdlab_native.gemm: operands outside the wasm heap or misaligned")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  float* base = static_cast<float*>(heap.Data());
+  const float* a = base + static_cast<int64_t>(aOff) / 4;
+  const float* b = base + static_cast<int64_t>(bOff) / 4;
+  float* c = base + static_cast<int64_t>(cOff) / 4;
+  const float* bias = biasOff < 0 ? nullptr : base + static_cast<int64_t>(biasOff) / 4;
+  const int64_t as = static_cast<int64_t>(aStride), bs = static_cast<int64_t>(bStride);
+  // Row-major: lda is the stored row length of A, i.e. k untransposed and m transposed.
+  const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
+  const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);
+
+  for (int64_t i = 0; i < batch; ++i) {
+    float* ci = c + i * m * n;
+    if (m == 0 || n == 0) continue;
+    if (k == 0) {
+      std::memset(ci, 0, sizeof(float) * m * n);
+    } else {
+      cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a + i * as, lda,
+                  b + i * bs, ldb, 0.0f, ci, static_cast<int>(n));
+    }
+    if (bias == nullptr && activation == kLinear) continue;
+    for (int64_t r = 0; r < m; ++r) {
+      float* row = ci + r * n;
+      for (int64_t j = 0; j < n; ++j) {
+        float x = row[j];
+        if (bias != nullptr) x += biasSize == 1 ? bias[0] : bias[j];
+        switch (activation) {
+          case kRelu: x = x > 0.0f ? x : 0.0f; break;
+          case kRelu6: x = x > 0.0f ? (x < 6.0f ? x : 6.0f) : 0.0f; break;
+          case kLeakyRelu: x = x < 0.0f ? alpha * x : x; break;
+          case kSigmoid: x = 1.0f / (1.0f + std::exp(-x)); break;
+          case kElu: x = x < 0.0f ? std::expm1(x) : x; break;
+          default: break;
+        }
+        row[j] = x;
+      }
+    }
+  }
+  return env.Undefined();
+}
+
+// denseGrad(heap, dyOff, yOff, dzOff, dbOff, rows, n, relu): the backward pass of
+// y = act(x·W + b) up to the matmuls, in one pass over dy: dz = dy·[y > 0] (or dy when linear)
+// and db = Σ_rows dz. On wasm these are a multiply, a step and a Sum that first transposes.
+Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 8 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "kdlab_native.denseGrad: expected (ArrayBuffer, 7 numbers)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  double d[6];
+  for (int i = 0; i < 6; ++i) d[i] = info[1 + i].ToNumber().DoubleValue();
+  const bool relu = info[7].ToBoolean().Value();
+  const int64_t rows = static_cast<int64_t>(d[4]), n = static_cast<int64_t>(d[5]);
+  const size_t bytes = heap.ByteLength();
+  const double all = static_cast<double>(rows) * n;
+  bool ok = rows >= 0 && n >= 0 && InHeap(bytes, d[0], all) && InHeap(bytes, d[2], all) &&
+            InHeap(bytes, d[3], static_cast<double>(n)) && (!relu || InHeap(bytes, d[1], all));
+  for (int i = 0; i < 4; ++i) ok = ok && static_cast<int64_t>(d[i]) % 4 == 0;
+  if (!ok) {
+    Napi::RangeError::New(env, "kdlab_native.denseGrad: operands outside the wasm heap or misaligned")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  float* base = static_cast<float*>(heap.Data());
+  const float* dy = base + static_cast<int64_t>(d[0]) / 4;
+  const float* y = base + static_cast<int64_t>(d[1]) / 4;
+  float* dz = base + static_cast<int64_t>(d[2]) / 4;
+  float* db = base + static_cast<int64_t>(d[3]) / 4;
+  for (int64_t j = 0; j < n; ++j) db[j] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* dyr = dy + r * n;
+    const float* yr = y + r * n;
+    float* dzr = dz + r * n;
+    for (int64_t j = 0; j < n; ++j) {
+      const float g = relu ? (yr[j] > 0.0f ? dyr[j] : 0.0f) : dyr[j];
+      dzr[j] = g;
+      db[j] += g;
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  const int n = info.Length() > 0 ? info[0].ToNumber().Int32Value() : 1;
+  openblas_set_num_threads(n < 1 ? 1 : n);
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("config", Napi::String::New(env, openblas_get_config()));
+  o.Set("core", Napi::String::New(env, openblas_get_corename()));
+  const int parallel = openblas_get_parallel();
+  o.Set("parallel", Napi::String::New(env, parallel == 0 ? "sequential" : parallel == 1 ? "pthreads" : "openmp"));
+  o.Set("threads", Napi::Number::New(env, openblas_get_num_threads()));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kdlab_native, Init)

@@ -1,0 +1,289 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * The optional native kernels: `BatchMatMul` and `_FusedMatMul` for the tfjs **wasm** backend,
+ * computed by the system's OpenBLAS (`cblas_sgemm`) through the addon built from
+ * lib/native/kdlab_native.cc. They read and write the tensors in the wasm backend's own heap
+ * (zero copy) and pass transposes to sgemm as flags, so every other op keeps running on wasm and
+ * no data moves between the two. Anything the addon does not cover (non-float32, general batch
+ * broadcasting, prelu) falls through to the wasm kernel that was registered before.
+ */
+
+interface NativeAddon {
+  gemm(
+    heap: ArrayBuffer, transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number,
+    aOff: number, aBatchStride: number, bOff: number, bBatchStride: number, cOff: number,
+    biasOff: number, biasSize: number, activation: number, alpha: number,
+  ): void;
+  denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, dzOff: number, dbOff: number, rows: number, n: number, relu: boolean): void;
+  setThreads(n: number): number;
+  info(): { config: string; core: string; parallel: string; threads: number };
+  abiVersion: number;
+}
+
+/** What the native path reports: the BLAS build and how many threads one matmul may use. */
+export interface BlasInfo {
+  /** OpenBLAS's own build line, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
+  library: string;
+  /** The CPU kernel OpenBLAS selected at run time (e.g. Haswell). */
+  core: string;
+  threading: string;
+  threads: number;
+  addonPath: string;
+}
+
+export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: false; why: string };
+
+/** The one command that turns the native path on where it did not build. */
+export const ENABLE_NATIVE_HINT = 'apt-get install libopenblas-dev g++ make python3, then `npm run build:native`';
+
+const ABI_VERSION = 2;
+
+/** Where the addon lives: KDLAB_NATIVE_ADDON overrides (tests point it at a missing file). */
+export function nativeAddonPath(): string {
+  const explicit = process.env.KDLAB_NATIVE_ADDON;
+  if (explicit !== undefined && explicit !== '') return path.resolve(explicit);
+  // lib/dist/kernels (built) and lib/src/kernels (tests through tsx) are both two levels below lib/.
+  return path.resolve(__dirname, '..', '..', 'native', 'build', 'Release', 'kdlab_native.node');
+}
+
+let loaded: NativeLoad | undefined;
+
+export function loadNativeAddon(): NativeLoad {
+  if (loaded) return loaded;
+  const file = nativeAddonPath();
+  if (!fs.existsSync(file)) {
+    loaded = { ok: false, why: `the native kernels are not built (${file} is missing)` };
+    return loaded;
+  }
+  try {
+    const addon = require(file) as NativeAddon;
+    if (addon.abiVersion !== ABI_VERSION) {
+      loaded = { ok: false, why: `the native kernels at ${file} are from another version (run \`npm run build:native\`)` };
+    } else {
+      loaded = { ok: true, addon, path: file };
+    }
+  } catch (err) {
+    loaded = { ok: false, why: `the native kernels failed to load: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return loaded;
+}
+
+/**
+ * BLAS threads for this process: KDLAB_BLAS_THREADS, else every core. Grid workers are started
+ * with KDLAB_BLAS_THREADS=1 so that processes, not threads, share the cores.
+ */
+export function blasThreadsWanted(): number {
+  const raw = process.env.KDLAB_BLAS_THREADS;
+  const n = raw === undefined || raw === '' ? Number.NaN : Number(raw);
+  if (Number.isInteger(n) && n >= 1) return n;
+  return os.availableParallelism?.() ?? os.cpus().length;
+}
+
+interface WasmEntry {
+  memoryOffset: number;
+}
+interface WasmBackendInternals {
+  dataIdMap: { get(dataId: object): WasmEntry | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+}
+
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+interface MatMulAttrs {
+  transposeA?: boolean;
+  transposeB?: boolean;
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+// tfjs-wasm's FusableActivation codes, which the addon uses too; prelu (3) is left to wasm.
+const ACTIVATION_CODES: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 4,
+  sigmoid: 5,
+  elu: 6,
+};
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Equal batch sizes, or one of them 1 (broadcast): the cases a strided sgemm loop covers. */
+function simpleBatch(aOuter: number[], bOuter: number[]): number[] | null {
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter);
+  } catch {
+    return null;
+  }
+  const batchA = size(aOuter);
+  const batchB = size(bOuter);
+  if (size(outer) !== Math.max(batchA, batchB)) return null;
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
+  return outer;
+}
+
+function nativeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const attrs = (args.attrs ?? {}) as MatMulAttrs;
+    if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) {
+      return fallback(args);
+    }
+    const activation = fused ? ACTIVATION_CODES[attrs.activation ?? 'linear'] : 0;
+    if (activation === undefined || preluActivationWeights) return fallback(args);
+    const transA = Boolean(attrs.transposeA);
+    const transB = Boolean(attrs.transposeB);
+    const ar = a.shape.length;
+    const br = b.shape.length;
+    const m = transA ? a.shape[ar - 1] : a.shape[ar - 2];
+    const k = transA ? a.shape[ar - 2] : a.shape[ar - 1];
+    const kB = transB ? b.shape[br - 1] : b.shape[br - 2];
+    const n = transB ? b.shape[br - 2] : b.shape[br - 1];
+    const outer = simpleBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    if (k !== kB || !outer) return fallback(args); // the wasm kernel words the shape error
+    const biasSize = bias ? size(bias.shape) : 0;
+    if (bias && (bias.dtype !== 'float32' || (biasSize !== 1 && biasSize !== n) || bias.shape.length > 1)) {
+      return fallback(args);
+    }
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const batchA = size(a.shape.slice(0, -2));
+    const batchB = size(b.shape.slice(0, -2));
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    if (batch * m * n === 0) return out;
+    const offset = (x: tf.TensorInfo): number => {
+      const entry = backend.dataIdMap.get(x.dataId);
+      return entry ? entry.memoryOffset : -1;
+    };
+    // The heap's ArrayBuffer is read after makeOutput: an allocation may have grown (replaced) it.
+    addon.gemm(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer, transA, transB, batch, m, n, k,
+      offset(a), batchA === 1 ? 0 : m * k, offset(b), batchB === 1 ? 0 : k * n, offset(out),
+      bias ? offset(bias) : -1, biasSize, activation, attrs.leakyreluAlpha ?? 0,
+    );
+    return out;
+  };
+}
+
+/**
+ * A kernel of our own (not a tfjs op): the dense layer's backward pass up to its matmuls,
+ * dz = dy·[y > 0] (relu) or dy (linear), and db = Σ_rows dz, in one pass. Registered only on
+ * the native path; trainingForward calls it through denseGradNative().
+ */
+export const DENSE_GRAD_KERNEL = 'KdlabDenseGrad';
+
+function denseGradKernel(addon: NativeAddon): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const { dy, y } = args.inputs as Record<string, tf.TensorInfo>;
+    const relu = Boolean((args.attrs as { relu?: boolean } | undefined)?.relu);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const [rows, n] = dy.shape;
+    const dz = backend.makeOutput([rows, n], 'float32');
+    const db = backend.makeOutput([n], 'float32');
+    const offset = (x: tf.TensorInfo): number => backend.dataIdMap.get(x.dataId)?.memoryOffset ?? -1;
+    addon.denseGrad(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(dy), relu ? offset(y) : 0, offset(dz), offset(db), rows, n, relu);
+    return [dz, db];
+  };
+}
+
+/** dz and db of a dense layer from dy and its output y, on the native kernel (see DENSE_GRAD_KERNEL). */
+export function denseGradNative(dy: tf.Tensor2D, y: tf.Tensor2D, relu: boolean): [tf.Tensor2D, tf.Tensor1D] {
+  const attrs = { relu } as unknown as tf.NamedAttrMap;
+  const out = tf.engine().runKernel(DENSE_GRAD_KERNEL, { dy, y }, attrs) as unknown as tf.Tensor[];
+  return [out[0] as tf.Tensor2D, out[1] as tf.Tensor1D];
+}
+
+const installed = new Set<string>();
+const previous = new Map<string, tf.KernelConfig>();
+
+/**
+ * Registers the OpenBLAS matmul kernels on the wasm backend, in front of whatever wasm kernel is
+ * registered now (the fallback). Idempotent; call after the wasm backend is active.
+ */
+export function installNativeMatMul(addon: NativeAddon): string[] {
+  for (const name of ['BatchMatMul', '_FusedMatMul']) {
+    if (installed.has(name)) continue;
+    const current = tf.getKernel(name, 'wasm');
+    if (!current) continue;
+    previous.set(name, current);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...current, kernelFunc: nativeMatMul(addon, current.kernelFunc, name === '_FusedMatMul') });
+    installed.add(name);
+  }
+  if (!tf.getKernel(DENSE_GRAD_KERNEL, 'wasm')) {
+    tf.registerKernel({ kernelName: DENSE_GRAD_KERNEL, backendName: 'wasm', kernelFunc: denseGradKernel(addon) });
+  }
+  return [...installed];
+}
+
+/** The kernels the native path has taken over in this process (empty on pure wasm). */
+export function nativeKernelNames(): string[] {
+  return [...installed];
+}
+
+export function configureBlas(addon: NativeAddon, addonPath: string, threads: number): BlasInfo {
+  addon.setThreads(threads);
+  const info = addon.info();
+  return { library: info.config, core: info.core, threading: info.parallel, threads: info.threads, addonPath };
+}
+
+/** Puts back the kernels that were registered before installNativeMatMul (pure wasm again). */
+export function uninstallNativeMatMul(): void {
+  for (const [name, config] of previous) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+  }
+  previous.clear();
+  installed.clear();
+  if (tf.getKernel(DENSE_GRAD_KERNEL, 'wasm')) tf.unregisterKernel(DENSE_GRAD_KERNEL, 'wasm');
+}
+
+/**
+ * Turns the native kernels on or off in this process (the wasm backend stays; only kernel
+ * registrations change), e.g. to time both paths on the same model. Returns whether they are on.
+ */
+export function setNativeKernels(on: boolean): boolean {
+  const load = loadNativeAddon();
+  if (!on || !load.ok || tf.getBackend() !== 'wasm') {
+    uninstallNativeMatMul();
+    return false;
+  }
+  installNativeMatMul(load.addon);
+  return true;
+}
+
+/** Sets OpenBLAS's thread count for this process; returns the count in effect (0 without the addon). */
+export function setBlasThreads(n: number): number {
+  const load = loadNativeAddon();
+  return load.ok ? load.addon.setThreads(n) : 0;
+}
+
+/**
+ * GFLOP/s of plain cblas_sgemm (m×k by k×n, no tfjs involved) on this machine with the current
+ * thread count: the practical ceiling for the matmuls inside a training step. null without the addon.
+ */
+export function plainSgemmGflops(m: number, n: number, k: number, transA: boolean, transB: boolean, reps: number): number | null {
+  const load = loadNativeAddon();
+  if (!load.ok) return null;
+  const floats = m * k + k * n + m * n;
+  const heap = new ArrayBuffer(4 * floats);
+  const f = new Float32Array(heap);
+  for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000 - 0.5;
+  const aOff = 0;
+  const bOff = 4 * m * k;
+  const cOff = 4 * (m * k + k * n);
+  const call = (): void => load.addon.gemm(heap, transA, transB, 1, m, n, k, aOff, 0, bOff, 0, cOff, -1, 0, 0, 0);
+  for (let i = 0; i < 3; i++) call();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) call();
+  const seconds = (performance.now() - t0) / 1000;
+  return (2 * m * n * k * reps) / seconds / 1e9;
+}
