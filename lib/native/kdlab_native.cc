@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 extern "C" {
 // OpenBLAS extensions (declared in its cblas.h on most builds; repeated for the others).
@@ -151,6 +152,48 @@ Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// maxNorm(heap, wOff, outOff, rows, cols, limit): the max-norm constraint of a dense kernel
+// [rows = inputs, cols = units]: each column scaled to norm <= limit, as
+// out = w · min(norm, limit) / (norm + 1e-7). Two row-major passes; on wasm the column sums go
+// through a transpose of the whole matrix first.
+Napi::Value MaxNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 6 || !info[0].IsArrayBuffer()) {
+    Napi::TypeError::New(env, "kdlab_native.maxNorm: expected (ArrayBuffer, 5 numbers)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+  const double wOff = info[1].ToNumber().DoubleValue(), outOff = info[2].ToNumber().DoubleValue();
+  const int64_t rows = info[3].ToNumber().Int64Value(), cols = info[4].ToNumber().Int64Value();
+  const float limit = static_cast<float>(info[5].ToNumber().DoubleValue());
+  const double all = static_cast<double>(rows) * cols;
+  const size_t bytes = heap.ByteLength();
+  if (rows < 0 || cols < 0 || !InHeap(bytes, wOff, all) || !InHeap(bytes, outOff, all) ||
+      static_cast<int64_t>(wOff) % 4 != 0 || static_cast<int64_t>(outOff) % 4 != 0) {
+    Napi::RangeError::New(env, "kdlab_native.maxNorm: operands outside the wasm heap or misaligned")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  float* base = static_cast<float*>(heap.Data());
+  const float* w = base + static_cast<int64_t>(wOff) / 4;
+  float* out = base + static_cast<int64_t>(outOff) / 4;
+  std::vector<float> scale(static_cast<size_t>(cols), 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * cols;
+    for (int64_t j = 0; j < cols; ++j) scale[j] += wr[j] * wr[j];
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    const float norm = std::sqrt(scale[j]);
+    scale[j] = (norm < limit ? norm : limit) / (norm + 1e-7f);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* wr = w + r * cols;
+    float* outr = out + r * cols;
+    for (int64_t j = 0; j < cols; ++j) outr[j] = wr[j] * scale[j];
+  }
+  return env.Undefined();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int n = info.Length() > 0 ? info[0].ToNumber().Int32Value() : 1;
   openblas_set_num_threads(n < 1 ? 1 : n);
@@ -171,9 +214,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemm", Napi::Function::New(env, Gemm));
   exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
+  exports.Set("maxNorm", Napi::Function::New(env, MaxNorm));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

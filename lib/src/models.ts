@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS } from './data';
 import { InputError } from './errors';
+import { maxNormNative } from './kernels/native';
 
 /**
  * Teacher and student are the same kind of network, an MLP 784 → hidden (ReLU) → 10 that
@@ -181,6 +182,11 @@ export function applyMaxNorm(model: tf.LayersModel, maxNorm: number): void {
   tf.tidy(() => {
     for (const layer of dense.slice(0, -1)) {
       const kernel = layer.trainableWeights[0].read() as tf.Tensor2D;
+      const native = maxNormNative(kernel, maxNorm);
+      if (native) {
+        layer.trainableWeights[0].write(native);
+        continue;
+      }
       const norms = tf.sqrt(tf.sum(tf.square(kernel), 0, true));
       const scale = tf.div(tf.clipByValue(norms, 0, maxNorm), tf.add(norms, 1e-7));
       layer.trainableWeights[0].write(tf.mul(kernel, scale));

@@ -286,3 +286,32 @@ test('the native build script never fails the install: missing prerequisites are
   assert.equal(bare.status, 0, bare.stderr);
   assert.match(bare.stdout, /not built: no C\+\+ compiler .*runs on wasm\. To enable: apt-get install libopenblas-dev/);
 });
+
+test('the native max-norm constraint equals the tf ops it replaces (columns over and under the limit)', { skip }, async () => {
+  await initBackend({ quiet: true, backend: 'native' });
+  const { createTeacher, applyMaxNorm } = await import('../../lib/src/models');
+  const model = createTeacher({ hidden: [50, 30], dropout: 0, inputDropout: 0, maxNorm: 1.5, seed: 4 });
+  // Scale the first kernel up so that some columns exceed the limit and some do not.
+  const k0 = model.layers.find((l) => l.getClassName() === 'Dense')?.trainableWeights[0];
+  assert.ok(k0);
+  k0.write(tf.tidy(() => tf.mul(k0.read(), tf.linspace(0.2, 3, 50).reshape([1, 50]))));
+  const start = model.getWeights().map((w) => w.dataSync().slice());
+  const run = (on: boolean): Float32Array[] => {
+    model.setWeights(start.map((d, i) => tf.tensor(d, model.getWeights()[i].shape)));
+    setNativeKernels(on);
+    applyMaxNorm(model, 1.5);
+    return model.getWeights().map((w) => w.dataSync() as Float32Array);
+  };
+  const native = run(true);
+  const wasm = run(false);
+  setNativeKernels(true);
+  native.forEach((w, i) => assertClose(w, wasm[i], `weight ${i}`));
+  // And the constraint itself: every column of the constrained kernels has norm ≤ 1.5.
+  const w0 = native[0];
+  for (let j = 0; j < 50; j++) {
+    let s = 0;
+    for (let r = 0; r < 784; r++) s += w0[r * 50 + j] ** 2;
+    assert.ok(Math.sqrt(s) <= 1.5 + 1e-4, `column ${j} norm ${Math.sqrt(s)}`);
+  }
+  model.dispose();
+});

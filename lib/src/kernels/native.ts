@@ -19,6 +19,7 @@ interface NativeAddon {
     biasOff: number, biasSize: number, activation: number, alpha: number,
   ): void;
   denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, dzOff: number, dbOff: number, rows: number, n: number, relu: boolean): void;
+  maxNorm(heap: ArrayBuffer, wOff: number, outOff: number, rows: number, cols: number, limit: number): void;
   setThreads(n: number): number;
   info(): { config: string; core: string; parallel: string; threads: number };
   abiVersion: number;
@@ -40,7 +41,7 @@ export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: 
 /** The one command that turns the native path on where it did not build. */
 export const ENABLE_NATIVE_HINT = 'apt-get install libopenblas-dev g++ make python3, then `npm run build:native`';
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** Where the addon lives: KDLAB_NATIVE_ADDON overrides (tests point it at a missing file). */
 export function nativeAddonPath(): string {
@@ -201,6 +202,28 @@ export function denseGradNative(dy: tf.Tensor2D, y: tf.Tensor2D, relu: boolean):
   return [out[0] as tf.Tensor2D, out[1] as tf.Tensor1D];
 }
 
+/** The max-norm constraint of a dense kernel in two passes (see kdlab_native.cc); native path only. */
+export const MAX_NORM_KERNEL = 'KdlabMaxNorm';
+
+function maxNormKernel(addon: NativeAddon): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const { w } = args.inputs as Record<string, tf.TensorInfo>;
+    const limit = Number((args.attrs as { limit?: number } | undefined)?.limit);
+    const backend = args.backend as unknown as WasmBackendInternals;
+    const [rows, cols] = w.shape;
+    const out = backend.makeOutput([rows, cols], 'float32');
+    const offset = (x: tf.TensorInfo): number => backend.dataIdMap.get(x.dataId)?.memoryOffset ?? -1;
+    addon.maxNorm(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(w), offset(out), rows, cols, limit);
+    return out;
+  };
+}
+
+/** w with every column scaled to norm ≤ limit, or null when the native kernels are off. */
+export function maxNormNative(w: tf.Tensor2D, limit: number): tf.Tensor2D | null {
+  if (installed.size === 0 || tf.getBackend() !== 'wasm') return null;
+  return tf.engine().runKernel(MAX_NORM_KERNEL, { w }, { limit } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
 const installed = new Set<string>();
 const previous = new Map<string, tf.KernelConfig>();
 
@@ -220,6 +243,9 @@ export function installNativeMatMul(addon: NativeAddon): string[] {
   }
   if (!tf.getKernel(DENSE_GRAD_KERNEL, 'wasm')) {
     tf.registerKernel({ kernelName: DENSE_GRAD_KERNEL, backendName: 'wasm', kernelFunc: denseGradKernel(addon) });
+  }
+  if (!tf.getKernel(MAX_NORM_KERNEL, 'wasm')) {
+    tf.registerKernel({ kernelName: MAX_NORM_KERNEL, backendName: 'wasm', kernelFunc: maxNormKernel(addon) });
   }
   return [...installed];
 }
@@ -243,7 +269,9 @@ export function uninstallNativeMatMul(): void {
   }
   previous.clear();
   installed.clear();
-  if (tf.getKernel(DENSE_GRAD_KERNEL, 'wasm')) tf.unregisterKernel(DENSE_GRAD_KERNEL, 'wasm');
+  for (const name of [DENSE_GRAD_KERNEL, MAX_NORM_KERNEL]) {
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  }
 }
 
 /**

@@ -4,11 +4,15 @@
  * median of several timed runs after a warm-up. `--profile` adds where the time goes.
  * `kdlab bench matmul` lives in ./bench-matmul.
  */
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, loadMnist, makeRng } from 'kdlab';
 import {
-  Optimizer, adamImplementation, createTrainStep, layerWidths, resolveObjective, trainableVariables, trainingForward, type ObjectiveLoss,
+  Optimizer, adamImplementation, createTrainStep, layerWidths, plainSgemmGflops, resolveObjective, setBlasThreads,
+  setNativeKernels, trainableVariables, trainingForward, type ObjectiveLoss,
 } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 
@@ -21,10 +25,12 @@ interface BenchOptions {
   profile: boolean;
   baseline: boolean;
   json: boolean;
+  /** Also time PyTorch's step (tools/bench/kd_step_torch.py) where python3 has torch. */
+  torch: boolean;
 }
 
 function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { batch: 128, runs: 7, steps: 20, warmup: 5, hidden: [800, 800], profile: false, baseline: false, json: false };
+  const o: BenchOptions = { batch: 128, runs: 7, steps: 20, warmup: 5, hidden: [800, 800], profile: false, baseline: false, json: false, torch: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -45,9 +51,12 @@ function parseArgs(argv: string[]): BenchOptions {
     else if (a === '--profile') o.profile = true;
     else if (a === '--baseline') o.baseline = true;
     else if (a === '--json') o.json = true;
+    else if (a === '--no-torch') o.torch = false;
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: kdlab bench train [--batch 128] [--runs 7] [--steps 20] [--warmup 5] [--hidden 800,800] [--profile] [--baseline] [--json]\n' +
+        'usage: kdlab bench train [--batch 128] [--runs 7] [--steps 20] [--warmup 5] [--hidden 800,800] [--profile] [--baseline] [--no-torch] [--json]\n' +
+          '  Times the KD step on every compute path here (native OpenBLAS with 1 thread and with all cores, pure wasm),\n' +
+          '  and PyTorch\'s step on one thread where python3 has torch, runs interleaved; --profile splits the active path.\n' +
           '       kdlab bench matmul ...\n',
       );
       throw new ToolError('HELP', '');
@@ -159,30 +168,80 @@ async function benchTrain(argv: string[]): Promise<number> {
     };
   }
 
-  for (let i = 0; i < o.warmup; i++) {
-    oneStep(i === o.warmup - 1);
-    plainStep?.();
+  // Every compute path this machine has, timed on the same model in interleaved runs so that a
+  // busy machine slows them alike. The paths share the wasm backend (and so the model's
+  // tensors): switching one is switching kernel registrations and the BLAS thread count.
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const paths: BenchPath[] = [];
+  if (info.tfjsBackend === 'wasm' && setNativeKernels(true)) {
+    paths.push({ label: 'native (OpenBLAS)', native: true, threads: 1 });
+    if (cores > 1) paths.push({ label: 'native (OpenBLAS)', native: true, threads: cores });
   }
-  const rates: number[] = [];
-  const cpuRates: number[] = [];
+  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD)', native: false, threads: 1 });
+  if (paths.length === 0) paths.push({ label: info.name, native: false, threads: info.threads });
+  const usePath = (p: BenchPath): void => {
+    if (info.tfjsBackend !== 'wasm') return;
+    setNativeKernels(p.native);
+    if (p.native) setBlasThreads(p.threads);
+  };
+  const torch = o.torch ? torchReference(o.hidden, B) : undefined;
+
+  for (const p of paths) {
+    usePath(p);
+    for (let i = 0; i < o.warmup; i++) oneStep(i === o.warmup - 1);
+  }
+  for (let i = 0; i < o.warmup; i++) plainStep?.();
+  const rates = new Map<BenchPath, number[]>(paths.map((p) => [p, []]));
+  const cpuRates = new Map<BenchPath, number[]>(paths.map((p) => [p, []]));
   const plainRates: number[] = [];
+  const torchRates: number[] = [];
+  const active = paths.find((p) => p.native === (info.name === 'native') && (!p.native || p.threads === info.threads)) ?? paths[0];
   for (let r = 0; r < o.runs; r++) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    for (let s = 0; s < o.steps; s++) oneStep(s % 10 === 9);
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(c0);
-    rates.push((o.steps * B * 1000) / ms);
-    // Samples per CPU-second of this process: less sensitive to other processes on a shared machine.
-    cpuRates.push((o.steps * B * 1e6) / (cpu.user + cpu.system));
+    for (const p of paths) {
+      usePath(p);
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      for (let s = 0; s < o.steps; s++) oneStep(s % 10 === 9);
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      rates.get(p)?.push((o.steps * B * 1000) / ms);
+      // Samples per CPU-second of this process: less sensitive to other processes on a shared machine.
+      cpuRates.get(p)?.push((o.steps * B * 1e6) / (cpu.user + cpu.system));
+    }
+    usePath(active);
     if (plainStep) {
       const p0 = performance.now();
       for (let s = 0; s < o.steps; s++) plainStep();
       plainRates.push((o.steps * B * 1000) / (performance.now() - p0));
     }
+    const t = torch?.run();
+    if (t !== undefined) torchRates.push(t);
   }
+  usePath(active);
   disposePlain();
-  const med = median(rates);
+  const med = median(rates.get(active) ?? []);
+  const flopsPerSample = stepFlopsPerSample(layerWidths(model));
+  const pathResults = paths.map((p) => {
+    const m = median(rates.get(p) ?? []);
+    const list = rates.get(p) ?? [];
+    return {
+      path: p.label,
+      threads: p.threads,
+      samplesPerSecond: Math.round(m),
+      minMax: [Math.round(Math.min(...list)), Math.round(Math.max(...list))],
+      samplesPerCpuSecond: Math.round(median(cpuRates.get(p) ?? [])),
+      msPerStep: +((B * 1000) / m).toFixed(2),
+      gflops: +((m * flopsPerSample) / 1e9).toFixed(1),
+    };
+  });
+  // The practical ceiling: plain cblas_sgemm on the step's biggest product, no tfjs around it.
+  const ceiling = paths.some((p) => p.native)
+    ? paths.filter((p) => p.native).map((p) => {
+        setBlasThreads(p.threads);
+        return { threads: p.threads, shape: `${B}x${o.hidden[0]}x${o.hidden[0]}`, gflops: +(plainSgemmGflops(B, o.hidden[0], o.hidden[0], false, false, 40) ?? 0).toFixed(1) };
+      })
+    : [];
+  usePath(active);
 
   const result: Record<string, unknown> = {
     backend: info.name,
@@ -196,15 +255,23 @@ async function benchTrain(argv: string[]): Promise<number> {
     runs: o.runs,
     stepsPerRun: o.steps,
     samplesPerSecond: Math.round(med),
-    samplesPerCpuSecond: Math.round(median(cpuRates)),
+    samplesPerCpuSecond: Math.round(median(cpuRates.get(active) ?? [])),
     msPerStep: +((B * 1000) / med).toFixed(2),
-    minMax: [Math.round(Math.min(...rates)), Math.round(Math.max(...rates))],
+    minMax: [Math.round(Math.min(...(rates.get(active) ?? []))), Math.round(Math.max(...(rates.get(active) ?? [])))],
+    gflopPerStep: +((flopsPerSample * B) / 1e9).toFixed(3),
+    paths: pathResults,
+    sgemmCeiling: ceiling,
     lastLoss,
     cpus: os.cpus().length,
     loadAverage: +os.loadavg()[0].toFixed(2),
   };
+  if (torch) {
+    result.torch = torchRates.length > 0
+      ? { samplesPerSecond: Math.round(median(torchRates)), minMax: [Math.round(Math.min(...torchRates)), Math.round(Math.max(...torchRates))], threads: 1, version: torch.version }
+      : { unavailable: torch.why };
+  }
 
-  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, kd.loss, o.steps);
+  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, kd.loss, o.steps, info.name === 'native');
   if (o.baseline) result.baselineSamplesPerSecond = Math.round(median(plainRates));
   // Adam's moment tensors belong to the optimizer; anything else left over would be a leak.
   optimizer.dispose();
@@ -214,24 +281,87 @@ async function benchTrain(argv: string[]): Promise<number> {
   if (o.json) {
     process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
   } else {
+    const torchRate = torchRates.length > 0 ? median(torchRates) : undefined;
+    const table = [['path', 'threads', 'samples/s', 'min–max', 'ms/step', 'GFLOP/s', ...(torchRate ? ['vs PyTorch'] : [])]];
+    for (const p of pathResults) {
+      table.push([p.path, String(p.threads), String(p.samplesPerSecond), `${p.minMax[0]}–${p.minMax[1]}`, String(p.msPerStep), String(p.gflops),
+        ...(torchRate ? [`${(p.samplesPerSecond / torchRate).toFixed(2)}x`] : [])]);
+    }
+    if (torchRate) {
+      table.push([`PyTorch ${torch?.version} (reference)`, '1', String(Math.round(torchRate)),
+        `${Math.round(Math.min(...torchRates))}–${Math.round(Math.max(...torchRates))}`, ((B * 1000) / torchRate).toFixed(2),
+        ((torchRate * flopsPerSample) / 1e9).toFixed(1), '1.00x']);
+    }
+    const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     const lines = [
       describeBackend(info),
       `bench train: one KD step, student ${result.model}, batch ${B}, ${result.optimizer}, cached teacher logits, T = ${T}, alpha = ${alpha}`,
-      `  ${result.samplesPerSecond} samples/s (median of ${o.runs} runs × ${o.steps} steps after ${o.warmup} warm-up; ` +
-        `min ${(result.minMax as number[])[0]}, max ${(result.minMax as number[])[1]}), ${result.msPerStep} ms/step`,
-      `  ${result.samplesPerCpuSecond} samples per CPU-second of this process (wall-clock numbers drop when other processes share the cores)`,
+      `  ${result.gflopPerStep} GFLOP per step (forward, weight gradients, input gradients of layers 2+); median of ${o.runs} interleaved runs × ${o.steps} steps after ${o.warmup} warm-up`,
+      ...table.map((row, i) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}${i === 0 ? '' : ''}`),
+    ];
+    if (torch && !torchRate) lines.push(`  PyTorch reference not run: ${torch.why}`);
+    for (const c of ceiling) lines.push(`  ceiling: plain cblas_sgemm ${c.shape} on ${c.threads} thread${c.threads === 1 ? '' : 's'}: ${c.gflops} GFLOP/s`);
+    lines.push(
+      `  active path (${active.label}, ${active.threads} thread${active.threads === 1 ? '' : 's'}): ${result.samplesPerCpuSecond} samples per CPU-second of this process`,
       `  inputs: ${data.source}; tensors leaked: ${leaked}; machine: ${result.cpus} CPUs, 1-min load average ${result.loadAverage}` +
         (os.loadavg()[0] > 1 ? ' (other processes compete for the CPU: expect lower, noisier numbers)' : ''),
-    ];
+    );
     if (o.baseline) {
       const base = result.baselineSamplesPerSecond as number;
-      lines.push(`  baseline (model.apply + tf.train.adam().minimize, same matmul fix, runs interleaved): ${base} samples/s; this step is ${(med / base).toFixed(2)}x faster`);
+      lines.push(`  baseline (model.apply + tf.train.adam().minimize, same kernels, runs interleaved): ${base} samples/s; this step is ${(med / base).toFixed(2)}x faster`);
     }
     if (o.profile) lines.push(formatProfile(result.profile as StepProfile));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   model.dispose();
   return 0;
+}
+
+interface BenchPath {
+  label: string;
+  native: boolean;
+  threads: number;
+}
+
+/** FLOPs of one training step per sample: forward, weight gradients, input gradients of layers 2+. */
+function stepFlopsPerSample(widths: number[]): number {
+  let forward = 0;
+  let inputGrads = 0;
+  for (let l = 1; l < widths.length; l++) {
+    forward += 2 * widths[l - 1] * widths[l];
+    if (l > 1) inputGrads += 2 * widths[l - 1] * widths[l];
+  }
+  return 2 * forward + inputGrads;
+}
+
+/**
+ * PyTorch's version of the same step (tools/bench/kd_step_torch.py) on one thread, the yardstick
+ * for the native path. Present where a python3 with torch is installed; each run() is one
+ * process that times 60 steps after its own warm-up.
+ */
+function torchReference(hidden: number[], batch: number): { run: () => number | undefined; version: string; why: string } {
+  const script = path.resolve(__dirname, '..', '..', 'bench', 'kd_step_torch.py');
+  const python = process.env.KDLAB_TORCH_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+  const none = (why: string) => ({ run: () => undefined, version: '', why });
+  if (hidden.join(',') !== '800,800' || batch !== 128) return none('the reference script has the fixed shape 784-800-800-10, batch 128');
+  let images: string;
+  try {
+    images = path.join(loadMnist({ verify: false }).dir, 'train-images-idx3-ubyte');
+  } catch {
+    return none('MNIST not found');
+  }
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env });
+  if (probe.status !== 0) return none(`${python} has no torch (Debian: apt-get install python3-torch libopenblas0-pthread)`);
+  return {
+    version: probe.stdout.trim(),
+    why: '',
+    run: () => {
+      const r = spawnSync(python, [script, images, '60'], { encoding: 'utf8', env });
+      const rate = Number(r.stdout.trim().split('\n').pop());
+      return r.status === 0 && Number.isFinite(rate) ? rate : undefined;
+    },
+  };
 }
 
 interface StepProfile {
@@ -242,6 +372,7 @@ interface StepProfile {
   /** Kernel time per step by category from tf.profile (ms). */
   kernels: { matmul: number; transpose: number; elementwise: number; other: number; total: number };
   topKernels: { name: string; ms: number; calls: number }[];
+  native: boolean;
 }
 
 async function profileStep(
@@ -250,6 +381,7 @@ async function profileStep(
   makeBatch: () => { x: tf.Tensor2D; oneHot: tf.Tensor2D; labels: tf.Tensor1D; teacher: tf.Tensor2D },
   loss: ObjectiveLoss,
   steps: number,
+  native: boolean,
 ): Promise<StepProfile> {
   const forward = trainingForward(model);
   const variables = trainableVariables(model);
@@ -300,7 +432,7 @@ async function profileStep(
     }
     if (/MatMul/.test(name)) kernels.matmul += a.ms;
     else if (name === 'Transpose') kernels.transpose += a.ms;
-    else if (/^(Add|Sub|Multiply|RealDiv|Relu|Step|Exp|Log|Neg|Sqrt|Square|Maximum|Cast|Equal|ZerosLike|Fill|Identity|Reshape)$/.test(name))
+    else if (/^(Add|Sub|Multiply|RealDiv|Relu|Step|Exp|Log|Neg|Sqrt|Square|Maximum|Cast|Equal|ZerosLike|Fill|Identity|Reshape|KdlabDenseGrad)$/.test(name))
       kernels.elementwise += a.ms;
     else kernels.other += a.ms;
     kernels.total += a.ms;
@@ -316,6 +448,7 @@ async function profileStep(
       other: round(kernels.other),
       total: round(kernels.total),
     },
+    native,
     topKernels: [...agg.entries()]
       .sort((a, b) => b[1].ms - a[1].ms)
       .slice(0, 10)
@@ -332,7 +465,7 @@ function formatProfile(p: StepProfile): string {
     `    optimizer (Adam)                 ${p.phases.optimizer}`,
     `    total                            ${p.phases.total}`,
     '  tfjs kernels per step (tf.profile):',
-    `    matmul ${p.kernels.matmul} (includes the explicit transposes of the matmul fix), transpose ${p.kernels.transpose}, ` +
+    `    matmul ${p.kernels.matmul}${p.native ? ' (OpenBLAS)' : ' (includes the explicit transposes of the matmul fix)'}, transpose ${p.kernels.transpose}, ` +
       `element-wise ${p.kernels.elementwise}, reductions/softmax/other ${p.kernels.other}; sum ${p.kernels.total}`,
     `    framework overhead (wall − kernel time of inputs + forward/backward in the profiled steps) ≈ ${overhead.toFixed(2)}`,
     `    top: ${p.topKernels.map((k) => `${k.name} ${k.ms} (${k.calls}×)`).join(', ')}`,
@@ -341,6 +474,10 @@ function formatProfile(p: StepProfile): string {
 
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'teacher') {
+    const mod = await import('./bench-teacher');
+    return mod.run(rest);
+  }
   if (sub === 'matmul') {
     // The matmul benchmark is a separate module (owned by the backend work).
     const mod = await import('./bench-matmul');
@@ -348,6 +485,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (sub === undefined || sub === 'train') return benchTrain(rest);
   if (sub.startsWith('-')) return benchTrain(argv);
-  process.stderr.write(`kdlab bench: unknown benchmark "${sub}" (use train or matmul).\n`);
+  process.stderr.write(`kdlab bench: unknown benchmark "${sub}" (use train, teacher or matmul).\n`);
   return 2;
 }
