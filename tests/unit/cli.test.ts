@@ -65,7 +65,9 @@ test('doctor reports node, backend with its reason, tfjs, verified MNIST 60000/1
   const r = kdlab(['doctor'], { KDLAB_CACHE_DIR: tempDir('kdlab-cache-'), JUPYTER_DATA_DIR: tempDir('kdlab-empty-'), JUPYTER_PATH: '' });
   assert.equal(r.status, 0, r.out + r.err);
   assert.match(r.out, new RegExp(`node +${process.version.replace(/\./g, '\\.')}`));
-  assert.match(r.out, /backend +(wasm|tensorflow)/);
+  assert.match(r.out, /backend +(native|wasm|tensorflow)/);
+  // Which kernels run where: the native ones with their BLAS build, or all on wasm.
+  assert.match(r.out, /kernels +(BatchMatMul, _FusedMatMul on OpenBLAS|all on tfjs wasm)/);
   assert.match(r.out, /why +\S/);
   assert.match(r.out, /tfjs +4\.\d+\.\d+/);
   assert.match(r.out, /mnist train 60000 \/ test 10000 images, SHA-256 verified against data\/checksums\.json/);
