@@ -5,6 +5,7 @@ import { initBackend } from '../../lib/src/backend';
 import { loadMnist, subset, type DigitSet } from '../../lib/src/data';
 import { predictLogits } from '../../lib/src/evaluate';
 import { setConv2DBackpropFilterChunk } from '../../lib/src/kernels/conv2d-backprop-filter';
+import { stockWasmConv2DBackpropInput } from '../../lib/src/kernels/conv2d-backprop-input';
 import { nativeKernelNames, setNativeKernels } from '../../lib/src/kernels/native';
 import { createConvStudent, createConvTeacher } from '../../lib/src/models';
 import { train } from '../../lib/src/train';
@@ -94,6 +95,46 @@ function runFilterKernel(c: Case, x: Float32Array, dy: Float32Array): Float32Arr
   });
 }
 
+/** dX by its definition, in float64. */
+function inputGrad64(c: Case, w: Float32Array, dy: Float32Array): Float64Array {
+  const [fh, fw, ci, co] = c.filter;
+  const { dims } = shapesOf(c);
+  const nhwc = c.dataFormat === 'NHWC';
+  const top = padBefore(dims.h, fh, c.strides[0], c.pad, 0);
+  const left = padBefore(dims.w, fw, c.strides[1], c.pad, 1);
+  const xi = (b: number, r: number, q: number, i: number) => (nhwc ? ((b * dims.h + r) * dims.w + q) * ci + i : ((b * ci + i) * dims.h + r) * dims.w + q);
+  const di = (b: number, r: number, q: number, o: number) =>
+    nhwc ? ((b * dims.oh + r) * dims.ow + q) * co + o : ((b * co + o) * dims.oh + r) * dims.ow + q;
+  const dx = new Float64Array(dims.b * dims.h * dims.w * ci);
+  for (let b = 0; b < dims.b; b++)
+    for (let y = 0; y < dims.oh; y++)
+      for (let z = 0; z < dims.ow; z++)
+        for (let r = 0; r < fh; r++)
+          for (let q = 0; q < fw; q++) {
+            const xr = y * c.strides[0] + r - top;
+            const xc = z * c.strides[1] + q - left;
+            if (xr < 0 || xr >= dims.h || xc < 0 || xc >= dims.w) continue;
+            for (let i = 0; i < ci; i++)
+              for (let o = 0; o < co; o++) dx[xi(b, xr, xc, i)] += w[((r * fw + q) * ci + i) * co + o] * dy[di(b, y, z, o)];
+          }
+  return dx;
+}
+
+function runInputKernel(c: Case, w: Float32Array, dy: Float32Array, kernel?: tf.KernelFunc): Float32Array {
+  return tf.tidy(() => {
+    const wt = tf.tensor4d(w, c.filter);
+    const dyt = tf.tensor(dy, shapesOf(c).dy) as tf.Tensor4D;
+    const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat, inputShape: c.x } as unknown as tf.NamedAttrMap;
+    if (kernel) {
+      const info = kernel({ inputs: { dy: dyt, filter: wt }, backend: tf.backend(), attrs }) as tf.TensorInfo;
+      return tf.engine().makeTensorFromTensorInfo(info).dataSync() as Float32Array;
+    }
+    const out = tf.engine().runKernel('Conv2DBackpropInput', { dy: dyt, filter: wt }, attrs) as tf.Tensor;
+    assert.deepEqual(out.shape, c.x);
+    return out.dataSync() as Float32Array;
+  });
+}
+
 async function onCpu<T>(f: () => T): Promise<T> {
   const back = tf.getBackend();
   await tf.setBackend('cpu');
@@ -153,6 +194,42 @@ test('Conv2DBackpropFilter on wasm equals the cpu kernel and a float64 loop (sha
             const got = runFilterKernel(c, inputs[k].x, inputs[k].dy);
             close(got, onCpuResults[k], `${what} vs cpu`);
             close(got, filterGrad64(c, inputs[k].x, inputs[k].dy), `${what} vs float64`);
+          });
+          assert.equal(tf.memory().numTensors, before, 'the kernel leaves no tensors');
+        } finally {
+          setConv2DBackpropFilterChunk(previous);
+        }
+      }
+    }
+  } finally {
+    setNativeKernels(nativeWas);
+  }
+});
+
+test('Conv2DBackpropInput (matmul + col2im) on wasm equals the cpu kernel, the stock wasm kernel and a float64 loop', async (t) => {
+  await initBackend({ quiet: true });
+  if (tf.getBackend() !== 'wasm') {
+    t.skip(`backend ${tf.getBackend()} is not wasm`);
+    return;
+  }
+  const stock = stockWasmConv2DBackpropInput();
+  assert.ok(stock, 'initBackend replaced the stock kernel');
+  const nativeWas = nativeKernelNames().length > 0;
+  const inputs = CASES.map((c, k) => ({ w: random(c.filter.reduce((a, b) => a * b, 1), 6000 + k), dy: random(shapesOf(c).dy.reduce((a, b) => a * b, 1), 7000 + k) }));
+  const cpu = await onCpu(() => CASES.map((c, k) => runInputKernel(c, inputs[k].w, inputs[k].dy)));
+  try {
+    for (const native of nativeWas ? [true, false] : [false]) {
+      setNativeKernels(native);
+      for (const chunk of [undefined, 40]) {
+        const previous = setConv2DBackpropFilterChunk(chunk);
+        try {
+          const before = tf.memory().numTensors;
+          CASES.forEach((c, k) => {
+            const what = `${JSON.stringify(c)} native=${native} chunk=${chunk ?? 'default'}`;
+            const got = runInputKernel(c, inputs[k].w, inputs[k].dy);
+            close(got, cpu[k], `${what} vs cpu`);
+            close(got, inputGrad64(c, inputs[k].w, inputs[k].dy), `${what} vs float64`);
+            if (c.dataFormat === 'NHWC' && stock) close(got, runInputKernel(c, inputs[k].w, inputs[k].dy, stock), `${what} vs stock wasm`);
           });
           assert.equal(tf.memory().numTensors, before, 'the kernel leaves no tensors');
         } finally {

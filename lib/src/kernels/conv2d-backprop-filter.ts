@@ -8,9 +8,9 @@ import { KdlabError } from '../errors';
  *
  * dW[r, c, i, o] = Σ_{b, y, x} X[b, y·s_h + r − pad_top, x·s_w + c − pad_left, i] · dY[b, y, x, o]
  *
- * computed as im2col + one matrix product per chunk of images: cols [K = fh·fw·c_in, M =
- * images·outH·outW] is written by a JavaScript loop straight into the wasm heap (zeros where the
- * window hangs over the padding), dY is laid out as [M, c_out], and dW = cols · dY runs through
+ * computed as im2col + one matrix product per chunk of images: cols [M = images·outH·outW,
+ * K = fh·fw·c_in] is written by a JavaScript loop straight into the wasm heap (zeros where the
+ * window hangs over the padding), dY is laid out as [M, c_out], and dW = colsᵀ · dY runs through
  * whatever `BatchMatMul` kernel is registered for wasm: XNNPACK on pure wasm, OpenBLAS sgemm
  * when the native kernels are on (lib/src/kernels/native.ts). Same semantics as the cpu
  * backend's kernel (tfjs-backend-cpu Conv2DBackpropFilter): NHWC or NCHW, pad 'same' / 'valid'
@@ -21,24 +21,33 @@ import { KdlabError } from '../errors';
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type TensorInfo = tf.TensorInfo;
 
-interface WasmBackendInternals {
+export interface WasmBackendInternals {
   dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
   wasm: { HEAPU8: Uint8Array };
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
   disposeData(dataId: object): boolean;
 }
 
-interface Conv2DBackpropFilterAttrs {
+/** The attributes both convolution-gradient kernels share. */
+export interface Conv2DGradAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface Conv2DBackpropFilterAttrs extends Conv2DGradAttrs {
   filterShape: [number, number, number, number];
 }
 
 /** Largest im2col buffer per matrix product (floats): 4M floats = 16 MB; bigger batches are chunked. */
 const DEFAULT_COLS_LIMIT = 4 * 1024 * 1024;
 let colsLimit = DEFAULT_COLS_LIMIT;
+
+/** The im2col / col2im buffer size per matrix product, in floats (both gradient kernels). */
+export function colsLimitFloats(): number {
+  return colsLimit;
+}
 
 /** Sets the im2col chunk size in floats (tests use a small one to exercise chunking); returns the previous one. */
 export function setConv2DBackpropFilterChunk(floats: number = DEFAULT_COLS_LIMIT): number {
@@ -101,33 +110,43 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   for (let b0 = 0; b0 < batchSize; b0 += chunk) {
     const nb = Math.min(chunk, batchSize - b0);
     const M = nb * perImage;
-    const cols = backend.makeOutput([1, K, M], 'float32');
+    const cols = backend.makeOutput([1, M, K], 'float32');
     const dyc = backend.makeOutput([1, M, outChannels], 'float32');
     let product: TensorInfo | undefined;
     try {
       // Views are taken after every allocation: growing the wasm heap detaches older views.
       const X = view(x, xSize);
       const DY = view(dy, dySize);
-      const C = view(cols, K * M);
+      const C = view(cols, M * K);
       const D = view(dyc, M * outChannels);
-      for (let r = 0; r < fh; r++) {
-        for (let c = 0; c < fw; c++) {
-          for (let i = 0; i < inChannels; i++) {
-            const row = ((r * fw + c) * inChannels + i) * M;
-            let m = row;
-            for (let b = b0; b < b0 + nb; b++) {
-              const xb = b * xs.b + i * xs.ch;
-              for (let y = 0; y < outHeight; y++) {
-                const xr = y * sh + r - top;
-                if (xr < 0 || xr >= inHeight) {
-                  C.fill(0, m, m + outWidth);
-                  m += outWidth;
+      // Row m = (image, y, x) of cols holds the input window under output pixel (y, x):
+      // K = fh·fw·c_in values in (r, c, i) order, contiguous reads along i (NHWC).
+      let m = 0;
+      for (let b = b0; b < b0 + nb; b++) {
+        const xb = b * xs.b;
+        for (let y = 0; y < outHeight; y++) {
+          for (let xo = 0; xo < outWidth; xo++, m++) {
+            let k = m * K;
+            for (let r = 0; r < fh; r++) {
+              const xr = y * sh + r - top;
+              if (xr < 0 || xr >= inHeight) {
+                C.fill(0, k, k + fw * inChannels);
+                k += fw * inChannels;
+                continue;
+              }
+              for (let c = 0; c < fw; c++) {
+                const xc = xo * sw + c - left;
+                if (xc < 0 || xc >= inWidth) {
+                  C.fill(0, k, k + inChannels);
+                  k += inChannels;
                   continue;
                 }
-                const xrow = xb + xr * xs.r;
-                for (let xo = 0; xo < outWidth; xo++, m++) {
-                  const xc = xo * sw + c - left;
-                  C[m] = xc < 0 || xc >= inWidth ? 0 : X[xrow + xc * xs.c];
+                const base = xb + xr * xs.r + xc * xs.c;
+                if (xs.ch === 1 && inChannels >= 16) {
+                  C.set(X.subarray(base, base + inChannels), k);
+                  k += inChannels;
+                } else {
+                  for (let i = 0; i < inChannels; i++) C[k++] = X[base + i * xs.ch];
                 }
               }
             }
@@ -147,7 +166,7 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
       product = matMul.kernelFunc({
         inputs: { a: cols, b: dyc },
         backend: args.backend,
-        attrs: { transposeA: false, transposeB: false },
+        attrs: { transposeA: true, transposeB: false },
       }) as TensorInfo;
       const W = view(out, total);
       const P = view(product, total);
