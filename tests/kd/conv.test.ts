@@ -87,7 +87,7 @@ function filterGrad64(c: Case, x: Float32Array, dy: Float32Array): Float64Array 
 function runFilterKernel(c: Case, x: Float32Array, dy: Float32Array): Float32Array {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, c.x);
-    const dyt = tf.tensor(dy, shapesOf(c).dy) as tf.Tensor4D;
+    const dyt = tf.tensor4d(dy, shapesOf(c).dy as [number, number, number, number]);
     const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat, filterShape: c.filter } as unknown as tf.NamedAttrMap;
     const out = tf.engine().runKernel('Conv2DBackpropFilter', { x: xt, dy: dyt }, attrs) as tf.Tensor;
     assert.deepEqual(out.shape, c.filter);
@@ -123,7 +123,7 @@ function inputGrad64(c: Case, w: Float32Array, dy: Float32Array): Float64Array {
 function runInputKernel(c: Case, w: Float32Array, dy: Float32Array, kernel?: tf.KernelFunc): Float32Array {
   return tf.tidy(() => {
     const wt = tf.tensor4d(w, c.filter);
-    const dyt = tf.tensor(dy, shapesOf(c).dy) as tf.Tensor4D;
+    const dyt = tf.tensor4d(dy, shapesOf(c).dy as [number, number, number, number]);
     const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat, inputShape: c.x } as unknown as tf.NamedAttrMap;
     if (kernel) {
       const info = kernel({ inputs: { dy: dyt, filter: wt }, backend: tf.backend(), attrs }) as tf.TensorInfo;

@@ -55,7 +55,7 @@ test('forwardWithFeatures on an MLP: hidden ReLU outputs by float64, logits as m
   assert.equal(model.outputs.length, 1, 'and its single output');
   // Gradients taken through the feature view reach the model's own variables.
   const { value, grads } = tf.variableGrads(() => tf.sum(forwardWithFeatures(model, x).features[0]) as tf.Scalar);
-  const kernel = model.trainableWeights[0].read();
+  const kernel = model.trainableWeights[0].read() as tf.Variable;
   assert.ok(grads[kernel.name], 'gradient for the first kernel');
   assert.ok(Math.max(...Array.from(grads[kernel.name].dataSync()).map(Math.abs)) > 0);
   value.dispose();
@@ -133,14 +133,14 @@ test('hint and cosine losses compose with forwardWithFeatures: a few SGD steps o
   const hint = () => hintLoss(forwardWithFeatures(student, x, { training: true }).features[0], target, regressor);
   const baseline = tf.memory().numTensors;
   const first = tf.tidy(() => hint().dataSync()[0]);
-  for (let i = 0; i < 20; i++) tf.dispose(optimizer.minimize(hint, false, vars));
+  for (let i = 0; i < 20; i++) tf.dispose(optimizer.minimize(hint, false, vars) ?? []);
   const last = tf.tidy(() => hint().dataSync()[0]);
   assert.ok(last < 0.7 * first, `hint loss ${first} → ${last}`);
   // Cosine on the second hidden layers, the teacher's 24 units average-pooled to the student's 12 (as the PyTorch tutorial pools).
-  const pooled = tf.tidy(() => tf.avgPool(tf.reshape(forwardWithFeatures(teacher, x).features[1], [16, 24, 1, 1]), [2, 1], [2, 1], 'valid').reshape([16, 12]));
+  const pooled = tf.tidy(() => tf.avgPool(tf.reshape(forwardWithFeatures(teacher, x).features[1], [16, 24, 1, 1]) as tf.Tensor4D, [2, 1], [2, 1], 'valid').reshape([16, 12]));
   const cos = () => cosineEmbeddingLoss(forwardWithFeatures(student, x, { training: true }).features[1], pooled);
   const c0 = tf.tidy(() => cos().dataSync()[0]);
-  for (let i = 0; i < 20; i++) tf.dispose(optimizer.minimize(cos, false, vars));
+  for (let i = 0; i < 20; i++) tf.dispose(optimizer.minimize(cos, false, vars) ?? []);
   const c1 = tf.tidy(() => cos().dataSync()[0]);
   assert.ok(c1 < c0, `cosine loss ${c0} → ${c1}`);
   assert.equal(tf.memory().numTensors, baseline + 1, 'only the pooled target is left (optimizer keeps no state for SGD)');
