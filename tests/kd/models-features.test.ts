@@ -22,6 +22,7 @@ const weights64 = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.
 
 test('forwardWithFeatures on an MLP: hidden ReLU outputs by float64, logits as model.predict, model unchanged', async () => {
   await initBackend({ quiet: true });
+  const start = tf.memory().numTensors;
   const model = createStudent({ hidden: [30, 20], seed: 5 });
   const layersBefore = model.layers.length;
   const n = 3;
@@ -62,6 +63,7 @@ test('forwardWithFeatures on an MLP: hidden ReLU outputs by float64, logits as m
   tf.dispose(grads);
   x.dispose();
   model.dispose();
+  assert.equal(tf.memory().numTensors, start, 'disposing the model frees its weights: the feature view holds no extra reference');
 });
 
 test('forwardWithFeatures on a teacher with dropout: inference mode by default, dropout only with training: true', async () => {
