@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors';
 import { installWasmMatMulFix } from './kernels/wasm-matmul';
+import { installWasmConvKernels } from './kernels/conv-wasm';
 import {
   blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
   uninstallNativeMatMul, type BlasInfo,
@@ -125,6 +126,7 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
     let nativeKernels: string[] = [];
     if (tfjsBackend === 'wasm') {
       installWasmMatMulFix();
+      installWasmConvKernels();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;

@@ -25,11 +25,22 @@ export {
   WORKED_EXAMPLE_LOGITS, CHAPTER_PRINTED_T1,
 } from './softmax';
 
-export { kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss } from './losses';
-export type { KdLossOptions, Objective, DistillObjective } from './losses';
+export {
+  kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms,
+  DKD_DEFAULTS,
+} from './losses';
+export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms } from './losses';
+export { hintLoss, cosineEmbeddingLoss } from './feature-losses';
+export type { Regressor } from './feature-losses';
 
-export { createTeacher, createStudent, createMlp, countParams, describeModel } from './models';
-export type { MlpOptions, TeacherOptions, StudentOptions } from './models';
+export {
+  createTeacher, createStudent, createMlp, countParams, describeModel,
+  createConvNet, createConvTeacher, createConvStudent, createRegressor, forwardWithFeatures, hiddenLayers,
+} from './models';
+export type {
+  MlpOptions, TeacherOptions, StudentOptions, ConvNetOptions, ConvTeacherOptions, ConvStudentOptions, RegressorOptions,
+  HiddenLayer, ForwardWithFeatures,
+} from './models';
 
 export { train } from './train';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource } from './train';
