@@ -5,20 +5,12 @@
  */
 import MarkdownIt from 'markdown-it';
 import katex from 'katex';
-import hljs from 'highlight.js/lib/core';
-import typescript from 'highlight.js/lib/languages/typescript';
-import javascript from 'highlight.js/lib/languages/javascript';
-import json from 'highlight.js/lib/languages/json';
-import bash from 'highlight.js/lib/languages/bash';
+// The whole of highlight.js (its common languages): loaded only by `kdlab book`.
+import hljs from 'highlight.js';
 import { escapeHtml } from 'kdlab/internals';
 
 type StateBlock = MarkdownIt.StateBlock;
 type StateInline = MarkdownIt.StateInline;
-
-hljs.registerLanguage('typescript', typescript);
-hljs.registerLanguage('javascript', javascript);
-hljs.registerLanguage('json', json);
-hljs.registerLanguage('bash', bash);
 
 const LANGUAGE_ALIASES: Record<string, string> = { ts: 'typescript', js: 'javascript', sh: 'bash', shell: 'bash', console: 'bash' };
 
