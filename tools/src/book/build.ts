@@ -303,7 +303,7 @@ function indexPage(pages: BookPage[], figures: { id: string; section: string; ti
   const item = (p: BookPage): string =>
     `<li><a class="title" href="${escapeHtml(p.file)}">${escapeHtml(p.title)}</a>` +
     `<div class="meta">${p.kind === 'chapter' ? `${escapeHtml(p.mode ?? 'unrecorded')} mode · ${escapeHtml(formatDate(p.ranAt ?? ''))} · ` : ''}` +
-    `${p.figures} interactive figure${p.figures === 1 ? '' : 's'} · <a href="${escapeHtml(p.notebook)}" download>.ipynb</a></div></li>`;
+    `${p.figures > 0 ? `${p.figures} interactive figure${p.figures === 1 ? '' : 's'} · ` : ''}<a href="${escapeHtml(p.notebook)}" download>.ipynb</a></div></li>`;
   const root = workbookRoot();
   const env = environment.split(root).join('<workbook>');
   const body =
