@@ -3,7 +3,8 @@
  * code, a stream, a table, an image, a Plotly figure and show()'s plotly.js loader) plus the
  * executed chapter notebooks 01 and 03, every page opened from file:// in headless Chromium with no
  * console error, no failed request and no request off the machine; every figure drawn, math
- * rendered, code highlighted, links resolving; one screenshot per page in <book>/screenshots/.
+ * rendered, code highlighted, links resolving; one screenshot per page in build/book/screenshots/
+ * (the folder `kdlab book` keeps when it rebuilds; the test's own book is temporary).
  *
  * Notebooks 01 and 03: the copies tests/chapters executed in the same `npm test` (build/test-notebooks/)
  * when they are newer than their sources, else executed here in quick mode.
@@ -26,6 +27,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const chromiumPath = findChromium();
 const skip = chromiumPath ? false : 'no Chromium found: set CHROMIUM_PATH or install it (apt-get install -y chromium); CI installs it';
 const CHAPTERS = ['01-soft-labels-and-temperature', '03-distillation-loss'];
+const SCREENSHOTS = path.join(ROOT, 'build', 'book', 'screenshots');
 /** A 2x2 PNG (red, green / blue, white). */
 const PNG_2X2 = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFElEQVR4nGP4z8DAAMIM/////w8AH+4F+7C4l8kAAAAASUVORK5CYII=';
 
@@ -167,9 +169,10 @@ test('every page opens offline in Chromium: no errors, figures drawn, math rende
   const reports: PageReport[] = [];
   try {
     const files = ['index.html', ...book.pages.map((p) => p.file), 'figures/index.html', ...book.figurePages];
-    for (const file of files) reports.push(await checkPage(browser, book.outDir, file));
+    fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
+    for (const file of files) reports.push(await checkPage(browser, book.outDir, file, { screenshotDir: SCREENSHOTS }));
     // The same chapter on a phone.
-    reports.push(await checkPage(browser, book.outDir, `${CHAPTERS[0]}.html`, { width: 390, screenshotName: 'phone.png' }));
+    reports.push(await checkPage(browser, book.outDir, `${CHAPTERS[0]}.html`, { width: 390, screenshotName: 'phone.png', screenshotDir: SCREENSHOTS }));
 
     for (const r of reports) {
       assert.deepEqual(r.errors, [], `${r.page}: browser errors`);

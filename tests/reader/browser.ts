@@ -1,7 +1,7 @@
 /**
  * A book checked as a reader sees it: every page opened from file:// in headless Chromium, with
  * the checks of issue 15 (no console error or failed request, every Plotly figure drawn, no raw TeX
- * left, code highlighted, links resolve) and a screenshot per page under <book>/screenshots/.
+ * left, code highlighted, links resolve) and a screenshot per page (default <book>/screenshots/).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,7 +32,7 @@ export async function checkPage(
   browser: Browser,
   bookDir: string,
   file: string,
-  options: { width?: number; screenshotName?: string } = {},
+  options: { width?: number; screenshotName?: string; screenshotDir?: string } = {},
 ): Promise<PageReport> {
   const errors: string[] = [];
   const context = await browser.newContext({ viewport: { width: options.width ?? 1100, height: 900 }, deviceScaleFactor: 1 });
@@ -56,7 +56,7 @@ export async function checkPage(
     await waitForFigures(page);
     const found = await page.evaluate(inspectPage);
     const brokenLinks = found.links.filter((href) => !linkResolves(bookDir, file, href, found.ids));
-    const shots = path.join(bookDir, 'screenshots');
+    const shots = options.screenshotDir ?? path.join(bookDir, 'screenshots');
     fs.mkdirSync(shots, { recursive: true });
     const screenshot = path.join(shots, options.screenshotName ?? `${file.replace(/[\\/]/g, '__').replace(/\.html$/, '')}.png`);
     await page.screenshot({ path: screenshot, fullPage: true });

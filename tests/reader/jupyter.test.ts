@@ -7,7 +7,7 @@
  * kernel plotly.js loader) at work, as in JupyterLab without the Plotly extension.
  *
  * Notebooks 01 and 03 by default; every chapter with KDLAB_SLOW_TESTS=1. The screenshots go to
- * build/test-screenshots/. Skipped with a notice without jupyter-notebook or Chromium (CI has both).
+ * build/book/screenshots/ (jupyter-*.png). Skipped with a notice without jupyter-notebook or Chromium (CI has both).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ const skip = !JUPYTER_NOTEBOOK
     ? 'no Chromium found: set CHROMIUM_PATH or install it (apt-get install chromium)'
     : false;
 const NOTEBOOKS: readonly Chapter[] = process.env.KDLAB_SLOW_TESTS === '1' ? CHAPTERS : ['01-soft-labels-and-temperature', '03-distillation-loss'];
-const SCREENSHOTS = path.join(ROOT, 'build', 'test-screenshots');
+const SCREENSHOTS = path.join(ROOT, 'build', 'book', 'screenshots');
 
 test("CI has the classic Jupyter Notebook for the front-end test", { skip: !process.env.CI }, () => {
   assert.ok(JUPYTER_NOTEBOOK, 'CI must install jupyter-notebook (see .ci/run)');
