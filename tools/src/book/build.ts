@@ -291,7 +291,8 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
     pages,
     figurePages: figures.figures.map((f) => path.relative(outDir, f.html.file)),
     plotly: figures.plotly,
-    bytes: bytesUnder(outDir),
+    // What a host serves: the screenshots the tests keep in the folder are not part of the book.
+    bytes: bytesUnder(outDir) - (fs.existsSync(path.join(outDir, 'screenshots')) ? bytesUnder(path.join(outDir, 'screenshots')) : 0),
   };
 }
 
