@@ -48,6 +48,8 @@ const WORKBOOK_DIRS = {
   release: ['build', 'release'],
   /** Grade reports (`kdlab grade`). */
   grade: ['build', 'grade'],
+  /** The executed notebooks as an offline HTML book (`kdlab book`). */
+  book: ['build', 'book'],
   /** Exported figures (HTML, PNG, gallery). */
   figures: ['figures'],
 } as const;

@@ -163,7 +163,8 @@ test('without a Chromium, --png is skipped with one notice and the HTML is still
     const result = await exportFigures({ figures, outDir, png: true, chromiumPath: missing });
     assert.equal(result.pngSkipped, `PNG export skipped: no Chromium at ${missing}. Set CHROMIUM_PATH to a Chromium binary, or install Debian's "chromium" package. The HTML figures were written.`);
     assert.ok(result.figures.every((f) => f.png === undefined));
-    assert.deepEqual(fs.readdirSync(outDir).sort(), ['entropy-vs-T.html', 'index.html', 'training-curves.html']);
+    // The pages share one plotly.js, written next to them.
+    assert.deepEqual(fs.readdirSync(outDir).sort(), ['entropy-vs-T.html', 'index.html', 'plotly.min.js', 'training-curves.html']);
   } finally {
     fs.rmSync(outDir, { recursive: true, force: true });
   }

@@ -147,12 +147,14 @@ test('kdlab figures: no saved data -> notice and exit 0; with data -> HTML pages
     saveFigure('confusion-matrix', SAMPLE_INPUTS['confusion-matrix'], { resultsDir });
     const res = await captureOutput(() => figuresCommand([`--results=${resultsDir}`, '--out', outDir]));
     assert.equal(res.code, 0);
-    assert.deepEqual(fs.readdirSync(outDir).sort(), ['confusion-matrix.html', 'index.html', 'soft-labels-vs-T.html']);
+    // The pages share one plotly.js, written next to them.
+    assert.deepEqual(fs.readdirSync(outDir).sort(), ['confusion-matrix.html', 'index.html', 'plotly.min.js', 'soft-labels-vs-T.html']);
     assert.match(res.out, /soft-labels-vs-T\s+§4\.1\s+\.html\s+\d/);
     assert.match(res.out, /confusion-matrix\s+§3\.5/);
     assert.match(res.out, /not saved yet[\s\S]*entropy-vs-T\s+<- notebooks\/01-soft-labels-and-temperature\.ipynb/);
     const page = fs.readFileSync(path.join(outDir, 'soft-labels-vs-T.html'), 'utf8');
-    assert.ok(!/<script[^>]*\ssrc=/i.test(page), 'no external scripts');
+    const sources = [...page.matchAll(/<script[^>]*\ssrc="([^"]*)"/gi)].map((m) => m[1]);
+    assert.deepEqual(sources, ['plotly.min.js'], 'the only script loaded is the shared plotly.js beside the page');
     assert.ok(!page.includes(resultsDir) && !page.includes(os.homedir() + '/'), 'no local paths embedded');
 
     fs.rmSync(path.join(outDir, 'soft-labels-vs-T.html'));

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   release: { summary: 'release homework/ --out build/release/: student versions of the assignments', load: () => import('./commands/release') },
   grade: { summary: 'grade <submission.ipynb>... [--source homework/] [--out DIR]: autograde in fresh kernels', load: () => import('./commands/grade') },
   figures: { summary: 'export every figure as offline HTML (and PNG with --png)', load: () => import('./commands/figures') },
+  book: { summary: 'book [--out DIR]: the executed notebooks as an offline HTML book (build/book/index.html)', load: () => import('./commands/book') },
 };
 
 function usage(): string {

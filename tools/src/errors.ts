@@ -7,6 +7,7 @@ import { KdlabError } from 'kdlab/internals';
 export const TOOL_ERROR_CODES = [
   'BAD_ARGS',
   'BAD_PARAMETER',
+  'BOOK_NO_NOTEBOOKS',
   'FIGURE_UNKNOWN',
   'GRADE_BAD_OUT',
   'HELP',

@@ -2,16 +2,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Figure } from 'kdlab';
-import { escapeHtml, FIGURE_INFO, FONT_FAMILY, inlineScript, isFigureId, loadSavedFigures, plotlyJs, type SavedFigure, scriptJson, sectionTitle, SIZES, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import { escapeHtml, FIGURE_INFO, FONT_FAMILY, isFigureId, loadSavedFigures, plotlyJs, type SavedFigure, scriptJson, sectionTitle, SIZES, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from './errors';
 
 /*
- * Offline export: figures/<id>.html (one figure, plotly.js inlined), figures/index.html (a gallery
- * of every figure, plotly.js inlined once) and, with a Chromium installed, figures/<id>.png
- * rendered by Plotly.toImage in headless Chromium through playwright-core. Pages inline the plain
- * minified plotly.js rather than the gzip+base64 form the notebooks use: an exported page must open
- * in any browser straight from disk, and ~4.9 MB per file is fine for build output.
+ * Offline export: figures/<id>.html (one figure), figures/index.html (a gallery of every figure)
+ * and, with a Chromium installed, figures/<id>.png rendered by Plotly.toImage in headless Chromium
+ * through playwright-core. Every page loads ONE copy of plotly.js, figures/plotly.min.js, with a
+ * relative <script src>: a classic script (not a module, not fetch) loads from file:// in every
+ * browser, so pages still open straight from disk with no network, and ten figures cost one
+ * 4.9 MB file instead of ten inlined copies. The book (`kdlab book`) reuses the same file.
  */
+
+/** The file name of the shared plotly.js copy written next to the figure pages. */
+export const PLOTLY_FILE = 'plotly.min.js';
 
 /** What export needs of a figure: saved ones come from loadSavedFigures(), tests may pass their own. */
 export interface ExportableFigure {
@@ -62,7 +66,8 @@ export interface ExportResult {
   pngSkipped?: string;
   /** Console errors and failed requests seen while rendering PNGs (should be empty). */
   browserErrors: string[];
-  plotly: { version: string; bytes: number };
+  /** The one copy of plotly.js every page of outDir loads. */
+  plotly: { version: string; bytes: number; file: string };
 }
 
 /** Chromium flags for a sandbox-less, offline, quiet headless run (containers, CI). */
@@ -105,9 +110,23 @@ const PAGE_STYLE =
   `.card h2{font-size:16px;margin:0 0 6px}` +
   `a{color:#0072B2}`;
 
-function plotlyScriptTag(): string {
+/** The <script> that loads the shared plotly.js; `src` is relative to the page. */
+export function plotlyScriptTag(src: string = PLOTLY_FILE): string {
+  return `<script src="${escapeHtml(src)}"></script>`;
+}
+
+/**
+ * Writes <dir>/plotly.min.js (plotly.js, MIT licence, with a banner naming its version) unless an
+ * identical copy is already there, and returns its size.
+ */
+export function writePlotlyJs(dir: string): WrittenFile & { version: string } {
   const { version, source } = plotlyJs();
-  return `<script>/* plotly.js ${version} (MIT licence), inlined so this page works with no network */\n${inlineScript(source)}\n</script>`;
+  const file = path.join(dir, PLOTLY_FILE);
+  const text = `/* plotly.js ${version} (MIT licence), shipped once for every page of this folder */\n${source}\n`;
+  const bytes = Buffer.byteLength(text);
+  const same = fs.existsSync(file) && fs.statSync(file).size === bytes && fs.readFileSync(file, 'utf8') === text;
+  if (!same) writeFileAtomic(file, text);
+  return { file, bytes, version };
 }
 
 function drawScript(items: { divId: string; figure: Figure }[]): string {
@@ -122,7 +141,7 @@ function notebookNote(f: ExportableFigure): string {
   return f.notebook ? `, data from <code>notebooks/${escapeHtml(f.notebook)}.ipynb</code>` : '';
 }
 
-/** A self-contained page with one figure. */
+/** A page with one figure; it loads the shared plotly.min.js next to it. */
 export function figurePage(f: ExportableFigure): string {
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
@@ -190,6 +209,7 @@ export async function exportFigures(options: ExportOptions = {}): Promise<Export
   for (const f of all) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(f.id)) throw new ToolError('FIGURE_UNKNOWN', `exportFigures: "${f.id}" is not a usable file name`);
   }
+  const plotly = writePlotlyJs(outDir);
   const exported: ExportedFigure[] = figures.map((f) => ({
     id: f.id,
     section: f.section,
@@ -222,8 +242,7 @@ export async function exportFigures(options: ExportOptions = {}): Promise<Export
   const existing = (ext: string): Set<string> =>
     new Set(all.filter((f) => fs.existsSync(path.join(outDir, `${f.id}.${ext}`))).map((f) => f.id));
   const index = writeFile(path.join(outDir, 'index.html'), galleryPage(all, existing('png'), existing('html')));
-  const { version, source } = plotlyJs();
-  return { outDir, figures: exported, index, pngSkipped, browserErrors, plotly: { version, bytes: Buffer.byteLength(source) } };
+  return { outDir, figures: exported, index, pngSkipped, browserErrors, plotly: { version: plotly.version, bytes: plotly.bytes, file: plotly.file } };
 }
 
 interface RenderedPng {

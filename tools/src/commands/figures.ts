@@ -6,7 +6,7 @@ import { FIGURE_IDS, FIGURE_INFO, figureDataDir, isFigureId, workbookRoot } from
 const USAGE = `usage: kdlab figures [--png] [--out DIR] [--only id,id] [--results DIR] [--scale N] [--chromium PATH]
 
 Redraws every figure from the data the notebooks saved in build/results/figures/*.json (nothing is
-retrained) and writes DIR/<id>.html (self-contained, offline), DIR/index.html (gallery) and, with
+retrained) and writes DIR/<id>.html (offline; every page loads the one DIR/plotly.min.js), DIR/index.html (gallery) and, with
 --png, DIR/<id>.png through headless Chromium ($CHROMIUM_PATH or /usr/bin/chromium).
 
   --png            also write PNGs (skipped with a notice when no Chromium is installed)
@@ -147,10 +147,11 @@ export async function run(argv: string[]): Promise<number> {
     rows.push([f.id, `§${f.section}`, files.join(' + '), sizes.join(' + ')]);
   }
   rows.push(['(gallery)', '', path.basename(result.index.file), human(result.index.bytes)]);
-  total += result.index.bytes;
+  rows.push(['(plotly.js)', '', path.basename(result.plotly.file), human(result.plotly.bytes)]);
+  total += result.index.bytes + result.plotly.bytes;
   process.stdout.write(
     `kdlab figures: ${result.figures.length} figure(s) from ${rel(dataDir)} -> ${rel(result.outDir)}/ ` +
-      `(plotly.js ${result.plotly.version} inlined, ${human(result.plotly.bytes)} per page)\n\n` +
+      `(pages share ${path.basename(result.plotly.file)}, plotly.js ${result.plotly.version}, ${human(result.plotly.bytes)})\n\n` +
       `${table(rows)}\n\ntotal ${human(total)}\n`,
   );
   if (result.pngSkipped) process.stdout.write(`\nnotice: ${result.pngSkipped}\n`);
