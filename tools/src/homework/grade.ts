@@ -16,7 +16,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { KernelClient, type ExecuteResult } from '../runner/kernel';
 import type { Cell, Notebook } from '../runner/nbformat';
 import { readNotebook } from '../runner/nbformat';
@@ -25,6 +25,7 @@ import { HOMEWORK_PROBES, graderRandom, type Probe } from './probes';
 import { listHomework } from './release';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
+import { forbiddenLibraryUse } from './imports';
 import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
@@ -47,6 +48,8 @@ export interface GradeOutcome {
   assignment: string;
   report: GradeReport;
   seconds: number;
+  /** Of those, the time the submission's cells ran (what the budget limits; kernel starts excluded). */
+  cellSeconds: number;
   kernelStarts: number;
   /** What the grader did about the submission's shape (missing cells, restarts...). */
   notes: string[];
@@ -75,6 +78,12 @@ export interface GradeOptions {
   runDir?: string;
   /** Wall time the submission's cells (setup, student, tests, probes) may use in all. Default 90 s. */
   budgetSeconds?: number;
+  /**
+   * The seed put in the source's parameters cell (`let seed = …;`, hw3) for this grading, so that
+   * numbers typed in from the student's own run do not match. Default: one drawn per grader
+   * process from the OS's random generator (a batch shares it, so hw3's grid is trained once).
+   */
+  seed?: number;
   /** Cells the student added that are run; the rest are dropped with a note. Default 20. */
   maxExtraCells?: number;
   /** Stream output kept per cell and stream (characters). Default 1,000,000. */
@@ -458,6 +467,27 @@ export function readSubmission(file: string): { notebook: Notebook; problem?: st
   return { notebook: { ...(json as Notebook), cells: usable }, ...(problem ? { problem } : {}) };
 }
 
+let runSeed: number | undefined;
+/** The grading seed of this process: drawn once, from the OS's random generator. */
+export function gradingSeed(): number {
+  runSeed ??= randomInt(1, 2 ** 31 - 1);
+  return runSeed;
+}
+
+/**
+ * The source with `let seed = …;` of its parameters cell replaced by `seed` (unchanged when it
+ * has none). The kernel runs this cell and the probes read their parameters from it, so the
+ * student's code and the grader's reference use the same seed, which nobody knew in advance.
+ */
+export function withGradingSeed(source: Notebook, seed: number): Notebook {
+  const nb = JSON.parse(JSON.stringify(source)) as Notebook;
+  for (const c of nb.cells) {
+    if (c.cell_type !== 'code' || !Array.isArray(c.metadata.tags) || !c.metadata.tags.includes('parameters')) continue;
+    c.source = cellText(c).replace(/^(\s*let\s+seed\s*(?::[^=]+)?=\s*)[^;\n]+;/m, `$1${Math.trunc(seed)};`);
+  }
+  return nb;
+}
+
 /** Node opens its inspector on SIGUSR1; a listener (even a no-op) turns that off for the grader. */
 export function ignoreInspectorSignal(): void {
   if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => undefined);
@@ -484,7 +514,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   // Refused inputs (not a regular file, too large) throw GRADE_BAD_INPUT before anything runs.
   const { notebook: submission, problem } = readSubmission(submissionFile);
   const sourceFile = options.sourceNotebook ?? findSourceNotebook(submission, submissionFile, options.sourceDir);
-  const source = readNotebook(sourceFile);
+  const source = withGradingSeed(readNotebook(sourceFile), options.seed ?? gradingSeed());
   const { steps, notes } = buildGradingPlan(source, submission, options.maxExtraCells ?? DEFAULT_MAX_EXTRA_CELLS);
   if (problem) notes.unshift(problem);
   if (!sandboxed) notes.push('graded WITHOUT the sandbox (--no-sandbox): the submission could read and write what the grader can.');
@@ -494,6 +524,9 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     questions.set(meta.grade_id, { grade_id: meta.grade_id, score: 0, max_score: meta.points ?? 0, messages: [] });
   }
   const ran = new Set<string>();
+  const studentCode = steps.filter((s) => s.kind === 'student').map((s) => s.code).join('\n');
+  const forbidden = forbiddenLibraryUse(studentCode, questions.keys());
+  for (const [id, why] of forbidden) notes.push(`${id} scores 0: ${why.join('; ')}.`);
 
   const ownRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? makeRunDir();
@@ -615,6 +648,11 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
           continue;
         }
       }
+      const rule = forbidden.get(step.gradeId);
+      if (rule) {
+        q.messages.push(...rule.map((w) => `${w}; the question scores 0.`));
+        continue;
+      }
       q.score = q.max_score;
     }
   } finally {
@@ -636,6 +674,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     assignment: assignmentName(sourceFile),
     report,
     seconds: (Date.now() - started) / 1000,
+    cellSeconds: spent,
     kernelStarts: starts,
     notes,
   };
