@@ -12,9 +12,9 @@ import * as inspector from 'node:inspector';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { gradeBatch } from '../../tools/src/homework/batch';
-import { gradeSubmission, ignoreInspectorSignal, readSubmissionText, type GradeOutcome } from '../../tools/src/homework/grade';
+import { TIMEOUT_FLOOR_SECONDS, gradeSubmission, ignoreInspectorSignal, readSubmissionText, type GradeOutcome } from '../../tools/src/homework/grade';
 import { feedbackMarkdown, reportNames, terminalSafe } from '../../tools/src/homework/report';
-import { SANDBOX_ROOT, sandboxCommand } from '../../tools/src/homework/sandbox';
+import { SANDBOX_ROOT, requireSandbox, sandboxAvailability, sandboxCommand } from '../../tools/src/homework/sandbox';
 import { killAllKernels } from '../../tools/src/runner/kernel';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, writeSubmission } from './helpers';
 import { workbookRoot } from '../../lib/src/paths';
@@ -75,6 +75,14 @@ test('sandbox view: another uid, no workbook beyond the runtime binds, no grader
   } finally {
     server.close();
   }
+});
+
+test('no sandbox, no grading: a missing bubblewrap is said clearly, and the batch refuses to start', async () => {
+  const a = sandboxAvailability('/nonexistent/bwrap');
+  assert.equal(a.ok, false);
+  assert.match(a.ok ? '' : a.reason, /\/nonexistent\/bwrap is missing \(Debian: apt-get install bubblewrap/);
+  assert.deepEqual(sandboxAvailability(), { ok: true }, 'this machine (and CI) can build the sandbox');
+  assert.throws(() => requireSandbox('/nonexistent/bwrap'), (e: Error & { code?: string }) => e.code === 'GRADE_NO_SANDBOX' && /--no-sandbox/.test(e.message));
 });
 
 test('SIGUSR1 opens no inspector in the grader', async () => {
@@ -234,6 +242,10 @@ test('bounded cost: a submission that loops in every cell is graded within its b
   // The last cell may run to the end of its interrupt grace (3 s) past the budget.
   assert.ok(o.cellSeconds <= budgetSeconds + 3 + 1, `cells ran ${o.cellSeconds.toFixed(1)} s for a ${budgetSeconds} s budget`);
   assert.ok(o.notes.some((n) => /time budget/.test(n)), o.notes.join('\n'));
+  // Timeouts derived from the source's own run: 10x its time, at least 10 s (hw1's cells are fast).
+  const limits = o.notes.flatMap((n) => { const m = /did not finish within (\d+) s/.exec(n); return m ? [Number(m[1])] : []; });
+  assert.ok(limits.length >= 2, o.notes.join('\n'));
+  assert.ok(limits.every((x) => x >= TIMEOUT_FLOOR_SECONDS && x <= budgetSeconds), `derived timeouts ${limits.join(', ')}`);
   assert.ok(o.notes.some((n) => /adds 30 cells of its own; only the first 5/.test(n)), o.notes.join('\n'));
 });
 

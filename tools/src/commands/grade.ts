@@ -11,7 +11,8 @@ import { workbookDir, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 const USAGE =
   'usage: kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--assignment FILE] [--jobs N (cores)]\n' +
-  '                   [--timeout S (per test, 60)] [--cell-timeout S (per student cell, 60)] [--budget S (cell time per submission, 90)]\n' +
+  '                   [--timeout S (per test)] [--cell-timeout S (per cell)] (default: 10x the source\'s own time, at least 10 s)\n' +
+  '                   [--budget S (cell time per submission, 90)]\n' +
   '                   [--memory MiB (per kernel, 3072)] [--quiet] [--no-sandbox]\n';
 
 function numberFlag(name: string, v: string | undefined, what = 'a positive number of seconds'): number {
@@ -26,8 +27,8 @@ export async function run(argv: string[]): Promise<number> {
   let source = path.join(workbookRoot(), 'homework');
   let out = workbookDir('grade');
   let assignment: string | undefined;
-  let testTimeout = 60;
-  let cellTimeout = 60;
+  let testTimeout: number | undefined;
+  let cellTimeout: number | undefined;
   let budget: number | undefined;
   let memoryMiB: number | undefined;
   let jobs = defaultJobs();
@@ -71,8 +72,8 @@ export async function run(argv: string[]): Promise<number> {
     outDir: out,
     sourceDir: source,
     ...(assignment ? { sourceNotebook: assignment } : {}),
-    testTimeoutSeconds: testTimeout,
-    cellTimeoutSeconds: cellTimeout,
+    ...(testTimeout !== undefined ? { testTimeoutSeconds: testTimeout } : {}),
+    ...(cellTimeout !== undefined ? { cellTimeoutSeconds: cellTimeout } : {}),
     ...(budget !== undefined ? { budgetSeconds: budget } : {}),
     ...(memoryMiB !== undefined ? { limits: { memoryBytes: Math.round(memoryMiB * 1024 * 1024) } } : {}),
     jobs,

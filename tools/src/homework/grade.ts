@@ -50,6 +50,8 @@ export interface GradeOutcome {
   seconds: number;
   /** Of those, the time the submission's cells ran (what the budget limits; kernel starts excluded). */
   cellSeconds: number;
+  /** Wall time of each step's first run, by label (test: its grade id; probe: "<grade id> probe"). */
+  stepSeconds?: Record<string, number>;
   kernelStarts: number;
   /** What the grader did about the submission's shape (missing cells, restarts...). */
   notes: string[];
@@ -62,10 +64,15 @@ export interface GradeOptions {
   sourceDir: string;
   /** Force the source notebook instead of matching by file name and grade ids. */
   sourceNotebook?: string;
-  /** Per test cell (and per probe). Default 60 s. */
+  /**
+   * Per test cell (and per probe). Default: derived from the source's own run (see calibrate):
+   * 10x the time the same cell took with the teacher's solutions, at least 10 s.
+   */
   testTimeoutSeconds?: number;
-  /** Per setup or student cell. Default 300 s. */
+  /** Per setup or student cell. Default: derived like testTimeoutSeconds; 10 s for cells the student added. */
   cellTimeoutSeconds?: number;
+  /** Derive the default timeouts from a run of the source (default true; false: 60 s each). */
+  calibrate?: boolean;
   /** Kernels one submission may use (the first plus restarts after deaths). Default 3. */
   maxKernelStarts?: number;
   tslabPath?: string;
@@ -76,7 +83,10 @@ export interface GradeOptions {
   sandbox?: boolean;
   /** Folder for this run's temp files (a batch shares one); default: a private one, removed after. */
   runDir?: string;
-  /** Wall time the submission's cells (setup, student, tests, probes) may use in all. Default 90 s. */
+  /**
+   * Wall time the submission's cells (setup, student, tests, probes) may use in all; kernel starts
+   * are not counted. Default: 90 s, or 3x the source's own cell time if that is more (hw3).
+   */
   budgetSeconds?: number;
   /**
    * The seed put in the source's parameters cell (`let seed = …;`, hw3) for this grading, so that
@@ -494,6 +504,49 @@ export function ignoreInspectorSignal(): void {
 }
 
 export const DEFAULT_BUDGET_SECONDS = 90;
+/** Timeouts derived from the source's own run: this many times its time, at least TIMEOUT_FLOOR_SECONDS. */
+export const TIMEOUT_FACTOR = 10;
+export const TIMEOUT_FLOOR_SECONDS = 10;
+const FALLBACK_TIMEOUT_SECONDS = 60;
+
+interface Calibration {
+  seconds: Readonly<Record<string, number>>;
+  /** Why the source's run is not usable (its timeouts then fall back to 60 s). */
+  problem?: string;
+}
+
+const calibrations = new Map<string, Promise<Calibration>>();
+
+/**
+ * The source notebook graded as its own submission, once per grader process and source (and
+ * seed): how long each of its cells takes with the teacher's solutions, on this machine, under
+ * this load. It must score full marks; if not, the environment is broken and the grader says so.
+ */
+function calibrate(sourceFile: string, options: GradeOptions, seed: number): Promise<Calibration> {
+  const key = `${path.resolve(sourceFile)}\0${seed}\0${options.sandbox !== false}`;
+  let c = calibrations.get(key);
+  if (!c) {
+    c = (async (): Promise<Calibration> => {
+      const { onEvent: _quiet, ...rest } = options;
+      const o = await gradeSubmission(sourceFile, {
+        ...rest,
+        sourceNotebook: sourceFile,
+        seed,
+        calibrate: false,
+        cellTimeoutSeconds: 300,
+        testTimeoutSeconds: 300,
+        budgetSeconds: 3600,
+        maxKernelStarts: 1,
+      });
+      const t = o.report.total;
+      const problem = t.score === t.max_score ? undefined : `the source notebook itself scored ${t.score}/${t.max_score} in the grader's sandbox (${o.notes.concat(o.report.questions.flatMap((q) => q.messages)).join(' ').slice(0, 300)})`;
+      return { seconds: o.stepSeconds ?? {}, ...(problem ? { problem } : {}) };
+    })();
+    calibrations.set(key, c);
+    c.catch(() => calibrations.delete(key));
+  }
+  return c;
+}
 export const DEFAULT_MAX_EXTRA_CELLS = 20;
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -501,9 +554,6 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
   ignoreInspectorSignal();
   const started = Date.now();
-  const testTimeout = options.testTimeoutSeconds ?? 60;
-  const cellTimeout = options.cellTimeoutSeconds ?? 60;
-  const budget = options.budgetSeconds ?? DEFAULT_BUDGET_SECONDS;
   const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
   const probes = options.probes ?? HOMEWORK_PROBES;
   const maxOutputChars = options.maxOutputChars ?? 1_000_000;
@@ -514,9 +564,23 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   // Refused inputs (not a regular file, too large) throw GRADE_BAD_INPUT before anything runs.
   const { notebook: submission, problem } = readSubmission(submissionFile);
   const sourceFile = options.sourceNotebook ?? findSourceNotebook(submission, submissionFile, options.sourceDir);
-  const source = withGradingSeed(readNotebook(sourceFile), options.seed ?? gradingSeed());
+  const seed = options.seed ?? gradingSeed();
+  const source = withGradingSeed(readNotebook(sourceFile), seed);
+  const needTimes = options.calibrate !== false && (options.cellTimeoutSeconds === undefined || options.testTimeoutSeconds === undefined);
+  const calibration: Calibration = needTimes ? await calibrate(sourceFile, options, seed) : { seconds: {} };
+  const derived = (label: string): number => {
+    const t = calibration.seconds[label];
+    if (calibration.problem || !needTimes) return FALLBACK_TIMEOUT_SECONDS;
+    return t === undefined ? TIMEOUT_FLOOR_SECONDS : Math.max(TIMEOUT_FLOOR_SECONDS, Math.ceil(TIMEOUT_FACTOR * t));
+  };
+  const calibratedTotal = Object.values(calibration.seconds).reduce((a, b) => a + b, 0);
+  // An honest submission of a slow assignment (hw3's grid) must fit: 3x the source's own cell time.
+  const budget = options.budgetSeconds ?? Math.max(DEFAULT_BUDGET_SECONDS, Math.ceil(3 * calibratedTotal));
+  const cellTimeoutFor = (label: string) => options.cellTimeoutSeconds ?? derived(label);
+  const testTimeoutFor = (label: string) => options.testTimeoutSeconds ?? derived(label);
   const { steps, notes } = buildGradingPlan(source, submission, options.maxExtraCells ?? DEFAULT_MAX_EXTRA_CELLS);
   if (problem) notes.unshift(problem);
+  if (calibration.problem) notes.push(`grader warning: ${calibration.problem}; timeouts fell back to ${FALLBACK_TIMEOUT_SECONDS} s.`);
   if (!sandboxed) notes.push('graded WITHOUT the sandbox (--no-sandbox): the submission could read and write what the grader can.');
 
   const questions = new Map<string, QuestionScore>();
@@ -541,11 +605,14 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   // Time the submission's cells have used: kernel starts are the grader's, not counted.
   let spent = 0;
   const remaining = () => budget - spent;
-  const run = async (code: string, limit: number): Promise<ExecuteResult & { limit: number }> => {
+  const stepSeconds: Record<string, number> = {};
+  const run = async (code: string, limit: number, label: string): Promise<ExecuteResult & { limit: number }> => {
     const cap = Math.max(1, Math.min(limit, remaining()));
     const t0 = Date.now();
     const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars });
-    spent += (Date.now() - t0) / 1000;
+    const dt = (Date.now() - t0) / 1000;
+    spent += dt;
+    stepSeconds[label] ??= dt;
     return { ...r, limit: cap };
   };
 
@@ -581,7 +648,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
       for (let j = 0; j < upTo && client.alive && remaining() > 0; j++) {
         const s = steps[j];
         if (s.kind === 'test' || skipOnReplay.has(j)) continue;
-        const r = await run(s.code, cellTimeout);
+        const r = await run(s.code, cellTimeoutFor(s.label), s.label);
         if (r.status === 'timeout' || r.status === 'dead') skipOnReplay.add(j);
       }
     }
@@ -599,7 +666,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
         break;
       }
       if (step.kind !== 'test') {
-        const r = await run(step.code, cellTimeout);
+        const r = await run(step.code, cellTimeoutFor(step.label), step.label);
         log(`${step.label}: ${r.status}`);
         if (r.status === 'timeout' || r.status === 'dead') {
           skipOnReplay.add(i);
@@ -613,7 +680,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
       const q = questions.get(step.gradeId);
       if (!q) continue;
       ran.add(step.gradeId);
-      const r = await run(step.code, testTimeout);
+      const r = await run(step.code, testTimeoutFor(step.gradeId), step.gradeId);
       log(`${step.gradeId}: ${r.status}`);
       if (r.status !== 'ok') {
         q.messages.push(describeFailure(r, r.limit, 'the test cell'));
@@ -625,7 +692,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
           const challenge = await probe.prepare(graderRandom, { source });
           const marker = `@@kdlab-${randomBytes(12).toString('hex')}@@`;
           const wrapped = wrapProbe(challenge.code, marker);
-          const pr = await run(wrapped.code, testTimeout);
+          const pr = await run(wrapped.code, testTimeoutFor(`${step.gradeId} probe`), `${step.gradeId} probe`);
           log(`${step.gradeId} probe: ${pr.status}`);
           if (pr.status !== 'ok') {
             q.messages.push(describeFailure(pr, pr.limit, "the grader's own check"));
@@ -675,6 +742,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     report,
     seconds: (Date.now() - started) / 1000,
     cellSeconds: spent,
+    stepSeconds,
     kernelStarts: starts,
     notes,
   };

@@ -54,6 +54,8 @@ const PRLIMIT = '/usr/bin/prlimit';
 export const SANDBOX_ROOT = '/opt/kdlab';
 export const SANDBOX_HOME = `${SANDBOX_ROOT}/work`;
 const NOBODY = 65534;
+/** The node binary the kernel runs: the grader's own. */
+const NODE = process.execPath;
 
 export interface SandboxLimits {
   /** RLIMIT_DATA of the kernel, bytes. Default 3 GiB. */
@@ -93,6 +95,7 @@ export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
 export function sandboxCommand(
   argv: readonly string[],
   opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits> },
+  bwrap = BWRAP,
 ): { command: string; args: string[] } {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const bw: string[] = [
@@ -105,6 +108,8 @@ export function sandboxCommand(
     '--size', String(limits.tmpfsBytes), '--tmpfs', '/tmp',
   ];
   for (const [host, inside] of runtimeBinds()) bw.push('--ro-bind', host, inside);
+  // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
+  if (!NODE.startsWith('/usr/')) bw.push('--ro-bind', path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)));
   bw.push('--size', String(limits.tmpfsBytes), '--tmpfs', SANDBOX_HOME);
   for (const d of opts.rwDirs ?? []) bw.push('--bind', d, d);
   bw.push('--chdir', SANDBOX_HOME, '--clearenv');
@@ -114,7 +119,7 @@ export function sandboxCommand(
     `--data=${limits.memoryBytes}`, `--cpu=${limits.cpuSeconds}`, `--nproc=${limits.processes}`, '--core=0',
     '--', ...argv,
   );
-  const wrapped = isRoot() ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', BWRAP, ...bw] : [BWRAP, ...bw];
+  const wrapped = isRoot() ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', bwrap, ...bw] : [bwrap, ...bw];
   // SIGINT interrupts a cell: it must reach tslab (which handles it) but not kill bwrap, whose
   // death would take the kernel with it. An ignored disposition survives exec into setpriv and
   // bwrap; Node resets its own signals at start-up and tslab installs its handler.
@@ -127,28 +132,32 @@ let availability: { ok: true } | { ok: false; reason: string } | undefined;
  * Whether a sandboxed kernel can start here: bwrap present, namespaces allowed, and the runtime
  * files readable by the kernel's user. Checked once per process by running node in a sandbox.
  */
-export function sandboxAvailability(): { ok: true } | { ok: false; reason: string } {
-  if (availability) return availability;
-  for (const bin of [BWRAP, PRLIMIT, ...(isRoot() ? [SETPRIV] : [])]) {
-    if (!fs.existsSync(bin)) {
-      return (availability = { ok: false, reason: `${bin} is missing (Debian: apt-get install bubblewrap util-linux).` });
-    }
+export function sandboxAvailability(bwrap = BWRAP): { ok: true } | { ok: false; reason: string } {
+  if (availability && bwrap === BWRAP) return availability;
+  const result = checkSandbox(bwrap);
+  if (bwrap === BWRAP) availability = result;
+  return result;
+}
+
+function checkSandbox(bwrap: string): { ok: true } | { ok: false; reason: string } {
+  for (const bin of [bwrap, PRLIMIT, ...(isRoot() ? [SETPRIV] : [])]) {
+    if (!fs.existsSync(bin)) return { ok: false, reason: `${bin} is missing (Debian: apt-get install bubblewrap util-linux).` };
   }
   const probe = `process.exit(require('fs').existsSync('${SANDBOX_ROOT}/node_modules/tslab/package.json') && require('fs').existsSync('${SANDBOX_ROOT}/lib/dist/index.js') ? 0 : 3)`;
-  const { command, args } = sandboxCommand(['/usr/bin/node', '-e', probe], { env: { PATH: '/usr/bin:/bin' } });
+  const { command, args } = sandboxCommand([NODE, '-e', probe], { env: { PATH: '/usr/bin:/bin' } }, bwrap);
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
-  if (r.status === 0) return (availability = { ok: true });
+  if (r.status === 0) return { ok: true };
   const why = (r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ');
   const hint =
     r.status === 3
       ? `the sandbox cannot read the workbook's node_modules or lib/dist${isRoot() ? ' as uid 65534 (every folder above the workbook needs o+x, the files o+r)' : ''}; run npm run build.`
       : 'this machine cannot create the namespaces bubblewrap needs (user namespaces disabled? inside a container without them?).';
-  return (availability = { ok: false, reason: `${hint}${why ? ` (${why})` : ''}` });
+  return { ok: false, reason: `${hint}${why ? ` (${why})` : ''}` };
 }
 
 /** Throws a readable error when no sandbox can be made (the grader refuses to run unconfined). */
-export function requireSandbox(): void {
-  const a = sandboxAvailability();
+export function requireSandbox(bwrap = BWRAP): void {
+  const a = sandboxAvailability(bwrap);
   if (!a.ok) {
     throw new ToolError(
       'GRADE_NO_SANDBOX',
@@ -202,7 +211,7 @@ export function sandboxedKernel(runDir: string, opts: { env(connectionDir: strin
     dir,
     transport: 'ipc',
     command: (connectionFile) =>
-      sandboxCommand(['/usr/bin/node', `${SANDBOX_ROOT}/node_modules/tslab/bin/tslab`, 'kernel', '--config-path', connectionFile], {
+      sandboxCommand([NODE, `${SANDBOX_ROOT}/node_modules/tslab/bin/tslab`, 'kernel', '--config-path', connectionFile], {
         env: opts.env(dir),
         rwDirs: [dir],
         ...(opts.limits ? { limits: opts.limits } : {}),
