@@ -242,10 +242,11 @@ test('bounded cost: a submission that loops in every cell is graded within its b
   // The last cell may run to the end of its interrupt grace (3 s) past the budget.
   assert.ok(o.cellSeconds <= budgetSeconds + 3 + 1, `cells ran ${o.cellSeconds.toFixed(1)} s for a ${budgetSeconds} s budget`);
   assert.ok(o.notes.some((n) => /time budget/.test(n)), o.notes.join('\n'));
-  // Timeouts derived from the source's own run: 10x its time, at least 10 s (hw1's cells are fast).
-  const limits = o.notes.flatMap((n) => { const m = /did not finish within (\d+) s/.exec(n); return m ? [Number(m[1])] : []; });
-  assert.ok(limits.length >= 2, o.notes.join('\n'));
-  assert.ok(limits.every((x) => x >= TIMEOUT_FLOOR_SECONDS && x <= budgetSeconds), `derived timeouts ${limits.join(', ')}`);
+  // Timeouts derived from the source's own run: 10x its time, at least 10 s; the budget caps the last.
+  const limits = o.notes.flatMap((n) => { const m = /did not finish within ([\d.]+) s/.exec(n); return m ? [Number(m[1])] : []; });
+  assert.ok(limits.length >= 1, o.notes.join('\n'));
+  assert.ok(limits[0] >= TIMEOUT_FLOOR_SECONDS, `the first looping cell had ${limits[0]} s`);
+  assert.ok(limits.every((x) => x <= budgetSeconds), `timeouts ${limits.join(', ')} within the ${budgetSeconds} s budget`);
   assert.ok(o.notes.some((n) => /adds 30 cells of its own; only the first 5/.test(n)), o.notes.join('\n'));
 });
 

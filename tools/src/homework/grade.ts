@@ -228,7 +228,7 @@ export function summariseStderr(stderr: string): string {
 function describeFailure(r: ExecuteResult, timeoutSeconds: number, what: string): string {
   switch (r.status) {
     case 'timeout':
-      return `${what} did not finish within ${timeoutSeconds} s and was stopped.`;
+      return `${what} did not finish within ${Math.round(timeoutSeconds * 10) / 10} s and was stopped.`;
     case 'dead': {
       const how = r.exit?.signal ? `signal ${r.exit.signal}` : `exit code ${r.exit?.code ?? '?'}`;
       return `the kernel died while running ${what} (${how}).`;
