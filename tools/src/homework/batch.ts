@@ -49,6 +49,7 @@ export function failedOutcome(submission: string, reason: string, seconds: numbe
     assignment: '',
     report: { total: { score: 0, max_score: 0 }, questions: [], error: reason },
     seconds,
+    cellSeconds: 0,
     kernelStarts: 0,
     notes: [`not graded: ${reason}`],
     error: reason,
