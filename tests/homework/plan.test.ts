@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildGradingPlan, findSourceNotebook, wrapProbe } from '../../tools/src/homework/grade';
+import { buildGradingPlan, findSourceNotebook, gradingSeed, withGradingSeed, wrapProbe } from '../../tools/src/homework/grade';
+import { forbiddenLibraryUse, libraryUse } from '../../tools/src/homework/imports';
+import { hw3Parameters } from '../../tools/src/homework/hw3';
+import { readNotebook } from '../../tools/src/runner/nbformat';
 import { gradeCells, nbgraderMeta, stripSolutions } from '../../tools/src/homework/markers';
 import { reportNames, summaryCsv, writeGradeReports } from '../../tools/src/homework/report';
 import { snapshotDir } from '../../tools/src/snapshot';
@@ -77,6 +80,7 @@ function outcome(file: string, score: number): GradeOutcome {
     assignment: 'hw1-temperature',
     report: { total: { score, max_score: 8 }, questions: [{ grade_id: 'hw1-q1-tests', score, max_score: 8, messages: score ? [] : ['```` fake fence\nboom'] }] },
     seconds: 1,
+    cellSeconds: 1,
     kernelStarts: 1,
     notes: [],
   };
@@ -156,4 +160,29 @@ test('unreadable or odd submissions are graded leniently, as far as they can be 
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('library answers: importing the reference implementation a question asks for scores it 0', () => {
+  const wrapper = "import { softmaxWithTemperature as ref, tf } from 'kdlab';\nfunction softmaxWithTemperature(l: tf.Tensor, T: number) { return ref(l, T); }";
+  const hits = forbiddenLibraryUse(wrapper, ['hw1-q1-tests', 'hw1-q2-tests', 'hw2-q2-tests']);
+  assert.deepEqual([...hits.keys()], ['hw1-q1-tests', 'hw1-q2-tests'], 'questions without forbidden names are not affected');
+  assert.match(hits.get('hw1-q1-tests')?.join(' ') ?? '', /imports the library's softmaxWithTemperature/);
+  // Allowed: other names, and mentions in comments.
+  assert.equal(forbiddenLibraryUse("import { tf, makeRng } from 'kdlab';\n// not softmaxWithTemperature from 'kdlab'", ['hw1-q1-tests']).size, 0);
+  assert.equal(forbiddenLibraryUse("const fs = require('node:fs');", ['hw1-q1-tests']).size, 0);
+  // Ways that hide which names are used count as using them.
+  for (const code of ["import * as k from 'kdlab';", "const k = require('kdlab');", "const m = await import('kdlab/internals');", "const k = require(['kd', 'lab'].join(''));"]) {
+    assert.equal(forbiddenLibraryUse(code, ['hw2-q1-tests']).size, 1, code);
+  }
+  const use = libraryUse("import {\n  distillationLoss as d,\n  type KdLossOptions,\n} from \"kdlab\";");
+  assert.deepEqual([...use.names].sort(), ['KdLossOptions', 'distillationLoss']);
+});
+
+test('hw3 seed: drawn at grading time and put in the parameters cell; other parameters unchanged', () => {
+  const hw3 = readNotebook(path.join(HOMEWORK_DIR, 'hw3-ablation.ipynb'));
+  const seeded = withGradingSeed(hw3, 123457);
+  assert.equal(hw3Parameters(seeded).seed, 123457);
+  assert.deepEqual({ ...hw3Parameters(seeded), seed: 0 }, { ...hw3Parameters(hw3), seed: 0 });
+  assert.equal(hw3Parameters(hw3).seed, 0, 'the source itself is not modified');
+  assert.ok(gradingSeed() > 0 && gradingSeed() === gradingSeed(), 'one seed per grader process');
 });

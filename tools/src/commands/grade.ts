@@ -1,30 +1,37 @@
 /**
- * `kdlab grade <submission.ipynb>... [--source homework/] [--out DIR]`: each submission in a fresh
- * tslab kernel; reports are written only once every kernel is gone (see homework/grade.ts).
+ * `kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--jobs N]`: each submission
+ * in its own sandboxed tslab kernel (homework/sandbox.ts), `--jobs` at a time; each report is
+ * written as soon as its submission is done (homework/batch.ts).
  */
 import * as path from 'node:path';
-import { gradeSubmission, type GradeOutcome } from '../homework/grade';
-import { writeGradeReports } from '../homework/report';
-import { snapshotDir } from '../snapshot';
-import { KdlabError, workbookDir, workbookRoot } from 'kdlab/internals';
+import { defaultJobs, gradeBatch } from '../homework/batch';
+import { ignoreInspectorSignal } from '../homework/grade';
+import { terminalSafe } from '../homework/report';
+import { workbookDir, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 const USAGE =
-  'usage: kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--assignment FILE]\n' +
-  '                   [--timeout S (per test, 60)] [--cell-timeout S (per student cell, 300)] [--quiet] [--no-sandbox]\n';
+  'usage: kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--assignment FILE] [--jobs N (cores)]\n' +
+  '                   [--timeout S (per test)] [--cell-timeout S (per cell)] (default: 10x the source\'s own time, at least 10 s)\n' +
+  '                   [--budget S (cell time per submission, 90)]\n' +
+  '                   [--memory MiB (per kernel, 3072)] [--quiet] [--no-sandbox]\n';
 
-function numberFlag(name: string, v: string | undefined): number {
+function numberFlag(name: string, v: string | undefined, what = 'a positive number of seconds'): number {
   const n = Number(v);
-  if (v === undefined || !Number.isFinite(n) || n <= 0) throw new ToolError('BAD_ARGS', `${name} needs a positive number of seconds.\n${USAGE}`);
+  if (v === undefined || !Number.isFinite(n) || n <= 0) throw new ToolError('BAD_ARGS', `${name} needs ${what}.\n${USAGE}`);
   return n;
 }
 
 export async function run(argv: string[]): Promise<number> {
+  ignoreInspectorSignal();
   const submissions: string[] = [];
   let source = path.join(workbookRoot(), 'homework');
   let out = workbookDir('grade');
   let assignment: string | undefined;
-  let testTimeout = 60;
-  let cellTimeout = 300;
+  let testTimeout: number | undefined;
+  let cellTimeout: number | undefined;
+  let budget: number | undefined;
+  let memoryMiB: number | undefined;
+  let jobs = defaultJobs();
   let quiet = false;
   let sandbox = true;
   for (let i = 0; i < argv.length; i++) {
@@ -43,43 +50,44 @@ export async function run(argv: string[]): Promise<number> {
     else if (flag === '--assignment') assignment = value();
     else if (flag === '--timeout') testTimeout = numberFlag(flag, value());
     else if (flag === '--cell-timeout') cellTimeout = numberFlag(flag, value());
+    else if (flag === '--budget') budget = numberFlag(flag, value());
+    else if (flag === '--memory') memoryMiB = numberFlag(flag, value(), 'a positive number of MiB');
+    else if (flag === '--jobs' || flag === '-j') jobs = Math.floor(numberFlag(flag, value(), 'a positive number'));
     else if (flag === '--quiet' || flag === '-q') quiet = true;
     else if (flag === '--no-sandbox') sandbox = false;
-    else if (flag.startsWith('-')) throw new ToolError('BAD_ARGS', `unknown option ${flag}.\n${USAGE}`);
+    else if (flag.startsWith('-')) throw new ToolError('BAD_ARGS', `unknown option ${terminalSafe(flag)}.\n${USAGE}`);
     else submissions.push(a);
   }
   if (submissions.length === 0) throw new ToolError('BAD_ARGS', `no submission given.\n${USAGE}`);
-
-  const before = snapshotDir(out);
-  const outcomes: GradeOutcome[] = [];
-  let failed = 0;
-  for (const file of submissions) {
-    if (!quiet) process.stderr.write(`grading ${file}\n`);
-    let outcome: GradeOutcome;
-    try {
-      outcome = await gradeSubmission(file, {
-      sourceDir: source,
-      ...(assignment ? { sourceNotebook: assignment } : {}),
-      testTimeoutSeconds: testTimeout,
-      cellTimeoutSeconds: cellTimeout,
-      sandbox,
-      ...(quiet ? {} : { onEvent: (m: string) => process.stderr.write(`  ${m}\n`) }),
-      });
-    } catch (err) {
-      // Only setup problems land here (unknown assignment, missing source, no kernel); report
-      // them and go on with the other submissions.
-      if (!(err instanceof KdlabError)) throw err;
-      process.stderr.write(`${file}: not graded: ${err.message}\n`);
-      failed++;
-      continue;
-    }
-    outcomes.push(outcome);
-    const t = outcome.report.total;
-    process.stdout.write(`${file}: ${t.score} / ${t.max_score} (${outcome.assignment}, ${outcome.seconds.toFixed(1)} s)\n`);
+  if (!sandbox) {
+    process.stderr.write(
+      '\n!!! WARNING: --no-sandbox: student code runs with YOUR user\'s rights, outside any namespace.\n' +
+        '!!! It can read the solutions and hidden tests, signal and take over this grader, and write your files.\n' +
+        '!!! Use it only on a throw-away machine or for submissions you trust.\n\n',
+    );
   }
-  if (outcomes.length === 0) return 1;
-  const written = writeGradeReports(out, outcomes, before);
-  for (const f of written.foreign) process.stderr.write(`warning: output folder: ${f}\n`);
-  process.stdout.write(`reports: ${path.relative(process.cwd(), path.resolve(out)) || out}/ (${written.files.length} files)\n`);
-  return failed > 0 ? 1 : 0;
+
+  const show = (s: string) => terminalSafe(s);
+  const result = await gradeBatch(submissions, {
+    outDir: out,
+    sourceDir: source,
+    ...(assignment ? { sourceNotebook: assignment } : {}),
+    ...(testTimeout !== undefined ? { testTimeoutSeconds: testTimeout } : {}),
+    ...(cellTimeout !== undefined ? { cellTimeoutSeconds: cellTimeout } : {}),
+    ...(budget !== undefined ? { budgetSeconds: budget } : {}),
+    ...(memoryMiB !== undefined ? { limits: { memoryBytes: Math.round(memoryMiB * 1024 * 1024) } } : {}),
+    jobs,
+    sandbox,
+    ...(quiet ? {} : { onEvent: (file: string, m: string) => process.stderr.write(`  ${show(path.basename(file))}: ${show(m)}\n`) }),
+    onGraded: (o) => {
+      if (o.error !== undefined) process.stdout.write(`${show(o.submission)}: not graded: ${show(o.error)}\n`);
+      else {
+        const t = o.report.total;
+        process.stdout.write(`${show(o.submission)}: ${t.score} / ${t.max_score} (${o.assignment}, ${o.seconds.toFixed(1)} s)\n`);
+      }
+    },
+  });
+  for (const f of result.foreign) process.stderr.write(`warning: output folder: ${show(f)}\n`);
+  process.stdout.write(`reports: ${show(path.relative(process.cwd(), path.resolve(out)) || out)}/ (${result.files.length} files)\n`);
+  return result.outcomes.some((o) => o.error !== undefined) ? 1 : 0;
 }

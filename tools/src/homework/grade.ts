@@ -16,15 +16,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { KernelClient, type ExecuteResult } from '../runner/kernel';
 import type { Cell, Notebook } from '../runner/nbformat';
 import { readNotebook } from '../runner/nbformat';
 import { assignmentName, cellText, gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from './markers';
 import { HOMEWORK_PROBES, graderRandom, type Probe } from './probes';
 import { listHomework } from './release';
-import { workbookRoot } from 'kdlab/internals';
+import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
+import { forbiddenLibraryUse } from './imports';
+import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
   grade_id: string;
@@ -37,6 +39,8 @@ export interface QuestionScore {
 export interface GradeReport {
   total: { score: number; max_score: number };
   questions: QuestionScore[];
+  /** Set when the submission could not be graded at all (refused input, unknown assignment, grader fault). */
+  error?: string;
 }
 
 export interface GradeOutcome {
@@ -44,9 +48,15 @@ export interface GradeOutcome {
   assignment: string;
   report: GradeReport;
   seconds: number;
+  /** Of those, the time the submission's cells ran (what the budget limits; kernel starts excluded). */
+  cellSeconds: number;
+  /** Wall time of each step's first run, by label (test: its grade id; probe: "<grade id> probe"). */
+  stepSeconds?: Record<string, number>;
   kernelStarts: number;
   /** What the grader did about the submission's shape (missing cells, restarts...). */
   notes: string[];
+  /** Why the submission scored 0 without being graded (also in report.error). */
+  error?: string;
 }
 
 export interface GradeOptions {
@@ -54,15 +64,41 @@ export interface GradeOptions {
   sourceDir: string;
   /** Force the source notebook instead of matching by file name and grade ids. */
   sourceNotebook?: string;
-  /** Per test cell (and per probe). Default 60 s. */
+  /**
+   * Per test cell (and per probe). Default: derived from the source's own run (see calibrate):
+   * 10x the time the same cell took with the teacher's solutions, at least 10 s.
+   */
   testTimeoutSeconds?: number;
-  /** Per setup or student cell. Default 300 s. */
+  /** Per setup or student cell. Default: derived like testTimeoutSeconds; 10 s for cells the student added. */
   cellTimeoutSeconds?: number;
+  /** Derive the default timeouts from a run of the source (default true; false: 60 s each). */
+  calibrate?: boolean;
   /** Kernels one submission may use (the first plus restarts after deaths). Default 3. */
   maxKernelStarts?: number;
   tslabPath?: string;
-  /** Confine the kernel with Node's permission model (default true where Node supports it). */
+  /**
+   * Run each kernel in the bubblewrap sandbox (sandbox.ts; default true: refuses to grade when no
+   * sandbox can be made). false: unconfined but for Node's permission model, for throw-away machines.
+   */
   sandbox?: boolean;
+  /** Folder for this run's temp files (a batch shares one); default: a private one, removed after. */
+  runDir?: string;
+  /**
+   * Wall time the submission's cells (setup, student, tests, probes) may use in all; kernel starts
+   * are not counted. Default: 90 s, or 3x the source's own cell time if that is more (hw3).
+   */
+  budgetSeconds?: number;
+  /**
+   * The seed put in the source's parameters cell (`let seed = …;`, hw3) for this grading, so that
+   * numbers typed in from the student's own run do not match. Default: one drawn per grader
+   * process from the OS's random generator (a batch shares it, so hw3's grid is trained once).
+   */
+  seed?: number;
+  /** Cells the student added that are run; the rest are dropped with a note. Default 20. */
+  maxExtraCells?: number;
+  /** Stream output kept per cell and stream (characters). Default 1,000,000. */
+  maxOutputChars?: number;
+  limits?: Partial<SandboxLimits>;
   probes?: Readonly<Record<string, Probe>>;
   onEvent?(message: string): void;
 }
@@ -82,7 +118,7 @@ function isSolution(cell: Cell): boolean {
  * run right after the solution cell they follow. A submission cell that claims the grade_id or id
  * of a source-owned cell is ignored: the source's copy runs instead.
  */
-export function buildGradingPlan(source: Notebook, submission: Notebook): { steps: PlanStep[]; notes: string[] } {
+export function buildGradingPlan(source: Notebook, submission: Notebook, maxExtraCells = Infinity): { steps: PlanStep[]; notes: string[] } {
   const notes: string[] = [];
   const srcCode = source.cells.filter((c) => c.cell_type === 'code');
   const ownedKeys = new Set<string>();
@@ -110,6 +146,7 @@ export function buildGradingPlan(source: Notebook, submission: Notebook): { step
   const matchedSubs = new Set(matched.values());
   const extrasAfter = new Map<Cell | null, Cell[]>();
   let current: Cell | null = null;
+  let extras = 0;
   for (const u of subCode) {
     if (matchedSubs.has(u)) {
       current = u;
@@ -118,10 +155,12 @@ export function buildGradingPlan(source: Notebook, submission: Notebook): { step
     const m = nbgraderMeta(u);
     const claimsOwned = (m && ownedKeys.has(`g:${m.grade_id}`)) || (u.id !== undefined && ownedKeys.has(`i:${u.id}`));
     if (claimsOwned) continue;
+    if (++extras > maxExtraCells) continue;
     const list = extrasAfter.get(current) ?? [];
     list.push(u);
     extrasAfter.set(current, list);
   }
+  if (extras > maxExtraCells) notes.push(`the submission adds ${extras} cells of its own; only the first ${maxExtraCells} were run.`);
   const steps: PlanStep[] = [];
   let firstSolution = true;
   srcCode.forEach((c, i) => {
@@ -189,7 +228,7 @@ export function summariseStderr(stderr: string): string {
 function describeFailure(r: ExecuteResult, timeoutSeconds: number, what: string): string {
   switch (r.status) {
     case 'timeout':
-      return `${what} did not finish within ${timeoutSeconds} s and was stopped.`;
+      return `${what} did not finish within ${Math.round(timeoutSeconds * 10) / 10} s and was stopped.`;
     case 'dead': {
       const how = r.exit?.signal ? `signal ${r.exit.signal}` : `exit code ${r.exit?.code ?? '?'}`;
       return `the kernel died while running ${what} (${how}).`;
@@ -272,15 +311,6 @@ process.stdout.write('\\n${marker}' + ${name}Enc(${name}) + '${marker}\\n');`;
   };
 }
 
-/** A private, empty working folder for the kernel, where only the workbook's packages resolve. */
-function makeKernelHome(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-grade-'));
-  // tslab resolves `import ... from 'kdlab'` (and type-checks it) through node_modules next to
-  // the cwd; a symlink gives the packages without copying anything of the teacher's.
-  fs.symlinkSync(path.join(workbookRoot(), 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  return dir;
-}
-
 /** Whether this Node has the permission model (20: --experimental-permission; later: --permission). */
 export function sandboxFlag(): string | undefined {
   const flags = process.allowedNodeEnvironmentFlags;
@@ -295,10 +325,9 @@ export function sandboxFlag(): string | undefined {
  * write nothing, and start no processes. Native addons stay allowed because the kernel's zeromq
  * needs them; with no write access a submission cannot drop an addon of its own to load.
  */
-export function sandboxNodeOptions(home: string): string | undefined {
+export function sandboxNodeOptions(home: string, root = workbookRoot(), connectionDir = path.join(os.tmpdir(), 'kdlab-kernel-*')): string | undefined {
   const flag = sandboxFlag();
   if (!flag) return undefined;
-  const root = workbookRoot();
   const reads = [
     home,
     path.join(root, 'node_modules', '*'),
@@ -306,8 +335,8 @@ export function sandboxNodeOptions(home: string): string | undefined {
     path.join(root, 'lib', 'package.json'),
     path.join(root, 'package.json'),
     path.join(root, 'data', 'checksums.json'),
-    // KernelClient's connection file and watchdog live in a fresh kdlab-kernel-* folder.
-    path.join(os.tmpdir(), 'kdlab-kernel-*'),
+    // The kernel's connection file (and, unsandboxed, KernelClient's watchdog).
+    connectionDir,
     // zeromq's loader probes this file to tell musl from glibc; Node 20 throws rather than say no.
     '/etc/alpine-release',
     // tslab's TypeScript watches the node_modules folders that module lookups probed and found
@@ -316,7 +345,8 @@ export function sandboxNodeOptions(home: string): string | undefined {
     ...ancestorNodeModules(path.join(root, 'lib', 'dist')),
     ...ancestorNodeModules(home),
   ];
-  if (process.env.KDLAB_DATA_DIR) reads.push(path.join(path.resolve(process.env.KDLAB_DATA_DIR), '*'));
+  const dataDir = root === SANDBOX_ROOT ? (process.env.KDLAB_DATA_DIR ? `${SANDBOX_ROOT}/mnist` : undefined) : process.env.KDLAB_DATA_DIR;
+  if (dataDir) reads.push(path.join(path.resolve(dataDir), '*'));
   for (const r of reads) {
     if (/[\s,"']/.test(r)) return undefined; // NODE_OPTIONS cannot carry it safely: run unconfined
   }
@@ -358,6 +388,63 @@ function kernelEnv(home: string, sandbox: boolean): NodeJS.ProcessEnv {
   return env;
 }
 
+/** The environment of a kernel inside the bubblewrap sandbox: nothing of the grader's own. */
+function sandboxedKernelEnv(connectionDir: string): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: '/usr/bin:/bin',
+    HOME: SANDBOX_HOME,
+    TMPDIR: '/tmp',
+    LANG: 'C.UTF-8',
+    KDLAB_CACHE_DIR: `${SANDBOX_HOME}/.cache`,
+  };
+  if (process.env.KDLAB_DATA_DIR) env.KDLAB_DATA_DIR = `${SANDBOX_ROOT}/mnist`;
+  if (process.env.KDLAB_BACKEND) env.KDLAB_BACKEND = process.env.KDLAB_BACKEND;
+  // Second layer: Node's permission model with the paths as the kernel sees them.
+  const opts = sandboxNodeOptions(SANDBOX_HOME, SANDBOX_ROOT, path.join(connectionDir, '*'));
+  if (opts) env.NODE_OPTIONS = opts;
+  return env;
+}
+
+export const MAX_SUBMISSION_BYTES = 8 * 1024 * 1024;
+
+function fileKind(st: fs.Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * A submission's text, refused early unless it is a regular file (lstat: a symlink is not
+ * followed, a FIFO is never opened for a blocking read) of at most `maxBytes`. The file opened is
+ * checked to be the one inspected (O_NOFOLLOW, O_NONBLOCK, same inode).
+ */
+export function readSubmissionText(file: string, maxBytes = MAX_SUBMISSION_BYTES): string {
+  const refuse = (why: string) => new ToolError('GRADE_BAD_INPUT', `${file}: refused: ${why}; submissions must be regular .ipynb files.`);
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(file);
+  } catch (err) {
+    throw refuse(`cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (!st.isFile()) throw refuse(`it is ${fileKind(st)}`);
+  if (st.size > maxBytes) throw refuse(`it is ${st.size} bytes, more than the ${maxBytes} allowed`);
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    const now = fs.fstatSync(fd);
+    if (!now.isFile() || now.ino !== st.ino || now.dev !== st.dev) throw refuse('it changed while it was being opened');
+    const buf = Buffer.alloc(Math.min(maxBytes, now.size) + 1);
+    let n = 0;
+    for (let r; n < buf.length && (r = fs.readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += r;
+    if (n > maxBytes) throw refuse(`it is more than the ${maxBytes} bytes allowed`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
  * A submission as far as it can be read. Students' notebooks are graded leniently: a different
  * kernelspec or odd cells do not stop grading (the source decides what runs); unreadable JSON
@@ -370,8 +457,9 @@ export function readSubmission(file: string): { notebook: Notebook; problem?: st
   });
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(readSubmissionText(file));
   } catch (err) {
+    if (err instanceof ToolError && err.code === 'GRADE_BAD_INPUT') throw err;
     return empty(`the submission could not be read as a notebook (${(err as Error).message}); it was graded as empty.`);
   }
   const cells = typeof json === 'object' && json !== null && Array.isArray((json as { cells?: unknown }).cells) ? (json as { cells: unknown[] }).cells : undefined;
@@ -389,39 +477,157 @@ export function readSubmission(file: string): { notebook: Notebook; problem?: st
   return { notebook: { ...(json as Notebook), cells: usable }, ...(problem ? { problem } : {}) };
 }
 
+let runSeed: number | undefined;
+/** The grading seed of this process: drawn once, from the OS's random generator. */
+export function gradingSeed(): number {
+  runSeed ??= randomInt(1, 2 ** 31 - 1);
+  return runSeed;
+}
+
+/**
+ * The source with `let seed = …;` of its parameters cell replaced by `seed` (unchanged when it
+ * has none). The kernel runs this cell and the probes read their parameters from it, so the
+ * student's code and the grader's reference use the same seed, which nobody knew in advance.
+ */
+export function withGradingSeed(source: Notebook, seed: number): Notebook {
+  const nb = JSON.parse(JSON.stringify(source)) as Notebook;
+  for (const c of nb.cells) {
+    if (c.cell_type !== 'code' || !Array.isArray(c.metadata.tags) || !c.metadata.tags.includes('parameters')) continue;
+    c.source = cellText(c).replace(/^(\s*let\s+seed\s*(?::[^=]+)?=\s*)[^;\n]+;/m, `$1${Math.trunc(seed)};`);
+  }
+  return nb;
+}
+
+/** Node opens its inspector on SIGUSR1; a listener (even a no-op) turns that off for the grader. */
+export function ignoreInspectorSignal(): void {
+  if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => undefined);
+}
+
+export const DEFAULT_BUDGET_SECONDS = 90;
+/** Timeouts derived from the source's own run: this many times its time, at least TIMEOUT_FLOOR_SECONDS. */
+export const TIMEOUT_FACTOR = 10;
+export const TIMEOUT_FLOOR_SECONDS = 10;
+const FALLBACK_TIMEOUT_SECONDS = 60;
+
+interface Calibration {
+  seconds: Readonly<Record<string, number>>;
+  /** Why the source's run is not usable (its timeouts then fall back to 60 s). */
+  problem?: string;
+}
+
+const calibrations = new Map<string, Promise<Calibration>>();
+
+/**
+ * The source notebook graded as its own submission, once per grader process and source (and
+ * seed): how long each of its cells takes with the teacher's solutions, on this machine, under
+ * this load. It must score full marks; if not, the environment is broken and the grader says so.
+ */
+function calibrate(sourceFile: string, options: GradeOptions, seed: number): Promise<Calibration> {
+  const key = `${path.resolve(sourceFile)}\0${seed}\0${options.sandbox !== false}`;
+  let c = calibrations.get(key);
+  if (!c) {
+    c = (async (): Promise<Calibration> => {
+      const { onEvent: _quiet, ...rest } = options;
+      const o = await gradeSubmission(sourceFile, {
+        ...rest,
+        sourceNotebook: sourceFile,
+        seed,
+        calibrate: false,
+        cellTimeoutSeconds: 300,
+        testTimeoutSeconds: 300,
+        budgetSeconds: 3600,
+        maxKernelStarts: 1,
+      });
+      const t = o.report.total;
+      const problem = t.score === t.max_score ? undefined : `the source notebook itself scored ${t.score}/${t.max_score} in the grader's sandbox (${o.notes.concat(o.report.questions.flatMap((q) => q.messages)).join(' ').slice(0, 300)})`;
+      return { seconds: o.stepSeconds ?? {}, ...(problem ? { problem } : {}) };
+    })();
+    calibrations.set(key, c);
+    c.catch(() => calibrations.delete(key));
+  }
+  return c;
+}
+export const DEFAULT_MAX_EXTRA_CELLS = 20;
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+
 /** Grades one submission; never throws for anything the submission does (only for grader setup errors). */
 export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
+  ignoreInspectorSignal();
   const started = Date.now();
-  const testTimeout = options.testTimeoutSeconds ?? 60;
-  const cellTimeout = options.cellTimeoutSeconds ?? 300;
   const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
   const probes = options.probes ?? HOMEWORK_PROBES;
+  const maxOutputChars = options.maxOutputChars ?? 1_000_000;
+  const sandboxed = options.sandbox !== false;
   const log = (m: string) => options.onEvent?.(m);
+  if (sandboxed) requireSandbox();
 
+  // Refused inputs (not a regular file, too large) throw GRADE_BAD_INPUT before anything runs.
   const { notebook: submission, problem } = readSubmission(submissionFile);
   const sourceFile = options.sourceNotebook ?? findSourceNotebook(submission, submissionFile, options.sourceDir);
-  const source = readNotebook(sourceFile);
-  const { steps, notes } = buildGradingPlan(source, submission);
+  const seed = options.seed ?? gradingSeed();
+  const source = withGradingSeed(readNotebook(sourceFile), seed);
+  const needTimes = options.calibrate !== false && (options.cellTimeoutSeconds === undefined || options.testTimeoutSeconds === undefined);
+  const calibration: Calibration = needTimes ? await calibrate(sourceFile, options, seed) : { seconds: {} };
+  const derived = (label: string): number => {
+    const t = calibration.seconds[label];
+    if (calibration.problem || !needTimes) return FALLBACK_TIMEOUT_SECONDS;
+    return t === undefined ? TIMEOUT_FLOOR_SECONDS : Math.max(TIMEOUT_FLOOR_SECONDS, Math.ceil(TIMEOUT_FACTOR * t));
+  };
+  const calibratedTotal = Object.values(calibration.seconds).reduce((a, b) => a + b, 0);
+  // An honest submission of a slow assignment (hw3's grid) must fit: 3x the source's own cell time.
+  const budget = options.budgetSeconds ?? Math.max(DEFAULT_BUDGET_SECONDS, Math.ceil(3 * calibratedTotal));
+  const cellTimeoutFor = (label: string) => options.cellTimeoutSeconds ?? derived(label);
+  const testTimeoutFor = (label: string) => options.testTimeoutSeconds ?? derived(label);
+  const { steps, notes } = buildGradingPlan(source, submission, options.maxExtraCells ?? DEFAULT_MAX_EXTRA_CELLS);
   if (problem) notes.unshift(problem);
+  if (calibration.problem) notes.push(`grader warning: ${calibration.problem}; timeouts fell back to ${FALLBACK_TIMEOUT_SECONDS} s.`);
+  if (!sandboxed) notes.push('graded WITHOUT the sandbox (--no-sandbox): the submission could read and write what the grader can.');
 
   const questions = new Map<string, QuestionScore>();
   for (const { meta } of gradeCells(source)) {
     questions.set(meta.grade_id, { grade_id: meta.grade_id, score: 0, max_score: meta.points ?? 0, messages: [] });
   }
   const ran = new Set<string>();
+  const studentCode = steps.filter((s) => s.kind === 'student').map((s) => s.code).join('\n');
+  const forbidden = forbiddenLibraryUse(studentCode, questions.keys());
+  for (const [id, why] of forbidden) notes.push(`${id} scores 0: ${why.join('; ')}.`);
 
-  const home = makeKernelHome();
-  if (options.sandbox !== false && !sandboxNodeOptions(home)) {
+  const ownRunDir = options.runDir === undefined;
+  const runDir = options.runDir ?? makeRunDir();
+  const home = sandboxed ? SANDBOX_HOME : fs.mkdtempSync(path.join(runDir, 'home-'));
+  if (!sandboxed) fs.symlinkSync(path.join(workbookRoot(), 'node_modules'), path.join(home, 'node_modules'), 'dir');
+  if (!sandboxed && !sandboxNodeOptions(home)) {
     notes.push("the kernel ran without Node's permission model (not available here): it could read files the grader's user can read.");
   }
   let client: KernelClient | undefined;
   let starts = 0;
   const skipOnReplay = new Set<number>();
+  // Time the submission's cells have used: kernel starts are the grader's, not counted.
+  let spent = 0;
+  const remaining = () => budget - spent;
+  const stepSeconds: Record<string, number> = {};
+  const run = async (code: string, limit: number, label: string): Promise<ExecuteResult & { limit: number }> => {
+    const cap = Math.max(1, Math.min(limit, remaining()));
+    const t0 = Date.now();
+    const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars });
+    const dt = (Date.now() - t0) / 1000;
+    spent += dt;
+    stepSeconds[label] ??= dt;
+    return { ...r, limit: cap };
+  };
 
   const startKernel = async (): Promise<KernelClient> => {
     starts++;
     log(`starting kernel ${starts}`);
-    return KernelClient.start({ cwd: home, env: kernelEnv(home, options.sandbox !== false), ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}) });
+    const common = { ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}), maxMessageBytes: MAX_MESSAGE_BYTES };
+    if (sandboxed) {
+      const launch = sandboxedKernel(runDir, {
+        env: sandboxedKernelEnv,
+        limits: { cpuSeconds: Math.ceil(budget * 2 + 120), ...options.limits },
+      });
+      return KernelClient.start({ cwd: home, launch, ...common });
+    }
+    return KernelClient.start({ cwd: home, env: kernelEnv(home, true), ...common });
   };
 
   /** A live kernel with every earlier non-test step replayed; false when the start budget is spent. */
@@ -430,12 +636,19 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
       if (client?.alive) return true;
       if (client) await client.shutdown(1);
       if (starts >= maxStarts) return false;
-      client = await startKernel();
+      try {
+        client = await startKernel();
+      } catch (err) {
+        if (!(err instanceof KdlabError)) throw err;
+        client = undefined;
+        notes.push(`kernel ${starts} did not start: ${err.message.split('\n')[0]}`);
+        continue;
+      }
       if (starts > 1) notes.push(`kernel ${starts} started after the previous one died; setup and student cells were replayed.`);
-      for (let j = 0; j < upTo && client.alive; j++) {
+      for (let j = 0; j < upTo && client.alive && remaining() > 0; j++) {
         const s = steps[j];
         if (s.kind === 'test' || skipOnReplay.has(j)) continue;
-        const r = await client.execute(s.code, { timeoutSeconds: cellTimeout });
+        const r = await run(s.code, cellTimeoutFor(s.label), s.label);
         if (r.status === 'timeout' || r.status === 'dead') skipOnReplay.add(j);
       }
     }
@@ -444,63 +657,79 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   try {
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i];
+      if (remaining() <= 0) {
+        notes.push(`the submission used its time budget (${budget} s of cell time); the remaining cells were not run and their tests score 0.`);
+        break;
+      }
       if (!(await ensureKernel(i))) {
         notes.push(`no kernel left (limit ${maxStarts} per submission); the remaining tests score 0.`);
         break;
       }
-      const k = client as KernelClient;
       if (step.kind !== 'test') {
-        const r = await k.execute(step.code, { timeoutSeconds: cellTimeout });
+        const r = await run(step.code, cellTimeoutFor(step.label), step.label);
         log(`${step.label}: ${r.status}`);
         if (r.status === 'timeout' || r.status === 'dead') {
           skipOnReplay.add(i);
-          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, cellTimeout, 'the cell')}`);
+          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, r.limit, 'the cell')}`);
         } else if (r.status !== 'ok') {
           // A failing setup cell is the teacher's problem; a failing student cell explains later failures.
-          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, cellTimeout, 'the cell').slice(0, 600)}`);
+          notes.push(`${step.kind} cell ${step.label}: ${describeFailure(r, r.limit, 'the cell').slice(0, 600)}`);
         }
         continue;
       }
       const q = questions.get(step.gradeId);
       if (!q) continue;
       ran.add(step.gradeId);
-      const r = await k.execute(step.code, { timeoutSeconds: testTimeout });
+      const r = await run(step.code, testTimeoutFor(step.gradeId), step.gradeId);
       log(`${step.gradeId}: ${r.status}`);
       if (r.status !== 'ok') {
-        q.messages.push(describeFailure(r, testTimeout, 'the test cell'));
+        q.messages.push(describeFailure(r, r.limit, 'the test cell'));
         continue;
       }
       const probe = probes[step.gradeId];
       if (probe) {
-        const challenge = await probe.prepare(graderRandom, { source });
-        const marker = `@@kdlab-${randomBytes(12).toString('hex')}@@`;
-        const wrapped = wrapProbe(challenge.code, marker);
-        const pr = await k.execute(wrapped.code, { timeoutSeconds: testTimeout });
-        log(`${step.gradeId} probe: ${pr.status}`);
-        if (pr.status !== 'ok') {
-          q.messages.push(describeFailure(pr, testTimeout, "the grader's own check"));
+        try {
+          const challenge = await probe.prepare(graderRandom, { source });
+          const marker = `@@kdlab-${randomBytes(12).toString('hex')}@@`;
+          const wrapped = wrapProbe(challenge.code, marker);
+          const pr = await run(wrapped.code, testTimeoutFor(`${step.gradeId} probe`), `${step.gradeId} probe`);
+          log(`${step.gradeId} probe: ${pr.status}`);
+          if (pr.status !== 'ok') {
+            q.messages.push(describeFailure(pr, pr.limit, "the grader's own check"));
+            continue;
+          }
+          const parsed = wrapped.parse(pr);
+          if (!parsed.ok) {
+            q.messages.push("the grader's own check produced no readable answer.");
+            continue;
+          }
+          const problems = challenge.verify(parsed.value);
+          if (problems.length > 0) {
+            q.messages.push("the test cell passed, but the grader's own check of the same question did not:", ...problems);
+            continue;
+          }
+        } catch (err) {
+          // An answer shaped to break the comparison (deep nesting, huge arrays...) is a wrong answer.
+          if (err instanceof KdlabError) throw err;
+          q.messages.push(`the grader could not check the answer: ${String(err instanceof Error ? err.message : err).slice(0, 200)}`);
           continue;
         }
-        const parsed = wrapped.parse(pr);
-        if (!parsed.ok) {
-          q.messages.push("the grader's own check produced no readable answer.");
-          continue;
-        }
-        const problems = challenge.verify(parsed.value);
-        if (problems.length > 0) {
-          q.messages.push("the test cell passed, but the grader's own check of the same question did not:", ...problems);
-          continue;
-        }
+      }
+      const rule = forbidden.get(step.gradeId);
+      if (rule) {
+        q.messages.push(...rule.map((w) => `${w}; the question scores 0.`));
+        continue;
       }
       q.score = q.max_score;
     }
   } finally {
     if (client) await client.shutdown(2);
-    fs.rmSync(home, { recursive: true, force: true });
+    if (ownRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+    else if (!sandboxed) fs.rmSync(home, { recursive: true, force: true });
   }
 
   for (const q of questions.values()) {
-    if (!ran.has(q.grade_id) && q.messages.length === 0) q.messages.push('not run: the kernel was lost before this test.');
+    if (!ran.has(q.grade_id) && q.messages.length === 0) q.messages.push('not run: the kernel or the time budget was spent before this test.');
   }
   const list = [...questions.values()];
   const report: GradeReport = {
@@ -512,6 +741,8 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     assignment: assignmentName(sourceFile),
     report,
     seconds: (Date.now() - started) / 1000,
+    cellSeconds: spent,
+    stepSeconds,
     kernelStarts: starts,
     notes,
   };

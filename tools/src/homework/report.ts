@@ -16,28 +16,48 @@ export interface WrittenReports {
   foreign: string[];
 }
 
-/** Unique, file-system-safe report names: the submission's base name, prefixed by its folder on clashes. */
+/**
+ * Unique, file-system-safe report names: the submission's base name, prefixed by its folder on
+ * clashes. Uniqueness is checked over the FINAL names (case-insensitively, for case-insensitive
+ * file systems): `alice/x.ipynb` becomes `alice__x`, which a `mallory/alice__x.ipynb` must not
+ * overwrite, so later clashes get a counter.
+ */
 export function reportNames(submissions: readonly string[]): string[] {
-  const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_');
+  const clean = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[.]+/, '_').slice(0, 120) || '_';
   const base = submissions.map((s) => clean(assignmentName(s)));
-  return submissions.map((s, i) => {
+  const wanted = submissions.map((s, i) => {
     if (base.filter((b) => b === base[i]).length === 1) return base[i];
-    const parent = clean(path.basename(path.dirname(path.resolve(s))));
-    const withParent = `${parent}__${base[i]}`;
-    const clash = submissions.some((t, j) => j < i && `${clean(path.basename(path.dirname(path.resolve(t))))}__${base[j]}` === withParent);
-    return clash ? `${withParent}__${i + 1}` : withParent;
+    return `${clean(path.basename(path.dirname(path.resolve(s))))}__${base[i]}`;
+  });
+  const taken = new Set<string>();
+  return wanted.map((w) => {
+    let name = w;
+    for (let n = 2; taken.has(name.toLowerCase()) || name.toLowerCase() === 'summary'; n++) name = `${w}__${n}`;
+    taken.add(name.toLowerCase());
+    return name;
   });
 }
 
+/** Text for a terminal: control characters (ANSI escapes included) and bidi overrides made visible. */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Inline markdown text that can open no HTML tag, link, emphasis or table cell. */
+function mdInline(text: string): string {
+  return terminalSafe(text).replace(/[\\`*_{}[\]()<>#|~&]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
 function fence(text: string): string {
-  // Student-controlled text (stderr) goes into a fence it cannot close.
-  return '````text\n' + text.replace(/`{4,}/g, (m) => "'".repeat(m.length)) + '\n````';
+  // Student-controlled text (stderr) goes into a fence it cannot close; inside a fence HTML is text.
+  return '````text\n' + terminalSafe(text).replace(/`{3,}/g, (m) => "'".repeat(m.length)) + '\n````';
 }
 
 export function feedbackMarkdown(o: GradeOutcome): string {
   const r = o.report;
   const lines = [
-    `# Feedback: ${path.basename(o.submission)}`,
+    `# Feedback: ${mdInline(path.basename(o.submission))}`,
     '',
     `Assignment **${o.assignment}** — score **${r.total.score} / ${r.total.max_score}**.`,
     '',
@@ -52,7 +72,8 @@ export function feedbackMarkdown(o: GradeOutcome): string {
     else lines.push(fence(q.messages.join('\n')), '');
   }
   if (o.notes.length > 0) {
-    lines.push('## Grader notes', '', ...o.notes.map((n) => `- ${n.replace(/\n/g, ' ')}`), '');
+    // Notes quote student cells' errors: fenced like the messages.
+    lines.push('## Grader notes', '', fence(o.notes.map((n) => `- ${n}`).join('\n')), '');
   }
   lines.push(`Graded in ${o.seconds.toFixed(1)} s with ${o.kernelStarts} kernel start(s).`, '');
   return lines.join('\n');
@@ -68,15 +89,54 @@ function csvCell(v: string | number): string {
 export function summaryCsv(outcomes: readonly GradeOutcome[], names: readonly string[]): string {
   const ids: string[] = [];
   for (const o of outcomes) for (const q of o.report.questions) if (!ids.includes(q.grade_id)) ids.push(q.grade_id);
-  const rows = [['submission', 'assignment', 'score', 'max_score', ...ids, 'seconds'].map(csvCell).join(',')];
+  const withErrors = outcomes.some((o) => o.error !== undefined);
+  const rows = [['submission', 'assignment', 'score', 'max_score', ...ids, 'seconds', ...(withErrors ? ['error'] : [])].map(csvCell).join(',')];
   outcomes.forEach((o, i) => {
     const per = ids.map((id) => {
       const q = o.report.questions.find((x) => x.grade_id === id);
       return q ? q.score : '';
     });
-    rows.push([names[i], o.assignment, o.report.total.score, o.report.total.max_score, ...per, o.seconds.toFixed(1)].map(csvCell).join(','));
+    const err = withErrors ? [(o.error ?? '').replace(/\s+/g, ' ').slice(0, 300)] : [];
+    rows.push([names[i], o.assignment, o.report.total.score, o.report.total.max_score, ...per, o.seconds.toFixed(1), ...err].map(csvCell).join(','));
   });
   return rows.join('\n') + '\n';
+}
+
+/** Writes one submission's <name>.json and <name>.md (atomically), as soon as it is graded. */
+export function writeSubmissionReport(outDir: string, name: string, o: GradeOutcome): string[] {
+  const json = path.join(outDir, `${name}.json`);
+  writeFileAtomic(json, JSON.stringify(o.report, null, 2) + '\n');
+  const md = path.join(outDir, `${name}.md`);
+  writeFileAtomic(md, feedbackMarkdown(o));
+  return [json, md];
+}
+
+/** The output folder, refused when it is a symlink or a file; created when missing. */
+export function prepareOutDir(outDir: string): string {
+  const out = path.resolve(outDir);
+  if (fs.existsSync(out) && !fs.lstatSync(out).isDirectory()) {
+    throw new ToolError('GRADE_BAD_OUT', `${outDir} exists and is not a plain directory (a symlink or a file); refusing to write there.`);
+  }
+  fs.mkdirSync(out, { recursive: true });
+  return out;
+}
+
+/**
+ * Removes what appeared in the output folder during grading and is not a report of ours (with
+ * the sandbox no kernel can write there; this guards --no-sandbox runs).
+ */
+export function removeForeign(out: string, before: DirSnapshot, ours: ReadonlySet<string>): string[] {
+  const foreign: string[] = [];
+  const now = snapshotDir(out);
+  const added = [...now.keys()].filter((k) => !before.has(k) && !ours.has(k)).sort((a, b) => b.length - a.length);
+  for (const k of added) {
+    foreign.push(`${k} (created during grading; removed)`);
+    fs.rmSync(path.join(out, k), { recursive: true, force: true });
+  }
+  for (const [k, sig] of now) {
+    if (before.has(k) && before.get(k) !== sig && !ours.has(k) && !k.includes('/')) foreign.push(`${k} (changed during grading; left in place)`);
+  }
+  return foreign;
 }
 
 /**

@@ -26,6 +26,20 @@ export interface KernelStartOptions {
   /** How long to wait for the first kernel_info_reply (tslab type-checks on start). Default 120. */
   startTimeoutSeconds?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Start the kernel through a wrapper (the grader's sandbox) instead of running tslab directly.
+   * The connection file and, with transport 'ipc', ZeroMQ's socket files go in `dir`, which the
+   * wrapped kernel must see at the same path; the client removes `dir` when the kernel is gone.
+   */
+  launch?: KernelLaunch;
+  /** Largest single message accepted from the kernel, in bytes (ZeroMQ drops the peer beyond). */
+  maxMessageBytes?: number;
+}
+
+export interface KernelLaunch {
+  dir: string;
+  transport: 'tcp' | 'ipc';
+  command(connectionFile: string): { command: string; args: string[] };
 }
 
 export interface ExecuteOptions {
@@ -35,6 +49,8 @@ export interface ExecuteOptions {
   interruptGraceSeconds?: number;
   /** Share one registry across a notebook so update_display_data reaches earlier cells. */
   registry?: DisplayRegistry;
+  /** Keep at most this many characters of the cell's stream output (stdout and stderr each); the rest is dropped. */
+  maxOutputChars?: number;
 }
 
 /** ISO timestamps from the kernel's message headers, as nbclient records them. */
@@ -77,6 +93,7 @@ interface Pending {
 /** tslab cancels requests queued within 200 ms after a failed cell; wait a bit longer than that. */
 const AFTER_ERROR_SETTLE_MS = 300;
 const STDERR_TAIL_LINES = 40;
+const STDERR_PARTIAL_CHARS = 4000;
 
 // A kernel started by a runner that is later SIGKILLed would live on in its own process group,
 // so the kernel process itself watches for being orphaned and takes its group down.
@@ -218,6 +235,7 @@ export class KernelClient {
   private control!: zmq.Dealer;
   private iopub!: zmq.Subscriber;
   private conn!: ConnectionInfo;
+  private maxMessageBytes: number | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -237,20 +255,24 @@ export class KernelClient {
   }
 
   private static async launch(options: KernelStartOptions): Promise<KernelClient> {
+    const launcher = options.launch;
     const tslab = path.resolve(options.tslabPath ?? defaultTslabPath());
-    if (!fs.existsSync(tslab)) {
+    if (!launcher && !fs.existsSync(tslab)) {
       throw new ToolError(
         'KERNEL_NOT_FOUND',
         `tslab kernel not found at ${tslab}. Run \`npm install\` in the workbook root (${workbookRoot()}) to install it.`,
       );
     }
-    if (!fs.existsSync(options.cwd)) {
+    if (!launcher && !fs.existsSync(options.cwd)) {
       throw new ToolError('KERNEL_BAD_CWD', `kernel working directory does not exist: ${options.cwd}`);
     }
-    const ports = await kernelPorts(5);
+    const ipc = launcher?.transport === 'ipc';
+    // With ipc, tslab binds `ipc://<ip>:<port>`: socket files <dir>/k:1 … k:5, nothing on the network.
+    const ports = ipc ? [1, 2, 3, 4, 5] : await kernelPorts(5);
+    const tmpDir = launcher ? launcher.dir : fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-kernel-'));
     const conn: ConnectionInfo = {
-      transport: 'tcp',
-      ip: '127.0.0.1',
+      transport: ipc ? 'ipc' : 'tcp',
+      ip: ipc ? path.join(tmpDir, 'k') : '127.0.0.1',
       shell_port: ports[0],
       iopub_port: ports[1],
       stdin_port: ports[2],
@@ -260,13 +282,15 @@ export class KernelClient {
       signature_scheme: 'hmac-sha256',
       kernel_name: 'tslab',
     };
-    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-kernel-'));
     const connFile = path.join(tmpDir, 'kernel.json');
-    fs.writeFileSync(connFile, JSON.stringify(conn, null, 1), { mode: 0o600 });
+    // A launched kernel may run as another user, who owns `dir` (mode 0700) and must read the file.
+    fs.writeFileSync(connFile, JSON.stringify(conn, null, 1), { mode: launcher ? 0o644 : 0o600 });
 
     let command: string;
     let args: string[];
-    if (isNodeScript(tslab)) {
+    if (launcher) {
+      ({ command, args } = launcher.command(connFile));
+    } else if (isNodeScript(tslab)) {
       const watchdog = path.join(tmpDir, 'watchdog.cjs');
       fs.writeFileSync(watchdog, WATCHDOG_SOURCE);
       command = process.execPath;
@@ -278,7 +302,8 @@ export class KernelClient {
     // Own process group, so a signal or kill reaches whatever the cell code spawned, and the
     // terminal's Ctrl-C reaches the runner only (which then cleans up deliberately).
     const child = spawn(command, args, {
-      cwd: options.cwd,
+      // A launched kernel's cwd is set by its wrapper (inside the sandbox).
+      cwd: launcher ? launcher.dir : options.cwd,
       env: options.env ?? process.env,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -286,6 +311,7 @@ export class KernelClient {
     debug('spawned', child.pid, command, args.join(' '), 'ports', ports.join(','));
     const client = new KernelClient(child, tmpDir);
     client.conn = conn;
+    client.maxMessageBytes = options.maxMessageBytes;
     live.add(client);
     installHandlers();
     client.watchProcess();
@@ -321,11 +347,17 @@ export class KernelClient {
 
   private watchProcess(): void {
     const keep = (chunk: Buffer) => {
-      debug('kernel stderr:', chunk.toString('utf8').trimEnd());
-      const text = this.stderrPartial + chunk.toString('utf8');
-      const parts = text.split('\n');
-      this.stderrPartial = parts.pop() ?? '';
-      this.stderrLines.push(...parts);
+      const piece = chunk.toString('utf8');
+      debug('kernel stderr:', piece.trimEnd());
+      // Linear in the output: only the new chunk is split, and a line without end is kept bounded.
+      const nl = piece.lastIndexOf('\n');
+      if (nl < 0) {
+        this.stderrPartial = (this.stderrPartial + piece).slice(-STDERR_PARTIAL_CHARS);
+        return;
+      }
+      const parts = (this.stderrPartial + piece.slice(0, nl)).split('\n');
+      this.stderrPartial = piece.slice(nl + 1).slice(-STDERR_PARTIAL_CHARS);
+      this.stderrLines.push(...parts.slice(-4 * STDERR_TAIL_LINES).map((l) => l.slice(-STDERR_PARTIAL_CHARS)));
       if (this.stderrLines.length > 4 * STDERR_TAIL_LINES) this.stderrLines.splice(0, this.stderrLines.length - STDERR_TAIL_LINES);
     };
     this.child.stderr?.on('data', keep);
@@ -355,9 +387,10 @@ export class KernelClient {
 
   private connect(): void {
     const url = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
-    this.shell = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-shell` });
-    this.control = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-control` });
-    this.iopub = new zmq.Subscriber({ linger: 0 });
+    const limit = this.maxMessageBytes !== undefined ? { maxMessageSize: this.maxMessageBytes } : {};
+    this.shell = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-shell`, ...limit });
+    this.control = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-control`, ...limit });
+    this.iopub = new zmq.Subscriber({ linger: 0, ...limit });
     this.iopub.subscribe();
     this.shell.connect(url(this.conn.shell_port));
     this.control.connect(url(this.conn.control_port));
@@ -484,6 +517,7 @@ export class KernelClient {
       this.session,
     );
     const msgId = msg.header.msg_id;
+    const streamChars = { stdout: 0, stderr: 0 };
     return new Promise<ExecuteResult>((resolve) => {
       let reply: Record<string, unknown> | undefined;
       let idle = false;
@@ -545,6 +579,16 @@ export class KernelClient {
             }
           } else if (type === 'execute_input') {
             timing.executeInput ??= m.header.date;
+          } else if (type === 'stream' && options.maxOutputChars !== undefined) {
+            // Bounded capture: what is past the cap is dropped, once, with a note.
+            const name = m.content.name === 'stderr' ? 'stderr' : 'stdout';
+            const text = typeof m.content.text === 'string' ? m.content.text : '';
+            const room = options.maxOutputChars - streamChars[name];
+            if (room > 0) {
+              const kept = text.length > room ? `${text.slice(0, room)}\n… (output truncated at ${options.maxOutputChars} characters)\n` : text;
+              collector.handle(type, { ...m.content, text: kept });
+            }
+            streamChars[name] += text.length;
           } else {
             collector.handle(type, m.content);
           }

@@ -28,7 +28,7 @@ export interface JupyterMessage {
 
 /** What a kernel's connection file holds (the fields Jupyter writes). */
 export interface ConnectionInfo {
-  transport: 'tcp';
+  transport: 'tcp' | 'ipc';
   ip: string;
   shell_port: number;
   iopub_port: number;

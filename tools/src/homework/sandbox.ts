@@ -1,0 +1,220 @@
+/**
+ * The grader's isolation boundary: each kernel runs under bubblewrap, in its own user, PID, mount,
+ * network, IPC and UTS namespaces, as another uid, with a read-only view of exactly what tslab and
+ * the library need and nothing of the workbook around them.
+ *
+ * Why bubblewrap: it is Debian's packaged, audited sandbox (Flatpak's), one static binary with no
+ * daemon and no configuration files; nsjail is not packaged for Debian 12 and hand-written
+ * unshare()/mount code in the grader would be ours to get right. Node's permission model stays
+ * inside as a second layer (sandboxNodeOptions in grade.ts) but is no longer the boundary.
+ *
+ * What the kernel sees (every path the same inside as listed here):
+ *   /usr (ro), /lib, /lib64, /bin as symlinks into it, a fresh /proc (its own PID namespace: the
+ *   grader and other kernels are invisible), a minimal /dev, a size-capped tmpfs /tmp,
+ *   /opt/kdlab/node_modules, /opt/kdlab/lib/{dist,package.json}, /opt/kdlab/package.json,
+ *   /opt/kdlab/data/checksums.json (read-only binds of the workbook's files), a size-capped tmpfs
+ *   /opt/kdlab/work (its cwd and HOME), and its own connection folder (below).
+ * A bind mount does not expose its source's parent: `node_modules/kdlab` is the workspace link
+ * `../lib`, which inside resolves to /opt/kdlab/lib, where only dist/ and package.json exist;
+ * `node_modules/kdlab-tools` (`../tools`) resolves to nothing. homework/, tools/, build/ and the
+ * grader's temp files are not in the kernel's mount namespace at all.
+ *
+ * Transport: the network namespace is unshared, so the kernel has no network, not even the host's
+ * loopback. It talks to the grader over ZeroMQ's ipc transport: socket files in a per-kernel
+ * folder bound read-write at the same path inside (owned by the kernel's uid, mode 0700, under a
+ * root-only parent). Sharing the host network instead would have let the kernel reach loopback
+ * services (other kernels, anything else listening) and the outside world.
+ *
+ * Users: run as root (as CI does), bwrap would map the sandbox's uid to host uid 0; so the grader
+ * first drops to uid/gid 65534 (setpriv) and bwrap builds an unprivileged user namespace from
+ * there: the kernel is `nobody` on the host too and cannot signal the grader even if it could
+ * name it. As a normal user the kernel is that user inside its own namespaces.
+ *
+ * Limits (prlimit inside the sandbox; cgroups are read-only in our containers and need
+ * delegation elsewhere): RLIMIT_DATA (heap and wasm memory: V8's reservations are PROT_NONE
+ * and do not count, so the wasm backend still starts; RLIMIT_AS would break it), RLIMIT_CPU,
+ * RLIMIT_NPROC (per uid: with --jobs N all kernels share uid 65534), RLIMIT_CORE 0, tmpfs sizes.
+ * Wall time is the grader's (per-cell timeouts and a budget per submission).
+ *
+ * Death: --die-with-parent ties the sandbox to the grader; killing the kernel's process group
+ * (bwrap, its init and the kernel) is what KernelClient does on timeouts and shutdown.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { workbookRoot } from 'kdlab/internals';
+import type { KernelLaunch } from '../runner/kernel';
+import { ToolError } from '../errors';
+
+export const BWRAP = '/usr/bin/bwrap';
+const SETPRIV = '/usr/bin/setpriv';
+const PRLIMIT = '/usr/bin/prlimit';
+/** Where the workbook's runtime files appear inside the sandbox. */
+export const SANDBOX_ROOT = '/opt/kdlab';
+export const SANDBOX_HOME = `${SANDBOX_ROOT}/work`;
+const NOBODY = 65534;
+/** The node binary the kernel runs: the grader's own. */
+const NODE = process.execPath;
+
+export interface SandboxLimits {
+  /** RLIMIT_DATA of the kernel, bytes. Default 3 GiB. */
+  memoryBytes: number;
+  /** RLIMIT_CPU of the kernel, seconds. */
+  cpuSeconds: number;
+  /** RLIMIT_NPROC (tasks of the kernel's uid, threads included). Default 512. */
+  processes: number;
+  /** Size of each tmpfs (/tmp and the work folder), bytes. Default 256 MiB. */
+  tmpfsBytes: number;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = {
+  memoryBytes: 3 * 1024 ** 3,
+  cpuSeconds: 900,
+  processes: 512,
+  tmpfsBytes: 256 * 1024 ** 2,
+};
+
+const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Read-only binds: [path on the host, path inside]. */
+export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
+  const binds: Array<[string, string]> = [
+    [path.join(root, 'node_modules'), `${SANDBOX_ROOT}/node_modules`],
+    [path.join(root, 'lib', 'dist'), `${SANDBOX_ROOT}/lib/dist`],
+    [path.join(root, 'lib', 'package.json'), `${SANDBOX_ROOT}/lib/package.json`],
+    [path.join(root, 'package.json'), `${SANDBOX_ROOT}/package.json`],
+  ];
+  const checksums = path.join(root, 'data', 'checksums.json');
+  if (fs.existsSync(checksums)) binds.push([checksums, `${SANDBOX_ROOT}/data/checksums.json`]);
+  if (process.env.KDLAB_DATA_DIR) binds.push([path.resolve(process.env.KDLAB_DATA_DIR), `${SANDBOX_ROOT}/mnist`]);
+  return binds;
+}
+
+/** The command line that runs `argv` (a path inside the sandbox first) in a fresh sandbox. */
+export function sandboxCommand(
+  argv: readonly string[],
+  opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits> },
+  bwrap = BWRAP,
+): { command: string; args: string[] } {
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const bw: string[] = [
+    '--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    '--uid', String(NOBODY), '--gid', String(NOBODY), '--hostname', 'kdlab-grade',
+    '--die-with-parent',
+    '--ro-bind', '/usr', '/usr',
+    '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin',
+    '--proc', '/proc', '--dev', '/dev',
+    '--size', String(limits.tmpfsBytes), '--tmpfs', '/tmp',
+  ];
+  for (const [host, inside] of runtimeBinds()) bw.push('--ro-bind', host, inside);
+  // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
+  if (!NODE.startsWith('/usr/')) bw.push('--ro-bind', path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)));
+  bw.push('--size', String(limits.tmpfsBytes), '--tmpfs', SANDBOX_HOME);
+  for (const d of opts.rwDirs ?? []) bw.push('--bind', d, d);
+  bw.push('--chdir', SANDBOX_HOME, '--clearenv');
+  for (const [k, v] of Object.entries(opts.env)) bw.push('--setenv', k, v);
+  bw.push(
+    '--', PRLIMIT,
+    `--data=${limits.memoryBytes}`, `--cpu=${limits.cpuSeconds}`, `--nproc=${limits.processes}`, '--core=0',
+    '--', ...argv,
+  );
+  const wrapped = isRoot() ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', bwrap, ...bw] : [bwrap, ...bw];
+  // SIGINT interrupts a cell: it must reach tslab (which handles it) but not kill bwrap, whose
+  // death would take the kernel with it. An ignored disposition survives exec into setpriv and
+  // bwrap; Node resets its own signals at start-up and tslab installs its handler.
+  return { command: '/bin/sh', args: ['-c', 'trap "" INT; exec "$@"', 'kdlab-sandbox', ...wrapped] };
+}
+
+let availability: { ok: true } | { ok: false; reason: string } | undefined;
+
+/**
+ * Whether a sandboxed kernel can start here: bwrap present, namespaces allowed, and the runtime
+ * files readable by the kernel's user. Checked once per process by running node in a sandbox.
+ */
+export function sandboxAvailability(bwrap = BWRAP): { ok: true } | { ok: false; reason: string } {
+  if (availability && bwrap === BWRAP) return availability;
+  const result = checkSandbox(bwrap);
+  if (bwrap === BWRAP) availability = result;
+  return result;
+}
+
+function checkSandbox(bwrap: string): { ok: true } | { ok: false; reason: string } {
+  for (const bin of [bwrap, PRLIMIT, ...(isRoot() ? [SETPRIV] : [])]) {
+    if (!fs.existsSync(bin)) return { ok: false, reason: `${bin} is missing (Debian: apt-get install bubblewrap util-linux).` };
+  }
+  const probe = `process.exit(require('fs').existsSync('${SANDBOX_ROOT}/node_modules/tslab/package.json') && require('fs').existsSync('${SANDBOX_ROOT}/lib/dist/index.js') ? 0 : 3)`;
+  const { command, args } = sandboxCommand([NODE, '-e', probe], { env: { PATH: '/usr/bin:/bin' } }, bwrap);
+  const r = spawnSync(command, args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status === 0) return { ok: true };
+  const why = (r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ');
+  const hint =
+    r.status === 3
+      ? `the sandbox cannot read the workbook's node_modules or lib/dist${isRoot() ? ' as uid 65534 (every folder above the workbook needs o+x, the files o+r)' : ''}; run npm run build.`
+      : 'this machine cannot create the namespaces bubblewrap needs (user namespaces disabled? inside a container without them?).';
+  return { ok: false, reason: `${hint}${why ? ` (${why})` : ''}` };
+}
+
+/** Throws a readable error when no sandbox can be made (the grader refuses to run unconfined). */
+export function requireSandbox(bwrap = BWRAP): void {
+  const a = sandboxAvailability(bwrap);
+  if (!a.ok) {
+    throw new ToolError(
+      'GRADE_NO_SANDBOX',
+      `cannot isolate the student's kernels: ${a.reason}\nGrading without isolation lets a submission read the solutions and take over the grader; pass --no-sandbox only on a throw-away machine.`,
+    );
+  }
+}
+
+/**
+ * A private folder for one grade run's temp files, mode 0711 (traversable, not listable: the
+ * kernel's uid reaches only its own connection folder inside). Named after the grader's pid so
+ * a later run can remove what a killed run left (see sweepStaleRunDirs).
+ */
+export function makeRunDir(): string {
+  sweepStaleRunDirs();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kdlab-grade-${process.pid}-`));
+  fs.chmodSync(dir, 0o711);
+  return dir;
+}
+
+/** Removes kdlab-grade-<pid>-* folders whose grader process is gone (a SIGKILLed run). */
+export function sweepStaleRunDirs(): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const m = /^kdlab-grade-(\d+)-/.exec(e);
+    if (!m || Number(m[1]) === process.pid) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+      continue; // still running
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EPERM') continue;
+    }
+    fs.rmSync(path.join(os.tmpdir(), e), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A KernelLaunch that starts tslab in a fresh sandbox, with its connection folder under runDir.
+ * `nodeOptions` is the permission-model layer (paths as seen inside).
+ */
+export function sandboxedKernel(runDir: string, opts: { env(connectionDir: string): Record<string, string>; limits?: Partial<SandboxLimits> }): KernelLaunch {
+  const dir = fs.mkdtempSync(path.join(runDir, 'k-'));
+  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
+  fs.chmodSync(dir, 0o700);
+  return {
+    dir,
+    transport: 'ipc',
+    command: (connectionFile) =>
+      sandboxCommand([NODE, `${SANDBOX_ROOT}/node_modules/tslab/bin/tslab`, 'kernel', '--config-path', connectionFile], {
+        env: opts.env(dir),
+        rwDirs: [dir],
+        ...(opts.limits ? { limits: opts.limits } : {}),
+      }),
+  };
+}
