@@ -25,10 +25,11 @@
  * root-only parent). Sharing the host network instead would have let the kernel reach loopback
  * services (other kernels, anything else listening) and the outside world.
  *
- * Users: run as root (as CI does), bwrap would map the sandbox's uid to host uid 0; so the grader
- * first drops to uid/gid 65534 (setpriv) and bwrap builds an unprivileged user namespace from
- * there: the kernel is `nobody` on the host too and cannot signal the grader even if it could
- * name it. As a normal user the kernel is that user inside its own namespaces.
+ * Users: run as root (as CI does), bwrap mounts as root (the workbook may live below a folder
+ * only root can enter) and, inside, setpriv drops to uid/gid 65534 with no capabilities left (an
+ * empty bounding set): the kernel is `nobody` on the host too and cannot signal the grader even
+ * if it could name it. As a normal user bwrap builds an unprivileged user namespace and the
+ * kernel is that user inside its own namespaces.
  *
  * Limits (prlimit inside the sandbox; cgroups are read-only in our containers and need
  * delegation elsewhere): RLIMIT_DATA (heap and wasm memory: V8's reservations are PROT_NONE
@@ -98,28 +99,48 @@ export function sandboxCommand(
   bwrap = BWRAP,
 ): { command: string; args: string[] } {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const root = isRoot();
+  // As root, bwrap itself mounts (so the workbook may sit below a folder only root can enter,
+  // like /root) and setpriv inside drops to uid 65534 with every capability gone. As a normal
+  // user, bwrap builds an unprivileged user namespace and the kernel is that user inside.
+  const user = root
+    ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID']
+    : ['--unshare-user', '--uid', String(NOBODY), '--gid', String(NOBODY)];
+  const binds: Array<[string, string, 'ro' | 'rw']> = runtimeBinds().map(([h, i]) => [h, i, 'ro']);
+  // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
+  if (!NODE.startsWith('/usr/')) binds.push([path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)), 'ro']);
+  for (const d of opts.rwDirs ?? []) binds.push([d, d, 'rw']);
+  // Folders bwrap creates on the way to a mount point are root-only (0700) when bwrap runs as
+  // root: make them traversable first, or uid 65534 could not reach its own files.
+  const parents = new Set<string>();
+  for (const [, inside] of binds) {
+    for (let dir = path.dirname(inside); dir !== '/' && dir !== '/tmp' && dir !== SANDBOX_HOME; dir = path.dirname(dir)) parents.add(dir);
+  }
+  parents.add(SANDBOX_ROOT);
+  const tmpfsPerms = root ? ['--perms', '01777'] : [];
   const bw: string[] = [
-    '--unshare-user', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
-    '--uid', String(NOBODY), '--gid', String(NOBODY), '--hostname', 'kdlab-grade',
+    '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try',
+    ...user, '--hostname', 'kdlab-grade',
     '--die-with-parent',
     '--ro-bind', '/usr', '/usr',
     '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--symlink', 'usr/bin', '/bin',
     '--proc', '/proc', '--dev', '/dev',
-    '--size', String(limits.tmpfsBytes), '--tmpfs', '/tmp',
+    ...tmpfsPerms, '--size', String(limits.tmpfsBytes), '--tmpfs', '/tmp',
   ];
-  for (const [host, inside] of runtimeBinds()) bw.push('--ro-bind', host, inside);
-  // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
-  if (!NODE.startsWith('/usr/')) bw.push('--ro-bind', path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)));
-  bw.push('--size', String(limits.tmpfsBytes), '--tmpfs', SANDBOX_HOME);
-  for (const d of opts.rwDirs ?? []) bw.push('--bind', d, d);
+  for (const dir of [...parents].sort((a, b) => a.length - b.length)) bw.push('--perms', '0755', '--dir', dir);
+  for (const [host, inside, mode] of binds) bw.push(mode === 'ro' ? '--ro-bind' : '--bind', host, inside);
+  bw.push(...tmpfsPerms, '--size', String(limits.tmpfsBytes), '--tmpfs', SANDBOX_HOME);
   bw.push('--chdir', SANDBOX_HOME, '--clearenv');
   for (const [k, v] of Object.entries(opts.env)) bw.push('--setenv', k, v);
+  const dropToNobody = root
+    ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--']
+    : [];
   bw.push(
-    '--', PRLIMIT,
+    '--', ...dropToNobody, PRLIMIT,
     `--data=${limits.memoryBytes}`, `--cpu=${limits.cpuSeconds}`, `--nproc=${limits.processes}`, '--core=0',
     '--', ...argv,
   );
-  const wrapped = isRoot() ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', bwrap, ...bw] : [bwrap, ...bw];
+  const wrapped = [bwrap, ...bw];
   // SIGINT interrupts a cell: it must reach tslab (which handles it) but not kill bwrap, whose
   // death would take the kernel with it. An ignored disposition survives exec into setpriv and
   // bwrap; Node resets its own signals at start-up and tslab installs its handler.
