@@ -4,7 +4,7 @@ import { loadSplits, take, type SplitData } from './data';
 import { InputError } from './errors';
 import { createTeacher } from './models';
 import { workbookDir, writeFileAtomic } from './paths';
-import { train, type EpochRecord, type TrainResult } from './train';
+import { train, type BatchProgress, type EpochRecord, type TrainResult } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
@@ -123,7 +123,12 @@ export interface TeacherRun {
  */
 export async function ensureTeacher(
   cfg: ChapterConfig,
-  options: { onEpoch?: (r: EpochRecord) => void; signal?: AbortSignal } = {},
+  options: {
+    onEpoch?: (r: EpochRecord) => void;
+    signal?: AbortSignal;
+    /** Print a text progress bar (every 10% of the steps) while the teacher has to train. */
+    progress?: boolean;
+  } = {},
 ): Promise<TeacherRun> {
   const t = cfg.teacher;
   const identity = { t, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
@@ -141,9 +146,23 @@ export async function ensureTeacher(
     checkpoint: { dir: checkpointDir },
     resumeFrom: checkpointDir,
     onEpoch: options.onEpoch,
+    onBatch: options.progress ? progressBar(`teacher ${t.hidden.join('×')}`, t.epochs) : undefined,
     signal: options.signal,
   });
   return { model, result, checkpointDir, loaded: result.resumedFromEpoch >= t.epochs };
+}
+
+/** An onBatch callback printing "label [#####.....] 50% (epoch 2/3)" each time another 10% is done. */
+function progressBar(label: string, epochs: number): (p: BatchProgress) => void {
+  let shown = -1;
+  return (p) => {
+    const done = ((p.epoch - 1) * p.batchesPerEpoch + p.batch) / (epochs * p.batchesPerEpoch);
+    const tenths = Math.floor(done * 10 + 1e-9);
+    if (tenths <= shown) return;
+    shown = tenths;
+    const bar = '#'.repeat(tenths) + '.'.repeat(10 - tenths);
+    console.log(`${label} [${bar}] ${(100 * done).toFixed(0)}% (epoch ${p.epoch}/${epochs}, ${p.samplesPerSecond.toFixed(0)} images/s)`);
+  };
 }
 
 /** Saves a notebook result (plain JSON) under build/results/<name>.json, atomically. */
