@@ -42,6 +42,8 @@ export interface ChapterConfig {
    * …). `expected` is what a reference run measured (wasm backend, cfg.seed 0): test errors as
    * mean ± sd, so a reader can tell a normal run from a broken one; null where none was recorded.
    */
+  /** Notebook 00's smoke test: a small MLP, one epoch, must reach `minAccuracy` on validation. */
+  smoke: { hidden: number[]; trainSize: number; epochs: number; batchSize: number; minAccuracy: number };
   headline: {
     seeds: number;
     expected: { scratchErrors: { mean: number; sd: number }; distilledErrors: { mean: number; sd: number }; measuredWith: string } | null;
@@ -64,6 +66,7 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
     students: { large: [800, 800], small: [30, 30] },
     batchSize: 128,
     distill: { temperature: 20, alpha: 0.9 },
+    smoke: { hidden: [100], trainSize: 5000, epochs: 1, batchSize: 64, minAccuracy: 0.8 },
   };
   if (m === 'quick') {
     return {
