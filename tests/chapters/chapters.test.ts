@@ -63,7 +63,7 @@ test('01-soft-labels-and-temperature: the worked example, the limits, dark knowl
   const r = readJson<{
     workedExample: { T1: number[]; T2: number[] };
     chapterPrintedT1: number[];
-    limits: Array<{ T: number; q1: number; distanceToUniform: number }>;
+    limits: Array<{ T: number; p1: number; distanceToUniform: number }>;
     darkKnowledge: Array<{ digit: number; ownMass: number; mostSimilarDigit: number }>;
   }>(resultsFile('01-soft-labels-and-temperature'));
   [0.629, 0.231, 0.14].forEach((p, i) => near(r.workedExample.T1[i], p, 5e-4, `T=1 q${i + 1}`));
@@ -71,7 +71,7 @@ test('01-soft-labels-and-temperature: the worked example, the limits, dark knowl
   assert.deepEqual(r.chapterPrintedT1, [0.57, 0.28, 0.15]);
   const cold = r.limits.find((l) => l.T === 0.01);
   const hot = r.limits.find((l) => l.T === 1000);
-  assert.ok(cold && cold.q1 > 1 - 1e-12, 'T -> 0 gives the one-hot arg-max');
+  assert.ok(cold && cold.p1 > 1 - 1e-12, 'T -> 0 gives the one-hot arg-max');
   assert.ok(hot && hot.distanceToUniform < 1e-3, 'T -> infinity gives the uniform distribution');
   assert.equal(r.darkKnowledge.length, 10);
   for (const d of r.darkKnowledge) {
