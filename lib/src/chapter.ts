@@ -4,7 +4,7 @@ import { loadSplits, take, type SplitData } from './data';
 import { InputError } from './errors';
 import { createTeacher } from './models';
 import { workbookDir, writeFileAtomic } from './paths';
-import { train, type EpochRecord, type TrainResult } from './train';
+import { train, type BatchProgress, type EpochRecord, type TrainResult } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
@@ -37,6 +37,17 @@ export interface ChapterConfig {
   /** Soft-target temperature and weight used by notebook 04 (Hinton et al. used T = 20 for 2×800). */
   distill: { temperature: number; alpha: number };
   grid: { temperatures: number[]; alphas: number[]; trainSize: number | null; epochs: number; batchSize: number };
+  /**
+   * Notebook 04's headline: scratch vs distilled 2×800 over `seeds` seeds (cfg.seed, cfg.seed + 1,
+   * …). `expected` is what a reference run measured (wasm backend, cfg.seed 0): test errors as
+   * mean ± sd, so a reader can tell a normal run from a broken one; null where none was recorded.
+   */
+  /** Notebook 00's smoke test: a small MLP, one epoch, must reach `minAccuracy` on validation. */
+  smoke: { hidden: number[]; trainSize: number; epochs: number; batchSize: number; minAccuracy: number };
+  headline: {
+    seeds: number;
+    expected: { scratchErrors: { mean: number; sd: number }; distilledErrors: { mean: number; sd: number }; measuredWith: string } | null;
+  };
 }
 
 export function checkMode(mode: string): Mode {
@@ -55,6 +66,7 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
     students: { large: [800, 800], small: [30, 30] },
     batchSize: 128,
     distill: { temperature: 20, alpha: 0.9 },
+    smoke: { hidden: [100], trainSize: 5000, epochs: 1, batchSize: 64, minAccuracy: 0.8 },
   };
   if (m === 'quick') {
     return {
@@ -66,6 +78,16 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
       studentEpochs: 3,
       // Small batches: more optimizer steps for the same number of images seen.
       grid: { temperatures: [1, 2, 4, 8, 20], alphas: [0, 0.25, 0.5, 0.75, 0.9, 1], trainSize: 5000, epochs: 3, batchSize: 64 },
+      // Measured with seeds 0, 1, 2 (T 20, alpha 0.9, 3 epochs on 10,000 images): the distilled
+      // student made fewer test errors on every seed, by 70 ± 19 on average.
+      headline: {
+        seeds: 3,
+        expected: {
+          scratchErrors: { mean: 467.0, sd: 17.8 },
+          distilledErrors: { mean: 397.3, sd: 5.1 },
+          measuredWith: 'wasm backend, seeds 0, 1, 2',
+        },
+      },
     };
   }
   return {
@@ -74,6 +96,7 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
     teacher: { hidden: [1200, 1200], dropout: 0.5, inputDropout: 0.2, maxNorm: 15, jitter: 2, epochs: 60, learningRate: 1e-3, trainSize: null },
     studentEpochs: 30,
     grid: { temperatures: [1, 2, 4, 8, 20], alphas: [0, 0.25, 0.5, 0.75, 0.9, 1], trainSize: null, epochs: 20, batchSize: 128 },
+    headline: { seeds: 3, expected: null },
   };
 }
 
@@ -103,7 +126,12 @@ export interface TeacherRun {
  */
 export async function ensureTeacher(
   cfg: ChapterConfig,
-  options: { onEpoch?: (r: EpochRecord) => void; signal?: AbortSignal } = {},
+  options: {
+    onEpoch?: (r: EpochRecord) => void;
+    signal?: AbortSignal;
+    /** Print a text progress bar (every 10% of the steps) while the teacher has to train. */
+    progress?: boolean;
+  } = {},
 ): Promise<TeacherRun> {
   const t = cfg.teacher;
   const identity = { t, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
@@ -121,9 +149,23 @@ export async function ensureTeacher(
     checkpoint: { dir: checkpointDir },
     resumeFrom: checkpointDir,
     onEpoch: options.onEpoch,
+    onBatch: options.progress ? progressBar(`teacher ${t.hidden.join('×')}`, t.epochs) : undefined,
     signal: options.signal,
   });
   return { model, result, checkpointDir, loaded: result.resumedFromEpoch >= t.epochs };
+}
+
+/** An onBatch callback printing "label [#####.....] 50% (epoch 2/3)" each time another 10% is done. */
+function progressBar(label: string, epochs: number): (p: BatchProgress) => void {
+  let shown = -1;
+  return (p) => {
+    const done = ((p.epoch - 1) * p.batchesPerEpoch + p.batch) / (epochs * p.batchesPerEpoch);
+    const tenths = Math.floor(done * 10 + 1e-9);
+    if (tenths <= shown) return;
+    shown = tenths;
+    const bar = '#'.repeat(tenths) + '.'.repeat(10 - tenths);
+    console.log(`${label} [${bar}] ${(100 * done).toFixed(0)}% (epoch ${p.epoch}/${epochs}, ${p.samplesPerSecond.toFixed(0)} images/s)`);
+  };
 }
 
 /** Saves a notebook result (plain JSON) under build/results/<name>.json, atomically. */

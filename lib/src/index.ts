@@ -59,6 +59,9 @@ export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgr
 export { chapterConfig, chapterData, ensureTeacher, saveResult } from './chapter';
 export type { ChapterConfig, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
+export { compareOverSeeds, summarize, meanSd, formatMeanSd } from './headline';
+export type { SeedComparison, SeedRun, RunScore, MeanSd, CompareOverSeedsOptions } from './headline';
+export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS } from './paper';
 export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';

@@ -63,7 +63,7 @@ test('01-soft-labels-and-temperature: the worked example, the limits, dark knowl
   const r = readJson<{
     workedExample: { T1: number[]; T2: number[] };
     chapterPrintedT1: number[];
-    limits: Array<{ T: number; q1: number; distanceToUniform: number }>;
+    limits: Array<{ T: number; p1: number; distanceToUniform: number }>;
     darkKnowledge: Array<{ digit: number; ownMass: number; mostSimilarDigit: number }>;
   }>(resultsFile('01-soft-labels-and-temperature'));
   [0.629, 0.231, 0.14].forEach((p, i) => near(r.workedExample.T1[i], p, 5e-4, `T=1 q${i + 1}`));
@@ -71,7 +71,7 @@ test('01-soft-labels-and-temperature: the worked example, the limits, dark knowl
   assert.deepEqual(r.chapterPrintedT1, [0.57, 0.28, 0.15]);
   const cold = r.limits.find((l) => l.T === 0.01);
   const hot = r.limits.find((l) => l.T === 1000);
-  assert.ok(cold && cold.q1 > 1 - 1e-12, 'T -> 0 gives the one-hot arg-max');
+  assert.ok(cold && cold.p1 > 1 - 1e-12, 'T -> 0 gives the one-hot arg-max');
   assert.ok(hot && hot.distanceToUniform < 1e-3, 'T -> infinity gives the uniform distribution');
   assert.equal(r.darkKnowledge.length, 10);
   for (const d of r.darkKnowledge) {
@@ -103,7 +103,15 @@ test('03-distillation-loss: code equals formula, T^2 keeps the gradient scale, H
     identity1: Array<{ relativeError: number }>;
     identity2: Array<{ T: number; relativeError: number }>;
     pitfalls: { meanOverElementsRatio: number; missingT2Factor: number; temperature: number };
+    klWeightOverCe: number;
+    mseComparison: Array<{ T: number; 'T²·KL': number; 'MSE on soft labels': number }>;
   }>(resultsFile('03-distillation-loss'));
+  // Issue 14 point 1: alpha·T²/(1 − alpha) at the quick setting, T 20 and alpha 0.9, is 3,600.
+  near(r.klWeightOverCe, (0.9 * 20 * 20) / (1 - 0.9), 1e-6, 'weight on the raw KL over the weight on CE');
+  // MSE on soft labels has much smaller gradients than T²·KL, and they shrink as T grows.
+  for (const m of r.mseComparison) assert.ok(m['MSE on soft labels'] < m['T²·KL'] / 10, `T = ${m.T}`);
+  const msep = r.mseComparison.map((m) => m['MSE on soft labels']);
+  for (let i = 1; i < msep.length; i++) assert.ok(msep[i] < msep[i - 1], 'MSE on soft labels: gradient falls with T');
   assert.ok(r.hand.maxDifference < 1e-5);
   const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
   assert.ok(spread(r.grad.withT2) < 10, `with T^2 the gradient stays within a small factor (${spread(r.grad.withT2)})`);
@@ -118,12 +126,28 @@ test('03-distillation-loss: code equals formula, T^2 keeps the gradient scale, H
 
 test('04-training-the-student: the teacher beats both students; accuracies are sane', async () => {
   await execute('04-training-the-student');
+  type Run = { seed: number; scratch: { testErrors: number }; distilled: { testErrors: number } };
   const r = readJson<{
+    seed: number;
     teacherTestAccuracy: number;
-    scratch: { testAccuracy: number; valAccuracyBest: number; valAccuracyLast: number };
-    distilled: { testAccuracy: number };
+    scratch: { testAccuracy: number; testErrors: number; valAccuracyBest: number; valAccuracyLast: number };
+    distilled: { testAccuracy: number; testErrors: number };
     small: { scratch: { testAccuracy: number }; distilled: { testAccuracy: number } };
+    stepCheck: { lossGap: number; weightGap: number };
+    headline: { seeds: number[]; runs: Run[]; scratchErrors: { mean: number; sd: number }; distilledErrors: { mean: number; sd: number } };
   }>(resultsFile('04-training-the-student'));
+  // The KD step written out in the notebook is train()'s step: same loss, same weights.
+  assert.ok(r.stepCheck.lossGap < 1e-3, `loss by hand vs train(): ${r.stepCheck.lossGap}`);
+  assert.ok(r.stepCheck.weightGap < 1e-6, `weights by hand vs train(): ${r.stepCheck.weightGap}`);
+  // The headline: at least 3 seeds, the notebook's own run among them, summarised correctly.
+  const h = r.headline;
+  assert.ok(h.seeds.length >= 3 && h.runs.length === h.seeds.length);
+  const own = h.runs.find((x) => x.seed === r.seed);
+  assert.deepEqual([own?.scratch.testErrors, own?.distilled.testErrors], [r.scratch.testErrors, r.distilled.testErrors]);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  near(h.scratchErrors.mean, mean(h.runs.map((x) => x.scratch.testErrors)), 1e-9, 'scratch mean');
+  near(h.distilledErrors.mean, mean(h.runs.map((x) => x.distilled.testErrors)), 1e-9, 'distilled mean');
+  assert.ok(h.distilledErrors.mean < h.scratchErrors.mean, `quick mode: distilled ${h.distilledErrors.mean} vs scratch ${h.scratchErrors.mean} test errors over seeds`);
   const students = [r.scratch.testAccuracy, r.distilled.testAccuracy, r.small.scratch.testAccuracy, r.small.distilled.testAccuracy];
   for (const a of students) {
     assert.ok(a > 0.8 && a < 1, `student test accuracy ${a}`);
@@ -136,7 +160,9 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
   await execute('05-evaluation-and-tuning');
   const r = readJson<{
     grid: { temperatures: number[]; alphas: number[] };
-    chosen: Array<{ student: string; temperature: number; alpha: number; valAccuracy: number; plainStudentValAccuracy: number; testAccuracy: number }>;
+    chosen: Array<{ student: string; temperature: number; alpha: number; valAccuracy: number; plainStudentValAccuracy: number; plainStudentTestAccuracy: number; testAccuracy: number }>;
+    table: Array<{ model: string; testAccuracy: number }>;
+    teacherTestAccuracy: number;
     large: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
     small: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
   }>(resultsFile('05-evaluation-and-tuning'));
@@ -146,7 +172,11 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
     assert.equal(new Set(alpha0).size, 1, 'alpha = 0 does not depend on T');
     for (const x of rows) assert.ok(x.valAccuracy > 0.5 && x.valAccuracy < 1);
   }
+  // §3.5 compares with the teacher: its row and the plain student's test accuracy are in the table.
+  assert.ok(r.table.some((x) => x.model === 'teacher' && x.testAccuracy === r.teacherTestAccuracy));
+  assert.ok(r.teacherTestAccuracy > 0.95 && r.teacherTestAccuracy < 1);
   for (const c of r.chosen) {
+    assert.ok(c.plainStudentTestAccuracy > 0.8 && c.plainStudentTestAccuracy < 1, `plain ${c.student}: ${c.plainStudentTestAccuracy}`);
     const rows = c.student === '800×800' ? r.large : r.small;
     assert.equal(c.valAccuracy, Math.max(...rows.map((x) => x.valAccuracy)), 'the chosen setting has the best validation accuracy');
     assert.ok(c.valAccuracy >= c.plainStudentValAccuracy);

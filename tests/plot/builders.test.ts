@@ -67,6 +67,26 @@ test('soft-labels-vs-T: bars are softmax(z/T) of [2, 1, 0.5]; the chapter values
   assert.ok((fig.layout.title?.text ?? '').startsWith('§4.1 '));
 });
 
+test('soft-labels-vs-T slider: one restyle step per temperature, each carrying softmax(v/T)', () => {
+  const fig = softLabelsVsT({ logits: [2, 1, 0.5], temperatures: [2], sliderTemperatures: [4, 1, 0.5], title: 'a digit' });
+  assert.equal(fig.data.length, 2, 'the slider trace first, then T = 2');
+  const slider = fig.layout.sliders?.[0];
+  assert.ok(slider, 'layout.sliders');
+  assert.deepEqual(slider.steps.map((st) => st.label), ['0.5', '1', '4'], 'sorted temperatures');
+  assert.equal(slider.active, 1, 'starts at T = 1');
+  const ps = (T: number) => { const e = [2, 1, 0.5].map((v) => Math.exp(v / T)); const s = e[0] + e[1] + e[2]; return e.map((x) => x / s); };
+  slider.steps.forEach((st, k) => {
+    const T = [0.5, 1, 4][k];
+    assert.equal(st.method, 'restyle');
+    const [update, traces] = st.args as [{ y: number[][] }, number[]];
+    assert.deepEqual(traces, [0]);
+    ps(T).forEach((p, i) => assertClose(update.y[0][i], p, 1e-12, `T=${T} class ${i}`));
+  });
+  ps(1).forEach((p, i) => assertClose((fig.data[0] as BarTrace).y[i], p, 1e-12, 'the slider trace starts at the active step'));
+  assert.equal(fig.layout.title?.text, '§4.1 a digit');
+  assert.throws(() => softLabelsVsT({ logits: [1, 2], temperatures: [1], sliderTemperatures: [0, 1] }), FigureInputError);
+});
+
 test('entropy-vs-T: log T axis, entropy rises to ln K, top probability falls to 1/K', () => {
   const fig = entropyVsT({ logits: [2, 1, 0.5], temperatures: [100, 1, 0.5, 10] });
   const [h, top] = fig.data as [ScatterTrace, ScatterTrace];
@@ -99,6 +119,27 @@ test('dark-knowledge: one panel per digit, one bar trace per T, log probability 
   assertClose(traces[0].y[0], 1 / (Math.exp(10) + 9), 1e-15, 'wrong-class mass at T=1');
   assertClose(traces[0].y[2], Math.exp(10) / (Math.exp(10) + 9), 1e-12, 'true-class mass at T=1');
   assert.throws(() => darkKnowledge({ examples: [{ label: 12, logits }], temperatures: [1] }), FigureInputError);
+});
+
+test('dark-knowledge: the split in the panel titles; each image beside its bars, on hidden axes', () => {
+  const logits = [0, 0, 10, 0, 0, 0, 0, 0, 0, 0];
+  const image = Array.from({ length: 784 }, (_, i) => (i % 28 === 14 ? 1 : 0)); // a vertical stroke
+  const fig = darkKnowledge({ examples: [{ label: 2, logits, index: 7, image }, { label: 2, logits }], temperatures: [1], split: 'validation' });
+  assert.equal(fig.data.length, 3, '2 bar traces + 1 image');
+  const heat = fig.data[2] as HeatmapTrace;
+  assert.equal(heat.type, 'heatmap');
+  assert.equal(heat.z.length, 28);
+  assert.deepEqual(heat.z[3][14], 1);
+  assert.deepEqual(heat.z[3][13], 0);
+  assert.equal(heat.xaxis, 'x3', 'axes after the two panels');
+  const titles = (fig.layout.annotations ?? []).map((a) => a.text);
+  assert.ok(titles.includes('true digit 2 (validation #7)'), titles.join(' | '));
+  assert.ok(!titles.some((t) => t.includes('test #')));
+  const bars = fig.layout.xaxis?.domain as number[];
+  const img = fig.layout.xaxis3?.domain as number[];
+  assert.ok(bars[1] < img[0], 'the image sits right of the bars, not on them');
+  assert.equal(fig.layout.yaxis3?.autorange, 'reversed', 'row 0 of the image at the top');
+  assert.throws(() => darkKnowledge({ examples: [{ label: 2, logits, image: [0, 1] }], temperatures: [1] }), FigureInputError);
 });
 
 test('model-size-and-latency: three panels in the units named on the axes', () => {

@@ -179,6 +179,28 @@ export interface Legend {
   bgcolor?: string;
 }
 
+/** One position of a slider: `method` is called with `args` (here 'restyle': new trace data). */
+export interface SliderStep {
+  label: string;
+  method: 'restyle' | 'relayout' | 'update' | 'animate' | 'skip';
+  /** Plain JSON passed to the method, e.g. [{ y: [[...]] }, [traceIndex]] for 'restyle'. */
+  args: unknown[];
+  value?: string;
+}
+
+/** A Plotly slider (layout.sliders): it lives in the layout, so Plotly.newPlot(data, layout) draws it. */
+export interface Slider {
+  active?: number;
+  steps: SliderStep[];
+  currentvalue?: { prefix?: string; visible?: boolean; xanchor?: 'left' | 'center' | 'right'; font?: Font };
+  pad?: { t?: number; b?: number; l?: number; r?: number };
+  x?: number;
+  y?: number;
+  len?: number;
+  xanchor?: 'auto' | 'left' | 'center' | 'right';
+  yanchor?: 'auto' | 'top' | 'middle' | 'bottom';
+}
+
 export interface Layout {
   title?: Title;
   font?: Font;
@@ -201,6 +223,7 @@ export interface Layout {
   [axis: `yaxis${number}`]: Axis | undefined;
   annotations?: Annotation[];
   shapes?: Shape[];
+  sliders?: Slider[];
 }
 
 /** What every builder returns and show()/export take: plain JSON, ready for Plotly.newPlot. */

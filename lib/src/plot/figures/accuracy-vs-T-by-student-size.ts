@@ -67,7 +67,11 @@ export function accuracyVsTByStudentSize(input: AccuracyVsTInput): Figure {
       xaxis: logAxis(UNITS.temperatureLog, data.flatMap((t) => t.x.filter((v): v is number => typeof v === 'number'))),
       yaxis: axis(`${split} ${UNITS.accuracy}`, { tickformat: '.1%' }),
       annotations,
-      legend: { x: 0.98, y: 0.02, xanchor: 'right', yanchor: 'bottom', bgcolor: 'rgba(255,255,255,0.8)' },
+      // Outside the plot area, right of it: inside, any corner can hide a curve (the 2×30 student's
+      // low accuracies sat under the bottom-right legend).
+      legend: { x: 1.02, y: 1, xanchor: 'left', yanchor: 'top', bgcolor: 'rgba(255,255,255,0)' },
+      margin: { l: 70, r: 190, t: 70, b: 70 },
+      width: SIZES.width + 120,
     }),
   };
 }
