@@ -89,20 +89,36 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
                   b + i * bs, ldb, 0.0f, ci, static_cast<int>(n));
     }
     if (bias == nullptr && activation == kLinear) continue;
+    // One loop per activation (no switch per element), so the compiler vectorises each.
     for (int64_t r = 0; r < m; ++r) {
-      float* row = ci + r * n;
-      for (int64_t j = 0; j < n; ++j) {
-        float x = row[j];
-        if (bias != nullptr) x += biasSize == 1 ? bias[0] : bias[j];
-        switch (activation) {
-          case kRelu: x = x > 0.0f ? x : 0.0f; break;
-          case kRelu6: x = x > 0.0f ? (x < 6.0f ? x : 6.0f) : 0.0f; break;
-          case kLeakyRelu: x = x < 0.0f ? alpha * x : x; break;
-          case kSigmoid: x = 1.0f / (1.0f + std::exp(-x)); break;
-          case kElu: x = x < 0.0f ? std::expm1(x) : x; break;
-          default: break;
+      float* __restrict__ row = ci + r * n;
+      if (bias != nullptr) {
+        if (biasSize == 1) {
+          const float b0 = bias[0];
+          for (int64_t j = 0; j < n; ++j) row[j] += b0;
+        } else {
+          const float* __restrict__ bj = bias;
+          for (int64_t j = 0; j < n; ++j) row[j] += bj[j];
         }
-        row[j] = x;
+      }
+      switch (activation) {
+        case kRelu:
+          for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+          break;
+        case kRelu6:
+          for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? (row[j] < 6.0f ? row[j] : 6.0f) : 0.0f;
+          break;
+        case kLeakyRelu:
+          for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? alpha * row[j] : row[j];
+          break;
+        case kSigmoid:
+          for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / (1.0f + std::exp(-row[j]));
+          break;
+        case kElu:
+          for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? std::expm1(row[j]) : row[j];
+          break;
+        default:
+          break;
       }
     }
   }
@@ -134,20 +150,21 @@ Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   float* base = static_cast<float*>(heap.Data());
-  const float* dy = base + static_cast<int64_t>(d[0]) / 4;
-  const float* y = base + static_cast<int64_t>(d[1]) / 4;
-  float* dz = base + static_cast<int64_t>(d[2]) / 4;
-  float* db = base + static_cast<int64_t>(d[3]) / 4;
+  const float* __restrict__ dy = base + static_cast<int64_t>(d[0]) / 4;
+  const float* __restrict__ y = base + static_cast<int64_t>(d[1]) / 4;
+  float* __restrict__ dz = base + static_cast<int64_t>(d[2]) / 4;
+  float* __restrict__ db = base + static_cast<int64_t>(d[3]) / 4;
   for (int64_t j = 0; j < n; ++j) db[j] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* dyr = dy + r * n;
-    const float* yr = y + r * n;
-    float* dzr = dz + r * n;
-    for (int64_t j = 0; j < n; ++j) {
-      const float g = relu ? (yr[j] > 0.0f ? dyr[j] : 0.0f) : dyr[j];
-      dzr[j] = g;
-      db[j] += g;
+    const float* __restrict__ dyr = dy + r * n;
+    float* __restrict__ dzr = dz + r * n;
+    if (relu) {
+      const float* __restrict__ yr = y + r * n;
+      for (int64_t j = 0; j < n; ++j) dzr[j] = yr[j] > 0.0f ? dyr[j] : 0.0f;
+    } else {
+      for (int64_t j = 0; j < n; ++j) dzr[j] = dyr[j];
     }
+    for (int64_t j = 0; j < n; ++j) db[j] += dzr[j];
   }
   return env.Undefined();
 }
