@@ -80,3 +80,21 @@ test('outputs: streams escaped, errors counted, the loader dropped, figures coll
   assert.equal(r.figures[0].figure.layout.height, figure.layout.height);
   assert.match(r.html, /<section class="cell code tag-parameters" id="cell-c">/);
 });
+
+test('links between notebooks go to the book pages (Jupyter anchors mapped to the book ids); absent ones lose the link', async () => {
+  const { bookHref, BookMarkdown } = await import('../../tools/src/book/markdown');
+  const pages = new Set(['01-a', '03-b']);
+  assert.equal(bookHref('03-b.ipynb', pages), '03-b.html');
+  assert.equal(bookHref('./03-b.ipynb#%E7%AC%A6%E5%8F%B7%E8%A1%A8-%C2%B7-Notation', pages), `03-b.html#${encodeURIComponent('符号表-notation')}`);
+  assert.equal(bookHref('02-c.ipynb', pages), null);
+  assert.equal(bookHref('https://arxiv.org/abs/1503.02531', pages), undefined);
+  const md = new BookMarkdown(pages);
+  // The anchor a Jupyter link names is the id the book gives the same heading.
+  const target = new BookMarkdown(pages);
+  target.render('## 符号表 · Notation');
+  assert.equal(target.headings[0].id, '符号表-notation');
+  const html = md.render('See [the table](03-b.ipynb#符号表-·-Notation), [02](02-c.ipynb) and [the paper](https://arxiv.org/abs/1503.02531).');
+  assert.match(html, /<a href="03-b\.html#%E7%AC%A6%E5%8F%B7%E8%A1%A8-notation">the table<\/a>/);
+  assert.match(html, /<span class="unlinked" title="not in this book">02<\/span>/);
+  assert.match(html, /<a href="https:\/\/arxiv\.org\/abs\/1503\.02531">the paper<\/a>/);
+});

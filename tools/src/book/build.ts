@@ -246,7 +246,8 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
     }
   }
 
-  const rendered = pending.map((p) => ({ p, r: renderNotebook(p.nb, p.name) }));
+  const pageNames = new Set(pending.map((p) => p.name));
+  const rendered = pending.map((p) => ({ p, r: renderNotebook(p.nb, p.name, pageNames) }));
   const titles = rendered.map(({ p, r }) => r.title ?? p.name);
   const pages: BookPage[] = [];
   rendered.forEach(({ p, r }, i) => {

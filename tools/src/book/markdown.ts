@@ -144,13 +144,33 @@ export interface Heading {
   html: string;
 }
 
+/**
+ * Where a notebook's link to another notebook (`02-teacher-and-student.ipynb#Some-heading`, as
+ * Jupyter writes them) points in the book: that page, with Jupyter's heading anchor (the heading
+ * text, spaces as "-") turned into the book's id. null when the notebook is not in this book.
+ */
+export function bookHref(href: string, pages: ReadonlySet<string>): string | null | undefined {
+  const m = /^(?:\.\/)?([\w.-]+)\.ipynb(#.*)?$/.exec(href);
+  if (!m) return undefined; // not a link between notebooks: left as written
+  if (!pages.has(m[1])) return null;
+  if (!m[2]) return `${m[1]}.html`;
+  let anchor: string;
+  try {
+    anchor = decodeURIComponent(m[2].slice(1));
+  } catch {
+    anchor = m[2].slice(1);
+  }
+  return `${m[1]}.html#${encodeURIComponent(slugify(anchor.replace(/-/g, ' '), new Set()))}`;
+}
+
 /** One markdown renderer per page, so heading ids stay unique across the page's cells. */
 export class BookMarkdown {
   readonly headings: Heading[] = [];
   private readonly ids = new Set<string>();
   private readonly md: InstanceType<typeof MarkdownIt>;
 
-  constructor() {
+  /** `pages`: the notebooks (by name, without .ipynb) that have a page in this book. */
+  constructor(pages: ReadonlySet<string> = new Set()) {
     const md = new MarkdownIt({ html: true, linkify: false, typographer: false, highlight: (code, lang) => highlightCode(code, lang || 'typescript') });
     md.inline.ruler.before('escape', 'math_inline', mathInline);
     md.block.ruler.before('fence', 'math_block', mathBlock, { alt: ['paragraph', 'reference', 'blockquote', 'list'] });
@@ -171,6 +191,29 @@ export class BookMarkdown {
       this.headings.push({ level: Number(open.tag.slice(1)), id, text, html: self.renderInline(children, options, env) });
       return self.renderToken(tokens, idx, options);
     };
+    // Links between notebooks go to the book's pages; a notebook missing from this book (a
+    // partial build) leaves its link text without a dead link.
+    const unlinked = new WeakSet<object>();
+    md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
+      const token = tokens[idx];
+      const target = bookHref(String(token.attrGet('href') ?? ''), pages);
+      if (target === null) {
+        unlinked.add(token);
+        let depth = 0;
+        for (let j = idx + 1; j < tokens.length; j++) {
+          if (tokens[j].type === 'link_open') depth++;
+          if (tokens[j].type === 'link_close' && depth-- === 0) {
+            unlinked.add(tokens[j]);
+            break;
+          }
+        }
+        return '<span class="unlinked" title="not in this book">';
+      }
+      if (target !== undefined) token.attrSet('href', target);
+      return self.renderToken(tokens, idx, options);
+    };
+    md.renderer.rules.link_close = (tokens, idx, options, env, self) =>
+      unlinked.has(tokens[idx]) ? '</span>' : self.renderToken(tokens, idx, options);
     md.renderer.rules.heading_close = (tokens, idx) => {
       const id = String(tokens[idx - 2]?.attrGet('id') ?? '');
       return ` <a class="anchor" href="#${escapeHtml(id)}" aria-label="link to this section">#</a></${tokens[idx].tag}>\n`;

@@ -61,8 +61,8 @@ function forPage(figure: Figure): Figure {
   return copy;
 }
 
-export function renderNotebook(nb: Notebook, pageId: string): RenderedNotebook {
-  const md = new BookMarkdown();
+export function renderNotebook(nb: Notebook, pageId: string, pages: ReadonlySet<string> = new Set()): RenderedNotebook {
+  const md = new BookMarkdown(pages);
   const parts: string[] = [];
   const figures: RenderedNotebook['figures'] = [];
   let codeCells = 0;
