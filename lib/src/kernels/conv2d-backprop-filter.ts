@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdlabError } from '../errors';
+import { heapView, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * `Conv2DBackpropFilter` for the tfjs **wasm** backend, which (as of tfjs 4.22) registers Conv2D
@@ -20,13 +21,6 @@ import { KdlabError } from '../errors';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type TensorInfo = tf.TensorInfo;
-
-export interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  disposeData(dataId: object): boolean;
-}
 
 /** The attributes both convolution-gradient kernels share. */
 export interface Conv2DGradAttrs {
@@ -56,10 +50,31 @@ export function setConv2DBackpropFilterChunk(floats: number = DEFAULT_COLS_LIMIT
   return previous;
 }
 
+/**
+ * Images b0 … b0+nb−1 of dY as a [nb·outHeight·outWidth, outChannels] matrix (rows: output
+ * positions, as im2col lays them out): a copy in NHWC, a transpose per image in NCHW.
+ * Both gradient kernels multiply with this matrix.
+ */
+export function gatherDy(
+  DY: Float32Array, D: Float32Array, b0: number, nb: number, perImage: number, outChannels: number, channelsLast: boolean,
+): void {
+  const perBatch = perImage * outChannels;
+  if (channelsLast) {
+    D.set(DY.subarray(b0 * perBatch, (b0 + nb) * perBatch));
+    return;
+  }
+  let m = 0;
+  for (let b = b0; b < b0 + nb; b++) {
+    for (let p = 0; p < perImage; p++, m++) {
+      for (let o = 0; o < outChannels; o++) D[m * outChannels + o] = DY[b * perBatch + o * perImage + p];
+    }
+  }
+}
+
 function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
   const attrs = args.attrs as unknown as Conv2DBackpropFilterAttrs;
-  const backend = args.backend as unknown as WasmBackendInternals;
+  const backend = args.backend as unknown as WasmHeapBackend;
   if (x.dtype !== 'float32' || dy.dtype !== 'float32') {
     throw new KdlabError('BACKEND_STATE', `Conv2DBackpropFilter (wasm): float32 inputs only, got x ${x.dtype} and dy ${dy.dtype}.`);
   }
@@ -85,12 +100,7 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const perImage = outHeight * outWidth;
   const total = K * outChannels;
   const out = backend.makeOutput([fh, fw, inChannels, outChannels], 'float32');
-  const offset = (t: TensorInfo): number => {
-    const entry = backend.dataIdMap.get(t.dataId);
-    if (!entry) throw new KdlabError('BACKEND_STATE', 'Conv2DBackpropFilter (wasm): a tensor has no wasm memory (disposed?).');
-    return entry.memoryOffset;
-  };
-  const view = (t: TensorInfo, n: number): Float32Array => new Float32Array(backend.wasm.HEAPU8.buffer, offset(t), n);
+  const view = (t: TensorInfo, n: number): Float32Array => heapView(backend, t, n, 'Conv2DBackpropFilter');
   view(out, total).fill(0);
   if (K === 0 || perImage === 0 || batchSize === 0 || outChannels === 0) return out;
 
@@ -99,13 +109,10 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const chunk = Math.max(1, Math.min(batchSize, Math.floor(colsLimit / (K * perImage))));
   const xSize = batchSize * inHeight * inWidth * inChannels;
   const dySize = batchSize * perImage * outChannels;
-  // Element strides of X and dY in their layout.
+  // Element strides of X in its layout.
   const xs = channelsLast
     ? { b: inHeight * inWidth * inChannels, r: inWidth * inChannels, c: inChannels, ch: 1 }
     : { b: inChannels * inHeight * inWidth, r: inWidth, c: 1, ch: inHeight * inWidth };
-  const ds = channelsLast
-    ? { b: perImage * outChannels, r: outWidth * outChannels, c: outChannels, ch: 1 }
-    : { b: outChannels * perImage, r: outWidth, c: 1, ch: perImage };
 
   for (let b0 = 0; b0 < batchSize; b0 += chunk) {
     const nb = Math.min(chunk, batchSize - b0);
@@ -153,16 +160,7 @@ function conv2DBackpropFilterWasm(args: KernelArgs): TensorInfo {
           }
         }
       }
-      if (channelsLast) {
-        D.set(DY.subarray(b0 * ds.b, (b0 + nb) * ds.b));
-      } else {
-        let m = 0;
-        for (let b = b0; b < b0 + nb; b++) {
-          for (let p = 0; p < perImage; p++, m++) {
-            for (let o = 0; o < outChannels; o++) D[m * outChannels + o] = DY[b * ds.b + o * ds.ch + p];
-          }
-        }
-      }
+      gatherDy(DY, D, b0, nb, perImage, outChannels, channelsLast);
       product = matMul.kernelFunc({
         inputs: { a: cols, b: dyc },
         backend: args.backend,

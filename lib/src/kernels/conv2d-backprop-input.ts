@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdlabError } from '../errors';
-import { colsLimitFloats, type Conv2DGradAttrs, type WasmBackendInternals } from './conv2d-backprop-filter';
+import { colsLimitFloats, gatherDy, type Conv2DGradAttrs } from './conv2d-backprop-filter';
+import { heapView, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * A faster `Conv2DBackpropInput` for the tfjs **wasm** backend. The stock kernel (tfjs-wasm
@@ -23,7 +24,7 @@ type TensorInfo = tf.TensorInfo;
 function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
   const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
   const attrs = args.attrs as unknown as Conv2DGradAttrs & { inputShape: [number, number, number, number] };
-  const backend = args.backend as unknown as WasmBackendInternals;
+  const backend = args.backend as unknown as WasmHeapBackend;
   if (dy.dtype !== 'float32' || filter.dtype !== 'float32') {
     throw new KdlabError('BACKEND_STATE', `Conv2DBackpropInput (wasm): float32 inputs only, got dy ${dy.dtype} and filter ${filter.dtype}.`);
   }
@@ -47,12 +48,7 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
   const dxSize = batchSize * inHeight * inWidth * inChannels;
   const dySize = batchSize * perImage * outChannels;
   const out = backend.makeOutput([...attrs.inputShape], 'float32');
-  const offset = (t: TensorInfo): number => {
-    const entry = backend.dataIdMap.get(t.dataId);
-    if (!entry) throw new KdlabError('BACKEND_STATE', 'Conv2DBackpropInput (wasm): a tensor has no wasm memory (disposed?).');
-    return entry.memoryOffset;
-  };
-  const view = (t: TensorInfo, n: number): Float32Array => new Float32Array(backend.wasm.HEAPU8.buffer, offset(t), n);
+  const view = (t: TensorInfo, n: number): Float32Array => heapView(backend, t, n, 'Conv2DBackpropInput');
   view(out, dxSize).fill(0);
   if (K === 0 || perImage === 0 || batchSize === 0 || outChannels === 0) return out;
 
@@ -64,7 +60,6 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
   const xs = channelsLast
     ? { b: inHeight * inWidth * inChannels, r: inWidth * inChannels, c: inChannels, ch: 1 }
     : { b: inChannels * inHeight * inWidth, r: inWidth, c: 1, ch: inHeight * inWidth };
-  const ds = channelsLast ? { b: perImage * outChannels, ch: 1, p: outChannels } : { b: outChannels * perImage, ch: perImage, p: 1 };
 
   for (let b0 = 0; b0 < batchSize; b0 += chunk) {
     const nb = Math.min(chunk, batchSize - b0);
@@ -74,16 +69,7 @@ function conv2DBackpropInputWasm(args: KernelArgs): TensorInfo {
     try {
       const DY = view(dy, dySize);
       const D = view(dyc, M * outChannels);
-      if (channelsLast) {
-        D.set(DY.subarray(b0 * ds.b, (b0 + nb) * ds.b));
-      } else {
-        let m = 0;
-        for (let b = b0; b < b0 + nb; b++) {
-          for (let p = 0; p < perImage; p++, m++) {
-            for (let o = 0; o < outChannels; o++) D[m * outChannels + o] = DY[b * ds.b + o * ds.ch + p];
-          }
-        }
-      }
+      gatherDy(DY, D, b0, nb, perImage, outChannels, channelsLast);
       product = matMul.kernelFunc({
         inputs: { a: dyc, b: w3 },
         backend: args.backend,

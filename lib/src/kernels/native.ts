@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { heapOffset, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * The optional native kernels: `BatchMatMul` and `_FusedMatMul` for the tfjs **wasm** backend,
@@ -85,14 +86,6 @@ export function blasThreadsWanted(): number {
   return os.availableParallelism?.() ?? os.cpus().length;
 }
 
-interface WasmEntry {
-  memoryOffset: number;
-}
-interface WasmBackendInternals {
-  dataIdMap: { get(dataId: object): WasmEntry | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
-}
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -118,7 +111,7 @@ function size(shape: readonly number[]): number {
 }
 
 /** Equal batch sizes, or one of them 1 (broadcast): the cases a strided sgemm loop covers. */
-function simpleBatch(aOuter: number[], bOuter: number[]): number[] | null {
+function simpleBatch(aOuter: number[], bOuter: number[]): { outer: number[]; batchA: number; batchB: number } | null {
   let outer: number[];
   try {
     outer = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter);
@@ -129,7 +122,7 @@ function simpleBatch(aOuter: number[], bOuter: number[]): number[] | null {
   const batchB = size(bOuter);
   if (size(outer) !== Math.max(batchA, batchB)) return null;
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return null;
-  return outer;
+  return { outer, batchA, batchB };
 }
 
 function nativeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
@@ -149,22 +142,18 @@ function nativeMatMul(addon: NativeAddon, fallback: tf.KernelFunc, fused: boolea
     const k = transA ? a.shape[ar - 2] : a.shape[ar - 1];
     const kB = transB ? b.shape[br - 1] : b.shape[br - 2];
     const n = transB ? b.shape[br - 2] : b.shape[br - 1];
-    const outer = simpleBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    if (k !== kB || !outer) return fallback(args); // the wasm kernel words the shape error
+    const batching = simpleBatch(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    if (k !== kB || !batching) return fallback(args); // the wasm kernel words the shape error
+    const { outer, batchA, batchB } = batching;
     const biasSize = bias ? size(bias.shape) : 0;
     if (bias && (bias.dtype !== 'float32' || (biasSize !== 1 && biasSize !== n) || bias.shape.length > 1)) {
       return fallback(args);
     }
-    const backend = args.backend as unknown as WasmBackendInternals;
-    const batchA = size(a.shape.slice(0, -2));
-    const batchB = size(b.shape.slice(0, -2));
+    const backend = args.backend as unknown as WasmHeapBackend;
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...outer, m, n], 'float32');
     if (batch * m * n === 0) return out;
-    const offset = (x: tf.TensorInfo): number => {
-      const entry = backend.dataIdMap.get(x.dataId);
-      return entry ? entry.memoryOffset : -1;
-    };
+    const offset = (x: tf.TensorInfo): number => heapOffset(backend, x, fused ? '_FusedMatMul' : 'BatchMatMul');
     // The heap's ArrayBuffer is read after makeOutput: an allocation may have grown (replaced) it.
     addon.gemm(
       backend.wasm.HEAPU8.buffer as ArrayBuffer, transA, transB, batch, m, n, k,
@@ -186,11 +175,11 @@ function denseGradKernel(addon: NativeAddon): tf.KernelFunc {
   return (args: KernelArgs) => {
     const { dy, y } = args.inputs as Record<string, tf.TensorInfo>;
     const relu = Boolean((args.attrs as { relu?: boolean } | undefined)?.relu);
-    const backend = args.backend as unknown as WasmBackendInternals;
+    const backend = args.backend as unknown as WasmHeapBackend;
     const [rows, n] = dy.shape;
     const dz = backend.makeOutput([rows, n], 'float32');
     const db = backend.makeOutput([n], 'float32');
-    const offset = (x: tf.TensorInfo): number => backend.dataIdMap.get(x.dataId)?.memoryOffset ?? -1;
+    const offset = (x: tf.TensorInfo): number => heapOffset(backend, x, DENSE_GRAD_KERNEL);
     addon.denseGrad(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(dy), relu ? offset(y) : 0, offset(dz), offset(db), rows, n, relu);
     return [dz, db];
   };
@@ -210,10 +199,10 @@ function maxNormKernel(addon: NativeAddon): tf.KernelFunc {
   return (args: KernelArgs) => {
     const { w } = args.inputs as Record<string, tf.TensorInfo>;
     const limit = Number((args.attrs as { limit?: number } | undefined)?.limit);
-    const backend = args.backend as unknown as WasmBackendInternals;
+    const backend = args.backend as unknown as WasmHeapBackend;
     const [rows, cols] = w.shape;
     const out = backend.makeOutput([rows, cols], 'float32');
-    const offset = (x: tf.TensorInfo): number => backend.dataIdMap.get(x.dataId)?.memoryOffset ?? -1;
+    const offset = (x: tf.TensorInfo): number => heapOffset(backend, x, MAX_NORM_KERNEL);
     addon.maxNorm(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(w), offset(out), rows, cols, limit);
     return out;
   };
