@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendError } from './errors';
 import { installWasmMatMulFix } from './kernels/wasm-matmul';
 import { installWasmConvKernels } from './kernels/conv-wasm';
+import { installFusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
 import {
   blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
   uninstallNativeMatMul, type BlasInfo,
@@ -127,6 +128,7 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
     if (tfjsBackend === 'wasm') {
       installWasmMatMulFix();
       installWasmConvKernels();
+      installFusedSoftmaxLoss();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;

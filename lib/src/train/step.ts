@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { KdlabError } from '../errors';
-import type { ResolvedObjective } from '../losses';
+import { fusedSoftmaxLoss, fusedSoftmaxLossAvailable, type FusedLossAttrs } from '../kernels/softmax-loss-wasm';
+import type { Objective, ResolvedObjective } from '../losses';
 import { trainableVariables, trainingForward } from './forward';
 import type { Optimizer } from './optimizer';
 
@@ -34,9 +35,20 @@ export function createTrainStep(
   const forward = trainingForward(model);
   const variables = trainableVariables(model);
   const { loss: lossOf, needsTeacher } = objective;
+  const fused = fusedSoftmaxLossAvailable() ? fusedAttrs(objective.objective) : null;
   return (b) => {
     if (needsTeacher && !b.teacher) {
       throw new KdlabError('NO_TEACHER_LOGITS', `train step: objective '${objective.objective.objective}' needs teacher logits for the batch.`);
+    }
+    if (fused) {
+      let hits: tf.Scalar | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const r = fusedSoftmaxLoss(forward(b.x), b.oneHot, b.teacher, fused);
+        hits = tf.keep(r.correct);
+        return r.loss;
+      }, variables);
+      applyGradients(optimizer, variables, grads);
+      return { loss: value, correct: hits as tf.Scalar };
     }
     let logits: tf.Tensor2D | undefined;
     const { value, grads } = tf.variableGrads(() => {
@@ -44,13 +56,27 @@ export function createTrainStep(
       logits = tf.keep(out);
       return lossOf(out, b.teacher, b.oneHot);
     }, variables);
-    try {
-      optimizer.step(variables, variables.map((v) => grads[v.name]));
-    } finally {
-      tf.dispose(grads);
-    }
+    applyGradients(optimizer, variables, grads);
     const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits as tf.Tensor2D, 1), b.labels), 'float32'))) as tf.Scalar;
     (logits as tf.Tensor2D).dispose();
     return { loss: value, correct };
   };
+}
+
+function applyGradients(optimizer: Optimizer, variables: tf.Variable[], grads: tf.NamedTensorMap): void {
+  try {
+    optimizer.step(variables, variables.map((v) => grads[v.name]));
+  } finally {
+    tf.dispose(grads);
+  }
+}
+
+/**
+ * The objectives the fused wasm loss computes ('hard', 'kd'), as its attributes; null for the
+ * others, which run their tf-ops loss from the objective table.
+ */
+function fusedAttrs(o: Objective): FusedLossAttrs | null {
+  if (o.objective === 'hard') return { temperature: 1, alpha: 0 };
+  if (o.objective === 'kd') return { temperature: o.temperature, alpha: o.alpha };
+  return null;
 }

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, loadMnist, makeRng } from 'kdlab';
 import {
   Optimizer, adamImplementation, createTrainStep, layerWidths, plainSgemmGflops, resolveObjective, setBlasThreads,
-  setNativeKernels, trainableVariables, trainingForward, type ObjectiveLoss,
+  setFusedSoftmaxLoss, setNativeKernels, trainableVariables, trainingForward, fusedSoftmaxLossAvailable, fusedSoftmaxLoss, type ObjectiveLoss,
 } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 
@@ -108,7 +108,14 @@ async function benchTrain(argv: string[]): Promise<number> {
   const optimizer = new Optimizer({ name: 'adam', learningRate: 1e-3 });
   // The objective's loss is the very function train() and kdLoss run.
   const kd = resolveObjective({ objective: 'kd', temperature: T, alpha });
-  const step = createTrainStep(model, optimizer, kd);
+  // Two steps on the same model and optimizer: the loss as one fused kernel (what train() runs
+  // on wasm and native) and as tf ops (the objective table's function), to show what fusing buys.
+  const fusedLoss = fusedSoftmaxLossAvailable();
+  const stepFused = createTrainStep(model, optimizer, kd);
+  setFusedSoftmaxLoss(false);
+  const stepOps = createTrainStep(model, optimizer, kd);
+  setFusedSoftmaxLoss(true);
+  let step = stepFused;
   const oneHotRows = new Float32Array(B * NUM_CLASSES);
   const teacherRows = new Float32Array(B * NUM_CLASSES);
   const xRows = new Float32Array(B * PIXELS);
@@ -174,12 +181,14 @@ async function benchTrain(argv: string[]): Promise<number> {
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   const paths: BenchPath[] = [];
   if (info.tfjsBackend === 'wasm' && setNativeKernels(true)) {
-    paths.push({ label: 'native (OpenBLAS)', native: true, threads: 1 });
-    if (cores > 1) paths.push({ label: 'native (OpenBLAS)', native: true, threads: cores });
+    paths.push({ label: 'native (OpenBLAS)', native: true, threads: 1, fused: fusedLoss });
+    if (fusedLoss) paths.push({ label: 'native (OpenBLAS), loss as tf ops', native: true, threads: 1, fused: false });
+    if (cores > 1) paths.push({ label: 'native (OpenBLAS)', native: true, threads: cores, fused: fusedLoss });
   }
-  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD)', native: false, threads: 1 });
-  if (paths.length === 0) paths.push({ label: info.name, native: false, threads: info.threads });
+  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD)', native: false, threads: 1, fused: fusedLoss });
+  if (paths.length === 0) paths.push({ label: info.name, native: false, threads: info.threads, fused: false });
   const usePath = (p: BenchPath): void => {
+    step = p.fused ? stepFused : stepOps;
     if (info.tfjsBackend !== 'wasm') return;
     setNativeKernels(p.native);
     if (p.native) setBlasThreads(p.threads);
@@ -195,7 +204,7 @@ async function benchTrain(argv: string[]): Promise<number> {
   const cpuRates = new Map<BenchPath, number[]>(paths.map((p) => [p, []]));
   const plainRates: number[] = [];
   const torchRates: number[] = [];
-  const active = paths.find((p) => p.native === (info.name === 'native') && (!p.native || p.threads === info.threads)) ?? paths[0];
+  const active = paths.find((p) => p.native === (info.name === 'native') && p.fused === fusedLoss && (!p.native || p.threads === info.threads)) ?? paths[0];
   for (let r = 0; r < o.runs; r++) {
     for (const p of paths) {
       usePath(p);
@@ -236,9 +245,9 @@ async function benchTrain(argv: string[]): Promise<number> {
   });
   // The practical ceiling: plain cblas_sgemm on the step's biggest product, no tfjs around it.
   const ceiling = paths.some((p) => p.native)
-    ? paths.filter((p) => p.native).map((p) => {
-        setBlasThreads(p.threads);
-        return { threads: p.threads, shape: `${B}x${o.hidden[0]}x${o.hidden[0]}`, gflops: +(plainSgemmGflops(B, o.hidden[0], o.hidden[0], false, false, 40) ?? 0).toFixed(1) };
+    ? [...new Set(paths.filter((p) => p.native).map((p) => p.threads))].map((threads) => {
+        setBlasThreads(threads);
+        return { threads, shape: `${B}x${o.hidden[0]}x${o.hidden[0]}`, gflops: +(plainSgemmGflops(B, o.hidden[0], o.hidden[0], false, false, 40) ?? 0).toFixed(1) };
       })
     : [];
   usePath(active);
@@ -271,7 +280,10 @@ async function benchTrain(argv: string[]): Promise<number> {
       : { unavailable: torch.why };
   }
 
-  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, kd.loss, o.steps, info.name === 'native');
+  const profiledLoss: ObjectiveLoss = fusedLoss
+    ? (student, teacher, oneHot) => fusedSoftmaxLoss(student, oneHot, teacher, { temperature: T, alpha }).loss
+    : kd.loss;
+  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, profiledLoss, o.steps, info.name === 'native');
   if (o.baseline) result.baselineSamplesPerSecond = Math.round(median(plainRates));
   // Adam's moment tensors belong to the optimizer; anything else left over would be a leak.
   optimizer.dispose();
@@ -282,14 +294,14 @@ async function benchTrain(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(result, null, 1)}\n`);
   } else {
     const torchRate = torchRates.length > 0 ? median(torchRates) : undefined;
-    const table = [['path', 'threads', 'samples/s', 'min–max', 'ms/step', 'GFLOP/s', ...(torchRate ? ['vs PyTorch'] : [])]];
+    const table = [['path', 'threads', 'samples/s', 'min–max', 'per CPU-s', 'ms/step', 'GFLOP/s', ...(torchRate ? ['vs PyTorch'] : [])]];
     for (const p of pathResults) {
-      table.push([p.path, String(p.threads), String(p.samplesPerSecond), `${p.minMax[0]}–${p.minMax[1]}`, String(p.msPerStep), String(p.gflops),
+      table.push([p.path, String(p.threads), String(p.samplesPerSecond), `${p.minMax[0]}–${p.minMax[1]}`, String(p.samplesPerCpuSecond), String(p.msPerStep), String(p.gflops),
         ...(torchRate ? [`${(p.samplesPerSecond / torchRate).toFixed(2)}x`] : [])]);
     }
     if (torchRate) {
       table.push([`PyTorch ${torch?.version} (reference)`, '1', String(Math.round(torchRate)),
-        `${Math.round(Math.min(...torchRates))}–${Math.round(Math.max(...torchRates))}`, ((B * 1000) / torchRate).toFixed(2),
+        `${Math.round(Math.min(...torchRates))}–${Math.round(Math.max(...torchRates))}`, '', ((B * 1000) / torchRate).toFixed(2),
         ((torchRate * flopsPerSample) / 1e9).toFixed(1), '1.00x']);
     }
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
@@ -297,7 +309,7 @@ async function benchTrain(argv: string[]): Promise<number> {
       describeBackend(info),
       `bench train: one KD step, student ${result.model}, batch ${B}, ${result.optimizer}, cached teacher logits, T = ${T}, alpha = ${alpha}`,
       `  ${result.gflopPerStep} GFLOP per step (forward, weight gradients, input gradients of layers 2+); median of ${o.runs} interleaved runs × ${o.steps} steps after ${o.warmup} warm-up`,
-      ...table.map((row, i) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}${i === 0 ? '' : ''}`),
+      ...table.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}`),
     ];
     if (torch && !torchRate) lines.push(`  PyTorch reference not run: ${torch.why}`);
     for (const c of ceiling) lines.push(`  ceiling: plain cblas_sgemm ${c.shape} on ${c.threads} thread${c.threads === 1 ? '' : 's'}: ${c.gflops} GFLOP/s`);
@@ -321,6 +333,8 @@ interface BenchPath {
   label: string;
   native: boolean;
   threads: number;
+  /** The loss as the fused wasm kernel (else the objective table's tf ops). */
+  fused: boolean;
 }
 
 /** FLOPs of one training step per sample: forward, weight gradients, input gradients of layers 2+. */
