@@ -3,6 +3,7 @@ import { BackendError } from './errors';
 import { installWasmMatMulFix } from './kernels/wasm-matmul';
 import { installWasmConvKernels } from './kernels/conv-wasm';
 import { installFusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
+import { installFusedDropout } from './kernels/dropout-wasm';
 import {
   blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
   uninstallNativeMatMul, type BlasInfo,
@@ -129,6 +130,7 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
       installWasmMatMulFix();
       installWasmConvKernels();
       installFusedSoftmaxLoss();
+      installFusedDropout();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;

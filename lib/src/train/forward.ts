@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { dropout } from '../kernels/dropout-wasm';
 import { denseGradNative, nativeKernelNames } from '../kernels/native';
 
 /**
@@ -113,7 +114,7 @@ export function trainingForward(model: tf.LayersModel): (x: tf.Tensor2D) => tf.T
         firstDense = false;
       } else if (step.rate > 0) {
         const seed = (step.layer as unknown as { seed?: number }).seed;
-        h = tf.dropout(h, step.rate, undefined, seed);
+        h = dropout(h, step.rate, seed);
       }
     }
     return h as tf.Tensor2D;

@@ -6,7 +6,7 @@
  */
 import * as os from 'node:os';
 import { chapterConfig, chapterData, createTeacher, describeBackend, initBackend, train } from 'kdlab';
-import { setBlasThreads, setNativeKernels } from 'kdlab/compute-internals';
+import { fusedSoftmaxLossAvailable, setBlasThreads, setFusedDropout, setFusedSoftmaxLoss, setNativeKernels } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 
 const FULL_EPOCH_IMAGES = 55000;
@@ -43,16 +43,24 @@ export async function run(argv: string[]): Promise<number> {
   const t = cfg.teacher;
   const data = chapterData(cfg, o.images);
   const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const paths: { label: string; native: boolean }[] = [];
-  if (info.tfjsBackend === 'wasm' && setNativeKernels(true)) paths.push({ label: `native (OpenBLAS, ${cores} threads)`, native: true });
-  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD, 1 thread)', native: false });
-  if (paths.length === 0) paths.push({ label: info.name, native: false });
+  // fused: dropout and the loss as single wasm kernels (what train() runs); off = tf.dropout and
+  // the loss as tf ops, as before those kernels, to show what they buy.
+  const fused = fusedSoftmaxLossAvailable();
+  const paths: { label: string; native: boolean; fused: boolean }[] = [];
+  if (info.tfjsBackend === 'wasm' && setNativeKernels(true)) {
+    paths.push({ label: `native (OpenBLAS, ${cores} threads)`, native: true, fused });
+    if (fused) paths.push({ label: `  same, tf.dropout and tf-ops loss`, native: true, fused: false });
+  }
+  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD, 1 thread)', native: false, fused });
+  if (paths.length === 0) paths.push({ label: info.name, native: false, fused: false });
   const seconds = new Map<string, number[]>(paths.map((p) => [p.label, []]));
   for (let r = 0; r < o.runs + 1; r++) {
     for (const p of paths) {
       if (info.tfjsBackend === 'wasm') {
         setNativeKernels(p.native);
         if (p.native) setBlasThreads(cores);
+        setFusedDropout(p.fused);
+        setFusedSoftmaxLoss(p.fused);
       }
       const model = createTeacher({ hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm, seed: r });
       const t0 = performance.now();
@@ -70,6 +78,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   setNativeKernels(info.name === 'native');
+  setFusedDropout(true);
+  setFusedSoftmaxLoss(true);
   console.log(describeBackend(info));
   console.log(
     `bench teacher: full-mode teacher ${[784, ...t.hidden, 10].join('-')}, dropout ${t.dropout} / ${t.inputDropout}, max-norm ${t.maxNorm}, ` +
@@ -80,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     const med = list[Math.floor(list.length / 2)];
     const perImage = med / o.images;
     const epoch = perImage * FULL_EPOCH_IMAGES;
-    console.log(`  ${p.label.padEnd(32)} ${Math.round(o.images / med)} images/s; one epoch of ${FULL_EPOCH_IMAGES.toLocaleString('en-US')} ≈ ${epoch.toFixed(1)} s; ${t.epochs} epochs ≈ ${((epoch * t.epochs) / 60).toFixed(1)} min`);
+    console.log(`  ${p.label.padEnd(36)} ${Math.round(o.images / med)} images/s; one epoch of ${FULL_EPOCH_IMAGES.toLocaleString('en-US')} ≈ ${epoch.toFixed(1)} s; ${t.epochs} epochs ≈ ${((epoch * t.epochs) / 60).toFixed(1)} min`);
   }
   console.log(`  machine: ${os.cpus().length} CPUs, 1-min load average ${os.loadavg()[0].toFixed(2)}`);
   return 0;
