@@ -3,7 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { loadSplits, take, type SplitData } from './data';
 import { InputError } from './errors';
 import { createTeacher } from './models';
-import { workbookDir, writeFileAtomic } from './paths';
+import { workbookDir, workbookRelative, writeFileAtomic } from './paths';
 import { train, type BatchProgress, type EpochRecord, type TrainResult } from './train';
 
 /**
@@ -115,6 +115,8 @@ export interface TeacherRun {
   /** Everything the teacher's training saw (for reports); `history` spans all epochs. */
   result: TrainResult;
   checkpointDir: string;
+  /** checkpointDir relative to the workbook (build/models/teacher-…), for printing. */
+  checkpointName: string;
   /** True when the teacher was already fully trained and only loaded. */
   loaded: boolean;
 }
@@ -152,7 +154,7 @@ export async function ensureTeacher(
     onBatch: options.progress ? progressBar(`teacher ${t.hidden.join('×')}`, t.epochs) : undefined,
     signal: options.signal,
   });
-  return { model, result, checkpointDir, loaded: result.resumedFromEpoch >= t.epochs };
+  return { model, result, checkpointDir, checkpointName: workbookRelative(checkpointDir), loaded: result.resumedFromEpoch >= t.epochs };
 }
 
 /** An onBatch callback printing "label [#####.....] 50% (epoch 2/3)" each time another 10% is done. */

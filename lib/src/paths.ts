@@ -29,6 +29,15 @@ export function workbookRoot(): string {
 }
 
 /** Where derived, re-creatable files live (teacher logits, checksum stamps). KDLAB_CACHE_DIR overrides. */
+/**
+ * A path inside the workbook as printed in notebook output: relative to the workbook's root
+ * (build/models/…), so executed notebooks and the book do not publish the reader's home folder.
+ */
+export function workbookRelative(file: string): string {
+  const rel = path.relative(workbookRoot(), file);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
+}
+
 export function cacheDir(): string {
   return process.env.KDLAB_CACHE_DIR ?? path.join(workbookRoot(), '.cache');
 }

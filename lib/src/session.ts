@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from './backend';
 import { chapterConfig, saveResult, type ChapterConfig } from './chapter';
 import { KdlabError } from './errors';
+import { workbookRelative } from './paths';
 
 /**
  * The first and last cells every chapter notebook shares, as one call each: start picks the
@@ -54,7 +55,7 @@ export async function startNotebook(name: string, mode: string, seed = 0): Promi
             'and wrap tensor code in tf.tidy(); pass the models to finish() so it disposes them.',
         );
       }
-      console.log(`results saved to ${file}; no tensors leaked (${tf.memory().numTensors} alive, as at the start)`);
+      console.log(`results saved to ${workbookRelative(file)}; no tensors leaked (${tf.memory().numTensors} alive, as at the start)`);
       return file;
     },
   };

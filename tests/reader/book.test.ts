@@ -160,6 +160,10 @@ test('the book: index, one page per notebook and assignment, one plotly.js, no s
       assert.ok(!/BEGIN SOLUTION|BEGIN HIDDEN TESTS/.test(fs.readFileSync(f, 'utf8')), `${f} shows a solution`);
     }
   }
+  // Figure pages and their gallery lead back to the book.
+  for (const f of ['figures/index.html', ...book.figurePages]) {
+    assert.match(fs.readFileSync(path.join(out, f), 'utf8'), /<a href="\.\.\/index\.html">Back to the book<\/a>/, `${f} has no link back to the book`);
+  }
   // KaTeX ships its fonts with the book.
   assert.ok(fs.readdirSync(path.join(out, 'assets', 'katex', 'fonts')).some((f) => f.endsWith('.woff2')));
 });

@@ -43,6 +43,18 @@ export interface ExportOptions {
   figures?: ExportableFigure[];
   /** Called for a saved file that cannot be rebuilt (it is skipped); default: throw. */
   onInvalid?: (file: string, error: Error) => void;
+  /** A link every page adds to its footer, e.g. back to the book that holds the figures. */
+  backLink?: BackLink;
+}
+
+export interface BackLink {
+  /** Relative to the figure pages' folder, e.g. ../index.html. */
+  href: string;
+  label: string;
+}
+
+function backLinkHtml(link: BackLink | undefined): string {
+  return link ? ` · <a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a>` : '';
 }
 
 export interface WrittenFile {
@@ -142,7 +154,7 @@ function notebookNote(f: ExportableFigure): string {
 }
 
 /** A page with one figure; it loads the shared plotly.min.js next to it. */
-export function figurePage(f: ExportableFigure): string {
+export function figurePage(f: ExportableFigure, backLink?: BackLink): string {
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
@@ -150,13 +162,13 @@ export function figurePage(f: ExportableFigure): string {
     `${plotlyScriptTag()}\n</head>\n<body>\n` +
     `<div id="kdlab-figure"></div>\n` +
     `<p class="meta">Figure <code>${escapeHtml(f.id)}</code>, chapter §${escapeHtml(f.section)}${notebookNote(f)}. ` +
-    `<a href="index.html">All figures</a></p>\n` +
+    `<a href="index.html">All figures</a>${backLinkHtml(backLink)}</p>\n` +
     `${drawScript([{ divId: 'kdlab-figure', figure: f.figure }])}\n</body>\n</html>\n`
   );
 }
 
 /** The gallery: every figure drawn live, with its section, and links to its page and PNG. */
-export function galleryPage(figures: ExportableFigure[], pngs: ReadonlySet<string>, pages?: ReadonlySet<string>): string {
+export function galleryPage(figures: ExportableFigure[], pngs: ReadonlySet<string>, pages?: ReadonlySet<string>, backLink?: BackLink): string {
   const cards = figures
     .map((f, i) => {
       const links: string[] = [];
@@ -177,7 +189,7 @@ export function galleryPage(figures: ExportableFigure[], pngs: ReadonlySet<strin
     `<meta name="viewport" content="width=device-width, initial-scale=1">\n` +
     `<title>Knowledge distillation workbook: figures</title>\n<style>${PAGE_STYLE}</style>\n` +
     `${plotlyScriptTag()}\n</head>\n<body>\n<h1>Figures of the knowledge distillation workbook</h1>\n` +
-    `<p class="meta">${figures.length} figure(s), in chapter order. Redraw with <code>kdlab figures</code>.</p>\n` +
+    `<p class="meta">${figures.length} figure(s), in chapter order. Redraw with <code>kdlab figures</code>.${backLinkHtml(backLink)}</p>\n` +
     `<ul>\n${toc}\n</ul>\n${cards}\n` +
     `${drawScript(figures.map((f, i) => ({ divId: `kdlab-gallery-${i}`, figure: f.figure })))}\n</body>\n</html>\n`
   );
@@ -214,7 +226,7 @@ export async function exportFigures(options: ExportOptions = {}): Promise<Export
     id: f.id,
     section: f.section,
     title: f.title,
-    html: writeFile(path.join(outDir, `${f.id}.html`), figurePage(f)),
+    html: writeFile(path.join(outDir, `${f.id}.html`), figurePage(f, options.backLink)),
   }));
 
   let pngSkipped: string | undefined;
@@ -241,7 +253,7 @@ export async function exportFigures(options: ExportOptions = {}): Promise<Export
   }
   const existing = (ext: string): Set<string> =>
     new Set(all.filter((f) => fs.existsSync(path.join(outDir, `${f.id}.${ext}`))).map((f) => f.id));
-  const index = writeFile(path.join(outDir, 'index.html'), galleryPage(all, existing('png'), existing('html')));
+  const index = writeFile(path.join(outDir, 'index.html'), galleryPage(all, existing('png'), existing('html'), options.backLink));
   return { outDir, figures: exported, index, pngSkipped, browserErrors, plotly: { version: plotly.version, bytes: plotly.bytes, file: plotly.file } };
 }
 

@@ -231,7 +231,9 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
   if (fs.existsSync(figuresDir)) {
     for (const f of fs.readdirSync(figuresDir)) if (f.endsWith('.png')) copyFile(path.join(figuresDir, f), path.join(bookFigures, f));
   }
-  const figures = await exportFigures({ outDir: bookFigures, resultsDir: options.resultsDir, png: false });
+  const figures = await exportFigures({
+    outDir: bookFigures, resultsDir: options.resultsDir, png: false, backLink: { href: '../index.html', label: 'Back to the book' },
+  });
 
   const pending: Pending[] = chapterFiles.map((f) => {
     const source = path.join(notebooksDir, f);
