@@ -10,6 +10,21 @@ import { denseGradNative, nativeKernelNames } from '../kernels/native';
 type DenseFn = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 
 /**
+ * Saves what the backward pass needs. tfjs saves a
+ * tensor by copying it (an Identity kernel: 5 MB per step for the 2×800 student's weights). A
+ * tf.Variable needs no copy: it outlives the gradient computation and the optimizer changes it
+ * only after the backward pass. Activations are intermediates and must be saved.
+ */
+function saveForBackward(x: tf.Tensor, w: tf.Tensor, y: tf.Tensor, save: tf.GradSaveFunc): void {
+  save(w instanceof tf.Variable ? [x, y] : [x, y, w]);
+}
+
+/** The saved activations, and the weights: saved (a plain tensor) or the variable itself. */
+function savedForBackward(saved: tf.Tensor[], w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
+  return [saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D, (saved[2] as tf.Tensor2D | undefined) ?? w];
+}
+
+/**
  * y = act(x·W + b) with a hand-written gradient arranged for the wasm backend: XNNPACK packs a
  * matmul's second operand into a cached operator, and weights that change every step make that
  * packing cost about as much as the product itself. Here the big weight matrix is always the
@@ -21,11 +36,11 @@ function makeDense(relu: boolean, inputGrad: boolean): DenseFn {
     const [x, w, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
     const z = tf.add(tf.transpose(tf.matMul(w, x, true, true)), b);
     const y = relu ? tf.relu(z) : z;
-    save([x, w, y]);
+    saveForBackward(x, w, y, save);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [sx, sy, sw] = savedForBackward(saved, w);
         const dz = relu ? tf.mul(dy, tf.step(sy)) : (dy as tf.Tensor2D);
         const dW = tf.matMul(sx, dz, true, false);
         const db = tf.sum(dz, 0);
@@ -50,11 +65,11 @@ function makeNativeDense(relu: boolean, inputGrad: boolean): DenseFn {
     // recorded (it would need its own gradient); this op brings its own.
     const attrs = { transposeA: false, transposeB: false, activation: relu ? 'relu' : 'linear', leakyreluAlpha: 0 };
     const y = tf.engine().runKernel('_FusedMatMul', { a: x, b: w, bias: b }, attrs) as tf.Tensor2D;
-    save([x, w, y]);
+    saveForBackward(x, w, y, save);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sw, sy] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+        const [sx, sy, sw] = savedForBackward(saved, w);
         const [dz, db] = denseGradNative(dy as tf.Tensor2D, sy, relu);
         const dW = tf.matMul(sx, dz, true, false);
         const dx = inputGrad ? tf.matMul(dz, sw, false, true) : tf.zerosLike(sx);
