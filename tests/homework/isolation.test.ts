@@ -2,7 +2,8 @@
  * The grader against a hostile student, one test per attack class of issue 16: the sandbox's
  * view (uid, files, processes, network), a read through the workspace symlink, signals to the
  * grader, a deep-JSON answer in a batch with an honest submission, refused inputs (symlink, FIFO),
- * report-name collisions, bounded cost, parallel grading equal to serial, feedback rendering.
+ * report-name collisions, bounded cost, output floods and a memory hog, parallel grading equal to
+ * serial, feedback rendering.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -269,4 +270,27 @@ test('feedback: student text is fenced, file names escaped, terminal output with
   assert.equal((md.match(/^````/gm) ?? []).length % 2, 0, 'fences are balanced');
   assert.equal(terminalSafe(evil).includes('\u001b'), false);
   assert.equal(terminalSafe(evil).includes('\u0007'), false);
+});
+
+test('floods and hogs: 50 MB to the cell output, 50 MB to the kernel\'s stderr, memory past the limit; the report stays small and the honest answers keep their marks', { timeout: 600_000 }, async () => {
+  const sub = clone(source);
+  insertAfter(
+    sub,
+    'hw1-q3-solution',
+    codeCell('flood-stdout', "for (let i = 0; i < 50; i++) console.log('x'.repeat(1_000_000));"),
+    codeCell('flood-stderr', "for (let i = 0; i < 50; i++) process.stderr.write('y'.repeat(1_000_000));"),
+    codeCell('hog-memory', 'const hog: Float64Array[] = [];\nfor (;;) hog.push(new Float64Array(2 ** 24).fill(1));'),
+  );
+  const file = writeSubmission(work, 'hw1-temperature-floods', sub);
+  const out = path.join(work, 'floods-out');
+  const r = await gradeBatch([file], { outDir: out, sourceDir: HOMEWORK_DIR, jobs: 1, testTimeoutSeconds: 60, cellTimeoutSeconds: 60 });
+  const [o] = r.outcomes;
+  timing('floods and hogs', o);
+  process.stdout.write(`# notes: ${o.notes.join(' | ').slice(0, 2000)}\n`);
+  assert.deepEqual(o.report.total, { score: 8, max_score: 8 }, o.notes.join('\n'));
+  for (const f of fs.readdirSync(out)) {
+    const size = fs.statSync(path.join(out, f)).size;
+    assert.ok(size < 256 * 1024, `${f} is ${size} bytes: the floods reached the report`);
+  }
+  assert.ok(o.notes.some((n) => /hog-memory|memory|kernel/i.test(n)), o.notes.join('\n'));
 });
