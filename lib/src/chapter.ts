@@ -44,10 +44,47 @@ export interface ChapterConfig {
    */
   /** Notebook 00's smoke test: a small MLP, one epoch, must reach `minAccuracy` on validation. */
   smoke: { hidden: number[]; trainSize: number; epochs: number; batchSize: number; minAccuracy: number };
+  /** Notebook 06 (§1.2.3): students on limited or incomplete transfer sets. */
+  generalization: GeneralizationSettings;
   headline: {
     seeds: number;
     expected: { scratchErrors: { mean: number; sd: number }; distilledErrors: { mean: number; sd: number }; measuredWith: string } | null;
   };
+}
+
+/**
+ * Notebook 06's settings. Every student (2×800, no dropout) gets the same number of optimizer
+ * steps whatever its transfer set's size; soft targets use `temperature` and `alpha`.
+ */
+export interface GeneralizationSettings {
+  /** Rows of the training split the transfer sets are drawn from (null = all 55,000). */
+  poolSize: number | null;
+  fractions: number[];
+  seeds: number;
+  hidden: number[];
+  steps: number;
+  batchSize: number;
+  learningRate: number;
+  temperature: number;
+  alpha: number;
+  /** Left out of the "missing digit" transfer set (Hinton et al.: 3). */
+  omitted: number[];
+  /** The only digits of the "only 7s and 8s" transfer set. */
+  kept: number[];
+  /** Bias shifts tried on validation: min, max, step. */
+  shifts: { min: number; max: number; step: number };
+}
+
+function generalizationSettings(mode: Mode): GeneralizationSettings {
+  const common = {
+    fractions: [0.01, 0.03, 0.1, 0.3, 1], seeds: 3, hidden: [800, 800], learningRate: 1e-3,
+    temperature: 20, omitted: [3], kept: [7, 8], shifts: { min: -30, max: 30, step: 0.1 },
+  };
+  // Quick: a 10,000-image pool, 120 steps of 64 (under one pass over the pool): 32 students.
+  // Full: the whole training split, 12,000 steps of 128 (28 epochs of 55,000 at 100%).
+  return mode === 'quick'
+    ? { ...common, poolSize: 10000, steps: 120, batchSize: 64, alpha: 0.9 }
+    : { ...common, poolSize: null, steps: 12000, batchSize: 128, alpha: 0.9 };
 }
 
 export function checkMode(mode: string): Mode {
@@ -67,6 +104,7 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
     batchSize: 128,
     distill: { temperature: 20, alpha: 0.9 },
     smoke: { hidden: [100], trainSize: 5000, epochs: 1, batchSize: 64, minAccuracy: 0.8 },
+    generalization: generalizationSettings(m),
   };
   if (m === 'quick') {
     return {

@@ -9,9 +9,11 @@ export const INPUT_ERROR_CODES = [
   'BAD_ALPHA',
   'BAD_BATCH_SIZE',
   'BAD_BETA',
+  'BAD_CLASSES',
   'BAD_DROPOUT',
   'BAD_DTYPE',
   'BAD_EPOCHS',
+  'BAD_FRACTION',
   'BAD_GRID',
   'BAD_HIDDEN',
   'BAD_IMAGES',
@@ -34,7 +36,9 @@ export const INPUT_ERROR_CODES = [
   'CACHE_MISSING',
   'CHECKPOINT_MISMATCH',
   'EMPTY_GRID',
+  'EMPTY_TRANSFER_SET',
   'FIGURE_INPUT',
+  'HELD_OUT_POOL',
   'INDEX_RANGE',
   'NON_FINITE_FEATURES',
   'NON_FINITE_LOGITS',
@@ -43,6 +47,7 @@ export const INPUT_ERROR_CODES = [
   'STALE_TEACHER_LOGITS',
   'TABLE_ID',
   'TEACHER_LOGITS_MISMATCH',
+  'TEST_SET_PEEK',
 ] as const;
 
 /** Codes of data files that are missing or damaged (thrown as DataError). */

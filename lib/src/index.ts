@@ -57,10 +57,20 @@ export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid'
 export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
 
 export { chapterConfig, chapterData, ensureTeacher, saveResult } from './chapter';
-export type { ChapterConfig, Mode, TeacherRun } from './chapter';
+export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
 export { compareOverSeeds, summarize, meanSd, formatMeanSd } from './headline';
 export type { SeedComparison, SeedRun, RunScore, MeanSd, CompareOverSeedsOptions } from './headline';
+export {
+  buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
+} from './data/transfer-set';
+export type { TransferSet, TransferSetSpec } from './data/transfer-set';
+export { errorsWithShift, shiftGrid, bestShift, biasShiftStudy } from './bias-shift';
+export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from './bias-shift';
+export {
+  transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
+} from './generalization';
+export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferSizePoint, SplitScore } from './generalization';
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS } from './paper';
 export type { NotebookSession, Disposable } from './session';
 

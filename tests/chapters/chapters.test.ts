@@ -183,3 +183,43 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
     assert.ok(c.testAccuracy > 0.85 && c.testAccuracy < 1, `chosen ${c.student} test accuracy ${c.testAccuracy}`);
   }
 });
+
+test('06-generalization: transfer-set sizes over seeds, the missing 3 and the 7s-and-8s, shifts chosen on validation', async () => {
+  await execute('06-generalization');
+  interface Scored { errors: number; errorsByClass: number[]; countByClass: number[] }
+  interface Study { classes: number[]; chosenShift: number; validation: { atZero: Scored; atChosen: Scored }; test: { atZero: Scored; atChosen: Scored }; testOptimum: { shift: number; atOptimum: Scored } }
+  const r = readJson<{
+    settings: { fractions: number[]; seeds: number; steps: number };
+    poolSize: number;
+    teacherTestAccuracy: number;
+    transferSizes: Array<{ fraction: number; size: number; hard: { mean: number; sd: number; n: number }; soft: { mean: number; sd: number; n: number }; gains: number[] }>;
+    sizeRuns: Array<{ transferSize: number; steps: number; testAccuracy: number }>;
+    omitted: { counts: number[]; steps: number; study: Study };
+    only: { counts: number[]; steps: number; study: Study };
+  }>(resultsFile('06-generalization'));
+  const s = r.settings;
+  assert.equal(r.sizeRuns.length, s.fractions.length * s.seeds * 2);
+  // Every student got the same budget in steps, whatever the size of its transfer set.
+  for (const run of [...r.sizeRuns, r.omitted, r.only]) assert.equal(run.steps, s.steps);
+  assert.deepEqual(r.transferSizes.map((p) => p.size), s.fractions.map((f) => Math.max(1, Math.round(f * r.poolSize))));
+  for (const p of r.transferSizes) {
+    assert.equal(p.hard.n, s.seeds);
+    assert.ok(p.hard.mean > 0.5 && p.soft.mean > 0.5 && p.soft.mean < 1, `fraction ${p.fraction}`);
+  }
+  // The effect quick mode is meant to show: on the smallest set soft targets win on every seed.
+  assert.ok(r.transferSizes[0].gains.every((g) => g > 0), `gains on the smallest set: ${r.transferSizes[0].gains.join(', ')}`);
+  // No 3 in the transfer set, only 7s and 8s in the other.
+  assert.equal(r.omitted.counts[3], 0);
+  assert.deepEqual(r.only.counts.map((n, d) => (n > 0 ? d : -1)).filter((d) => d >= 0), [7, 8]);
+  for (const study of [r.omitted.study, r.only.study]) {
+    // The chosen shift is the validation optimum: never worse on validation than no shift.
+    assert.ok(study.validation.atChosen.errors <= study.validation.atZero.errors);
+    // The test optimum is at least as good on test as the validation choice (it peeked).
+    assert.ok(study.testOptimum.atOptimum.errors <= study.test.atChosen.errors);
+    assert.equal(study.test.atZero.countByClass.reduce((a, b) => a + b, 0), 10000);
+  }
+  assert.equal(r.omitted.study.test.atZero.countByClass[3], 1010);
+  assert.ok(r.omitted.study.chosenShift > 0, 'raising the bias of 3 helps');
+  assert.ok(r.only.study.chosenShift < 0, 'lowering the biases of 7 and 8 helps');
+  assert.ok(r.omitted.study.test.atChosen.errorsByClass[3] < r.omitted.study.test.atZero.errorsByClass[3]);
+});

@@ -133,7 +133,7 @@ test('the book: index, one page per notebook and assignment, one plotly.js, no s
   const out = book.outDir;
   assert.deepEqual(
     book.pages.map((p) => p.file),
-    ['00-fixture.html', ...CHAPTERS.map((c) => `${c}.html`), 'hw1-temperature.html', 'hw2-distillation-loss.html', 'hw3-ablation.html'],
+    ['00-fixture.html', ...CHAPTERS.map((c) => `${c}.html`), 'hw1-temperature.html', 'hw2-distillation-loss.html', 'hw3-ablation.html', 'hw4-generalization.html'],
   );
   assert.equal(book.pages[0].title, '00 · §0 测试页 — A fixture page');
   assert.equal(book.pages[0].figures, 1);
@@ -155,7 +155,7 @@ test('the book: index, one page per notebook and assignment, one plotly.js, no s
   assert.match(index, /quick mode/);
   for (const p of book.pages) assert.ok(index.includes(`href="${p.file}"`), `index links ${p.file}`);
   // Released assignments: the download has no solution, and neither does the page.
-  for (const hw of ['hw1-temperature', 'hw2-distillation-loss', 'hw3-ablation']) {
+  for (const hw of ['hw1-temperature', 'hw2-distillation-loss', 'hw3-ablation', 'hw4-generalization']) {
     for (const f of [path.join(out, 'homework', `${hw}.ipynb`), path.join(out, `${hw}.html`)]) {
       assert.ok(!/BEGIN SOLUTION|BEGIN HIDDEN TESTS/.test(fs.readFileSync(f, 'utf8')), `${f} shows a solution`);
     }

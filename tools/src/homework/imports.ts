@@ -17,6 +17,9 @@ export const FORBIDDEN_LIBRARY_NAMES: Readonly<Record<string, readonly string[]>
   'hw2-q1-tests': ['distillationLoss', 'kdLoss', 'softTargetCrossEntropy', 'studentLoss', 'logSoftmaxWithTemperature', 'logSoftmaxT'],
   'hw3-q1-tests': ['runGrid', 'expandGrid', 'flattenRows', 'gridFrame'],
   'hw3-q2-tests': ['selectBest', 'runGrid', 'gridFrame'],
+  'hw4-q1-tests': ['buildTransferSet', 'transferSetWithout', 'transferSetOnly', 'transferSetFraction'],
+  'hw4-q2-tests': ['errorsWithShift', 'bestShift', 'biasShiftStudy', 'evaluateLogits'],
+  'hw4-q3-tests': ['errorsWithShift', 'bestShift', 'biasShiftStudy', 'evaluateLogits'],
 };
 
 const KDLAB_SPECIFIER = String.raw`['"\x60]kdlab(?:/[^'"\x60]*)?['"\x60]`;

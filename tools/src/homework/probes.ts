@@ -10,6 +10,7 @@
 import { randomInt } from 'node:crypto';
 import type { Notebook } from '../runner/nbformat';
 import { hw3Parameters, hw3ReferenceGrid, type Hw3Row } from './hw3';
+import { HW4_PROBES } from './hw4';
 import { entropyOf, logSoftmaxT, softmaxT } from 'kdlab/internals';
 
 export interface ProbeChallenge {
@@ -324,4 +325,5 @@ export const HOMEWORK_PROBES: Readonly<Record<string, Probe>> = {
   'hw2-q3-tests': hw2Bug,
   'hw3-q1-tests': hw3Rows,
   'hw3-q2-tests': hw3Answers,
+  ...HW4_PROBES,
 };

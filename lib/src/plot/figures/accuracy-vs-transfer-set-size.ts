@@ -19,6 +19,9 @@ export interface TransferSetInput {
   hardTargets: number[];
   /** Student accuracy in [0, 1] when trained on the teacher's soft targets. */
   softTargets: number[];
+  /** Standard deviations over seeds (error bars), one per size; optional. */
+  hardTargetsSd?: number[];
+  softTargetsSd?: number[];
   /** The teacher's accuracy, drawn as a reference line. */
   teacherAccuracy?: number;
   split?: string;
@@ -32,11 +35,19 @@ export function accuracyVsTransferSetSize(input: TransferSetInput): Figure {
   const soft = numbers(r.softTargets, where, 'softTargets', { min: 0, max: 1 });
   sameLength(where, ['sizes', 'hardTargets'], sizes, hard);
   sameLength(where, ['sizes', 'softTargets'], sizes, soft);
+  const sdOf = (key: 'hardTargetsSd' | 'softTargetsSd'): number[] | undefined => {
+    if (r[key] === undefined) return undefined;
+    const sd = numbers(r[key], where, key, { min: 0 });
+    sameLength(where, ['sizes', key], sizes, sd);
+    return sd;
+  };
+  const hardSd = sdOf('hardTargetsSd');
+  const softSd = sdOf('softTargetsSd');
   const teacher = r.teacherAccuracy === undefined ? undefined : num(r.teacherAccuracy, where, 'teacherAccuracy', { min: 0, max: 1 });
   const split = optionalStr(r.split, where, 'split') ?? 'test';
   const order = argsort(sizes);
   const xs = order.map((i) => sizes[i]);
-  const line = (name: string, ys: number[], color: string, symbol: string): ScatterTrace => ({
+  const line = (name: string, ys: number[], color: string, symbol: string, sd?: number[]): ScatterTrace => ({
     type: 'scatter',
     mode: 'lines+markers',
     name,
@@ -45,10 +56,11 @@ export function accuracyVsTransferSetSize(input: TransferSetInput): Figure {
     line: { color, width: SIZES.line },
     marker: { size: SIZES.marker, symbol },
     hovertemplate: `${name}<br>%{x} images: %{y:.2%}<extra></extra>`,
+    ...(sd ? { error_y: { type: 'data' as const, array: order.map((i) => sd[i]), visible: true } } : {}),
   });
   const data: Trace[] = [
-    line('hard labels only', hard, OKABE_ITO.vermillion, 'circle'),
-    line("teacher's soft targets", soft, OKABE_ITO.blue, 'diamond'),
+    line(hardSd ? 'hard labels only (mean ± sd)' : 'hard labels only', hard, OKABE_ITO.vermillion, 'circle', hardSd),
+    line(softSd ? "teacher's soft targets (mean ± sd)" : "teacher's soft targets", soft, OKABE_ITO.blue, 'diamond', softSd),
   ];
   if (teacher !== undefined) {
     data.push({

@@ -7,7 +7,7 @@ import { FigureInputError, array, num, numbers, record, str } from '../validate'
 export const figure = defineFigure({
   id: 'omitted-digit-3',
   section: '1.2.3',
-  title: 'A student that never saw a 3: per-digit accuracy, with and without the bias fix',
+  title: 'A student that never saw a 3: per-digit accuracy and the bias fix',
   notebook: '06-generalization',
   build: omittedDigit3,
 });

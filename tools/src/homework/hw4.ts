@@ -1,0 +1,219 @@
+/**
+ * hw4-generalization on the grader's side: the assignment's parameters, the grader's own run of
+ * the notebook's recipe (teacher, a transfer set without one digit, the distilled student, its
+ * logits) and the probes that compare a submission's functions and answers with it. Like hw3's
+ * reference, it runs with the SOURCE notebook's parameters and the grading seed, on pure wasm as
+ * the sandboxed kernel does. Keep `computeReference` in step with the notebook's locked cells: the
+ * solved-source test fails if they drift apart.
+ */
+import type { Notebook } from '../runner/nbformat';
+import { ToolError } from '../errors';
+import { notebookParameters } from './hw3';
+import type { Probe } from './probes';
+
+export interface Hw4Parameters {
+  poolSize: number;
+  validationSize: number;
+  omittedDigit: number;
+  teacherEpochs: number;
+  studentEpochs: number;
+  temperature: number;
+  alpha: number;
+  shiftMax: number;
+  shiftStep: number;
+  seed: number;
+}
+
+const KEYS = ['poolSize', 'validationSize', 'omittedDigit', 'teacherEpochs', 'studentEpochs', 'temperature', 'alpha', 'shiftMax', 'shiftStep', 'seed'] as const;
+
+export function hw4Parameters(nb: Notebook): Hw4Parameters {
+  const p = notebookParameters(nb);
+  const out: Partial<Record<(typeof KEYS)[number], number>> = {};
+  for (const k of KEYS) {
+    const v = p[k];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ToolError('HOMEWORK_BAD_PARAMETERS', `parameter ${k} must be a number.`);
+    out[k] = v;
+  }
+  return out as Hw4Parameters;
+}
+
+/** The candidate shifts: 0, step, 2·step, … up to max (as the notebook's setup cell builds them). */
+export function hw4Shifts(p: Pick<Hw4Parameters, 'shiftMax' | 'shiftStep'>): number[] {
+  return Array.from({ length: Math.round(p.shiftMax / p.shiftStep) + 1 }, (_, k) => k * p.shiftStep);
+}
+
+/** Rows whose label is not `omitted`, ascending. */
+export function referenceTransferIndices(labels: ArrayLike<number>, omitted: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== omitted) out.push(i);
+  return out;
+}
+
+/** Errors (and errors on `digit`) after adding `shift` to the logit of `digit`; first maximum wins. */
+export function referenceErrorsWithShift(logits: ArrayLike<number>, labels: ArrayLike<number>, digit: number, shift: number, classes = 10): { errors: number; errorsOnDigit: number } {
+  let errors = 0;
+  let errorsOnDigit = 0;
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    let bestV = logits[r * classes] + (digit === 0 ? shift : 0);
+    for (let c = 1; c < classes; c++) {
+      const v = logits[r * classes + c] + (c === digit ? shift : 0);
+      if (v > bestV) {
+        bestV = v;
+        best = c;
+      }
+    }
+    if (best !== labels[r]) {
+      errors++;
+      if (labels[r] === digit) errorsOnDigit++;
+    }
+  }
+  return { errors, errorsOnDigit };
+}
+
+export interface Hw4Reference {
+  transferSize: number;
+  /** Validation errors at every candidate shift. */
+  validationErrors: number[];
+  /** Test errors and errors on the digit at every candidate shift. */
+  test: { errors: number; errorsOnDigit: number }[];
+  shifts: number[];
+}
+
+const memo = new Map<string, Promise<Hw4Reference>>();
+
+async function computeReference(p: Hw4Parameters): Promise<Hw4Reference> {
+  const { createStudent, createTeacher, initBackend, loadSplits, predictLogits, subset, take, train } = await import('kdlab');
+  await initBackend({ quiet: true, backend: 'wasm' });
+  const splits = loadSplits({ validationSize: p.validationSize, seed: p.seed });
+  const pool = take(splits.train, p.poolSize);
+  const teacher = createTeacher({ hidden: [256, 256], seed: p.seed });
+  const student = createStudent({ hidden: [64], seed: p.seed });
+  try {
+    await train(teacher, { train: pool, epochs: p.teacherEpochs, batchSize: 100, seed: p.seed, abortOnInterrupt: false });
+    const poolLogits = predictLogits(teacher, pool);
+    const rows = referenceTransferIndices(pool.labels, p.omittedDigit);
+    const transfer = subset(pool, rows, 'transfer');
+    const teacherLogits = new Float32Array(rows.length * 10);
+    rows.forEach((i, r) => teacherLogits.set(poolLogits.subarray(i * 10, i * 10 + 10), r * 10));
+    await train(student, {
+      train: transfer, epochs: p.studentEpochs, batchSize: 50, seed: p.seed,
+      loss: { teacherLogits, temperature: p.temperature, alpha: p.alpha }, abortOnInterrupt: false,
+    });
+    const valLogits = predictLogits(student, splits.validation);
+    const testLogits = predictLogits(student, splits.test);
+    const shifts = hw4Shifts(p);
+    return {
+      transferSize: rows.length,
+      shifts,
+      validationErrors: shifts.map((s) => referenceErrorsWithShift(valLogits, splits.validation.labels, p.omittedDigit, s).errors),
+      test: shifts.map((s) => referenceErrorsWithShift(testLogits, splits.test.labels, p.omittedDigit, s)),
+    };
+  } finally {
+    teacher.dispose();
+    student.dispose();
+  }
+}
+
+/** The grader's run for these parameters, computed once per grader process. */
+export function hw4Reference(p: Hw4Parameters): Promise<Hw4Reference> {
+  const key = JSON.stringify(p);
+  let ref = memo.get(key);
+  if (!ref) {
+    ref = computeReference(p);
+    memo.set(key, ref);
+    ref.catch(() => memo.delete(key));
+  }
+  return ref;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Training may round differently across backends: this many images either way still count. */
+export const HW4_TOLERANCE = { validation: 1, test: 3 } as const;
+
+/** Checks chooseShift()'s answer against the grader's run; exported for tests. */
+export function checkHw4Answer(value: unknown, ref: Hw4Reference): string[] {
+  if (!isRecord(value)) return ['chooseShift() returned nothing usable'];
+  const k = ref.shifts.findIndex((s) => s === value.shift);
+  if (k < 0) return [`shift ${JSON.stringify(value.shift)} is not one of the candidate shifts`];
+  const msgs: string[] = [];
+  const best = Math.min(...ref.validationErrors);
+  const num = (key: string, want: number, tol: number) => {
+    const got = value[key];
+    if (typeof got !== 'number' || !(Math.abs(got - want) <= tol)) msgs.push(`${key}: ${JSON.stringify(got)}, the grader's run gives ${want}`);
+  };
+  if (ref.validationErrors[k] > best + HW4_TOLERANCE.validation) {
+    msgs.push(`shift ${value.shift} makes ${ref.validationErrors[k]} validation errors in the grader's run; the best shift makes ${best}: choose the shift on validation`);
+  }
+  num('validationErrorsBefore', ref.validationErrors[0], HW4_TOLERANCE.validation);
+  num('validationErrorsAfter', ref.validationErrors[k], HW4_TOLERANCE.validation);
+  num('testErrorsBefore', ref.test[0].errors, HW4_TOLERANCE.test);
+  num('testErrorsAfter', ref.test[k].errors, HW4_TOLERANCE.test);
+  num('testErrorsOnDigitBefore', ref.test[0].errorsOnDigit, HW4_TOLERANCE.test);
+  num('testErrorsOnDigitAfter', ref.test[k].errorsOnDigit, HW4_TOLERANCE.test);
+  return msgs.slice(0, 5);
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+const hw4Transfer: Probe = {
+  async prepare(random, { source }) {
+    const p = hw4Parameters(source);
+    const ref = await hw4Reference(p);
+    const n = 20 + Math.floor(random() * 30);
+    const labels = Array.from({ length: n }, () => Math.floor(random() * 10));
+    const digit = Math.floor(random() * 10);
+    const bad = [10, -1, 2.5][Math.floor(random() * 3)];
+    return {
+      code: `
+let probeThrew = false;
+try { transferIndices([1, 2, 3], ${bad}); } catch (e) { probeThrew = e instanceof RangeError; }
+return { rows: transferIndices(${JSON.stringify(labels)}, ${digit}), size: transfer.size, threw: probeThrew };`,
+      verify(value) {
+        if (!isRecord(value)) return ['transferIndices() returned nothing usable'];
+        const want = referenceTransferIndices(labels, digit);
+        const msgs: string[] = [];
+        if (JSON.stringify(value.rows) !== JSON.stringify(want)) msgs.push(`transferIndices on ${n} labels without ${digit}: got ${JSON.stringify(value.rows)?.slice(0, 80)}, expected ${want.length} rows`);
+        if (value.size !== ref.transferSize) msgs.push(`the transfer set has ${JSON.stringify(value.size)} images; the grader's run has ${ref.transferSize}`);
+        if (value.threw !== true) msgs.push(`omitted = ${bad} did not throw a RangeError`);
+        return msgs;
+      },
+    };
+  },
+};
+
+const hw4Errors: Probe = {
+  prepare(random) {
+    const n = 5 + Math.floor(random() * 20);
+    const logits = Array.from({ length: n * 10 }, () => round(random() * 8 - 4, 2));
+    const labels = Array.from({ length: n }, () => Math.floor(random() * 10));
+    const digit = Math.floor(random() * 10);
+    const shift = round(random() * 6 - 1, 2);
+    return {
+      code: `return errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift});`,
+      verify(value) {
+        if (!isRecord(value)) return ['errorsWithShift() returned nothing usable'];
+        const want = referenceErrorsWithShift(Float32Array.from(logits), labels, digit, shift);
+        const msgs: string[] = [];
+        if (value.errors !== want.errors) msgs.push(`errorsWithShift on ${n} rows (digit ${digit}, shift ${shift}): errors ${JSON.stringify(value.errors)}, expected ${want.errors}`);
+        if (value.errorsOnDigit !== want.errorsOnDigit) msgs.push(`errorsOnDigit ${JSON.stringify(value.errorsOnDigit)}, expected ${want.errorsOnDigit}`);
+        return msgs;
+      },
+    };
+  },
+};
+
+const hw4Choice: Probe = {
+  async prepare(_random, { source }) {
+    const ref = await hw4Reference(hw4Parameters(source));
+    return { code: 'return chooseShift();', verify: (value) => checkHw4Answer(value, ref) };
+  },
+};
+
+/** hw4's probes by the grade_id of the test cell they back up. */
+export const HW4_PROBES: Readonly<Record<string, Probe>> = {
+  'hw4-q1-tests': hw4Transfer,
+  'hw4-q2-tests': hw4Errors,
+  'hw4-q3-tests': hw4Choice,
+};
