@@ -61,7 +61,7 @@ export type { ChapterConfig, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
 export { compareOverSeeds, summarize, meanSd, formatMeanSd } from './headline';
 export type { SeedComparison, SeedRun, RunScore, MeanSd, CompareOverSeedsOptions } from './headline';
-export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS } from './paper';
+export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED } from './paper';
 export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';
