@@ -26,7 +26,7 @@ export {
 } from './softmax';
 
 export {
-  kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms,
+  kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms, poolFeatures,
   DKD_DEFAULTS,
 } from './losses';
 export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms } from './losses';
@@ -68,3 +68,12 @@ export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from '
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';
 
 export { danfo } from './danfo';
+
+export {
+  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, createModel, ensureConvTeacher, beyondLogitsSettings,
+  lastHiddenShape, regressorParams, METHODS,
+} from './methods';
+export type {
+  ModelArch, MethodName, Method, TeacherRef, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
+  MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
+} from './methods';

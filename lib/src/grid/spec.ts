@@ -131,7 +131,7 @@ function checkSpec(spec: AnySpec): void {
 }
 
 /** Stable JSON (sorted keys) so that equal configurations hash equally. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
