@@ -399,8 +399,9 @@ export async function ensureConvTeacher(
   const arch: ModelArch = { kind: 'conv', filters: t.filters };
   const model = createModel(arch, cfg.seed, 'conv_teacher');
   const result = await train(model, {
+    // No validation per epoch (a conv forward pass over 5,000 images costs seconds on wasm):
+    // the notebook evaluates the finished teacher once.
     train: t.trainSize === null ? splits.train : take(splits.train, t.trainSize),
-    validation: splits.validation,
     epochs: t.epochs,
     batchSize: t.batchSize,
     optimizer: { name: 'adam', learningRate: t.learningRate },
