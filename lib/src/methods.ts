@@ -341,8 +341,8 @@ export interface BeyondLogitsSettings {
 /**
  * Quick: the chapter's quick MLP teacher; 2×800 students on 5,000 images for 2 epochs; a conv
  * teacher narrowed from the Keras example's 256/512 filters to 32/64 and trained 2 epochs on
- * 4,000 images (conv training on wasm is slow), Keras-sized 16/32 students on the same 4,000 for
- * 2 epochs; 3 seeds. Full: all 55,000 training images; the Keras example's 256/512 teacher (5
+ * 10,000 images (conv training on wasm is slow), Keras-sized 16/32 students on the first 4,000 of
+ * them for 2 epochs; 3 seeds. Full: all 55,000 training images; the Keras example's 256/512 teacher (5
  * epochs) and 3 student epochs; 2×800 students for 20 epochs.
  */
 export function beyondLogitsSettings(mode: 'quick' | 'full'): BeyondLogitsSettings {
@@ -351,7 +351,7 @@ export function beyondLogitsSettings(mode: 'quick' | 'full'): BeyondLogitsSettin
       seeds: 3,
       mlp: { student: [800, 800], trainSize: 5000, epochs: 2, batchSize: 64 },
       conv: {
-        teacher: { filters: [32, 64], epochs: 2, trainSize: 4000, batchSize: 64, learningRate: 1e-3 },
+        teacher: { filters: [32, 64], epochs: 2, trainSize: 10000, batchSize: 64, learningRate: 1e-3 },
         student: [16, 32],
         trainSize: 4000,
         epochs: 2,
