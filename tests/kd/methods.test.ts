@@ -97,3 +97,29 @@ test('runMethods trains every method in worker processes, writes one row per run
   assert.equal(tf.memory().numTensors, baseline, 'no tensors left in the parent');
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('ensureConvTeacher trains once per configuration, then loads the same weights from its checkpoint', async () => {
+  await initBackend({ quiet: true });
+  const { chapterConfig } = await import('../../lib/src/chapter');
+  const { ensureConvTeacher } = await import('../../lib/src/methods');
+  const cfg = chapterConfig('quick', 0);
+  const settings = { filters: [2, 3] as [number, number], epochs: 1, trainSize: 64, batchSize: 32, learningRate: 1e-3 };
+  const first = await ensureConvTeacher(cfg, settings);
+  try {
+    assert.equal(first.loaded, false);
+    assert.deepEqual(first.arch, { kind: 'conv', filters: [2, 3] });
+    const second = await ensureConvTeacher(cfg, settings);
+    assert.equal(second.loaded, true);
+    assert.equal(second.checkpointDir, first.checkpointDir);
+    second.model.getWeights().forEach((w, i) => assert.deepEqual(Array.from(w.dataSync()), Array.from(first.model.getWeights()[i].dataSync())));
+    const other = await ensureConvTeacher(cfg, { ...settings, epochs: 2 });
+    assert.notEqual(other.checkpointDir, first.checkpointDir, 'another configuration, another checkpoint');
+    for (const t of [second, other]) {
+      t.model.dispose();
+      fs.rmSync(t.checkpointDir, { recursive: true, force: true });
+    }
+  } finally {
+    first.model.dispose();
+    fs.rmSync(first.checkpointDir, { recursive: true, force: true });
+  }
+});
