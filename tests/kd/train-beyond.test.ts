@@ -212,6 +212,13 @@ test('feature objectives: missing teacher or regressor, wrong regressor, student
   await assert.rejects(run(big, { objective: 'cosine', alpha: 0.5, teacher }), code('SHAPE_MISMATCH'));
   await assert.rejects(run(student, { objective: 'hint', alpha: 1.5, teacher, regressor: wrong }), code('BAD_ALPHA'));
   wrong.dispose();
+  // alpha = 0: the hint term is dropped, the regressor gets no gradient and does not move.
+  const idle = createRegressor([16], [32]);
+  const idleBefore = idle.getWeights().map((w) => Array.from(w.dataSync()));
+  const r0 = await run(student, { objective: 'hint', alpha: 0, teacher, regressor: idle });
+  assert.ok(Number.isFinite(r0.history[0].loss));
+  assert.deepEqual(idle.getWeights().map((w) => Array.from(w.dataSync())), idleBefore);
+  idle.dispose();
   assert.equal(tf.memory().numTensors, baseline, 'failed calls leave no tensors');
   const grid = (objective: string, extra: object) =>
     ({ name: 'g', objective, students: [[8]], epochs: 1, teacherLogits: { file: 'f', key: 'k' }, ...extra }) as unknown as GridSpec;

@@ -71,10 +71,15 @@ function finishStep(
   logits: tf.Tensor2D,
   labels: tf.Tensor1D,
 ): { loss: tf.Scalar; correct: tf.Scalar } {
+  // A variable the loss does not reach (the regressor when the hint's weight is 0) gets a zero
+  // gradient: Adam then leaves it where it is, and the optimizer's slots keep their order.
+  const zeros = variables.filter((v) => !grads[v.name]).map((v) => [v.name, tf.zerosLike(v)] as const);
+  const all: tf.NamedTensorMap = { ...grads, ...Object.fromEntries(zeros) };
   try {
-    optimizer.step(variables, variables.map((v) => grads[v.name]));
+    optimizer.step(variables, variables.map((v) => all[v.name]));
   } finally {
     tf.dispose(grads);
+    tf.dispose(zeros.map(([, z]) => z));
   }
   const correct = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'))) as tf.Scalar;
   logits.dispose();
