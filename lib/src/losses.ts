@@ -23,9 +23,12 @@ import type { NoInfer } from './type-utils';
  * What training optimises is an Objective: plain data such as { objective: 'kd', temperature: 4,
  * alpha: 0.9 }. The OBJECTIVES table below gives each objective its hyper-parameters and ONE loss
  * function; resolveObjective validates a spec once and returns that function, which both kdLoss
- * and the training step call. Adding an objective (e.g. DKD) = a member of `Objective`, an entry
- * in OBJECTIVES (and in PARAMETERS for a new kind of hyper-parameter) and its test: train() and
- * the grid read everything from here.
+ * and the training step call. Adding an objective = a member of `Objective`, an entry in
+ * OBJECTIVES (and in PARAMETERS for a new kind of hyper-parameter, or `rules` when one objective
+ * reads a parameter differently: DKD's alpha is a weight ≥ 0) and its test: train() and the grid
+ * read everything from here. Feature objectives (hint, cosine) also read the hidden
+ * representations of the batch (FeatureInputs): train() then runs the teacher per batch in
+ * inference mode, and grids, which hold only a logits file, refuse them (methods.ts runs them).
  */
 
 // ---------------------------------------------------------------------------------------------
