@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from './errors';
-import { assertFinite, assertTensor, describeShape } from './losses';
+import { assertFinite, assertTensor, cosineCore, describeShape } from './losses';
 
 /**
  * Losses on hidden representations (notebook 08), the counterparts of the logit losses in
@@ -33,20 +33,6 @@ function assertSameBatch(s: tf.Tensor, t: tf.Tensor, where: string): void {
         'Each teacher row must belong to the same input as the student row.',
     );
   }
-}
-
-/** PyTorch's CosineEmbeddingLoss adds this to each squared norm (all-zero activations give cos 0). */
-const COSINE_EPS = 1e-12;
-
-function cosineCore(s: tf.Tensor, t: tf.Tensor): tf.Scalar {
-  const batch = s.shape[0];
-  const s2 = tf.reshape(s, [batch, -1]);
-  const t2 = tf.reshape(t, [batch, -1]);
-  const dot = tf.sum(tf.mul(s2, t2), 1);
-  const ns = tf.add(tf.sum(tf.square(s2), 1), COSINE_EPS);
-  const nt = tf.add(tf.sum(tf.square(t2), 1), COSINE_EPS);
-  const cos = tf.div(dot, tf.sqrt(tf.mul(ns, nt)));
-  return tf.mean(tf.sub(1, cos));
 }
 
 /**

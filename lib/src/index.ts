@@ -26,7 +26,7 @@ export {
 } from './softmax';
 
 export {
-  kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms,
+  kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms, poolFeatures,
   DKD_DEFAULTS,
 } from './losses';
 export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms } from './losses';
@@ -71,10 +71,19 @@ export {
   transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
 } from './generalization';
 export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferSizePoint, SplitScore } from './generalization';
-export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS } from './paper';
+export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED } from './paper';
 export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';
 
 export { danfo } from './danfo';
+
+export {
+  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, createModel, ensureConvTeacher, beyondLogitsSettings,
+  lastHiddenShape, regressorParams, METHODS,
+} from './methods';
+export type {
+  ModelArch, MethodName, Method, TeacherRef, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
+  MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
+} from './methods';

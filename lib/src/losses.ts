@@ -23,9 +23,12 @@ import type { NoInfer } from './type-utils';
  * What training optimises is an Objective: plain data such as { objective: 'kd', temperature: 4,
  * alpha: 0.9 }. The OBJECTIVES table below gives each objective its hyper-parameters and ONE loss
  * function; resolveObjective validates a spec once and returns that function, which both kdLoss
- * and the training step call. Adding an objective (e.g. DKD) = a member of `Objective`, an entry
- * in OBJECTIVES (and in PARAMETERS for a new kind of hyper-parameter) and its test: train() and
- * the grid read everything from here.
+ * and the training step call. Adding an objective = a member of `Objective`, an entry in
+ * OBJECTIVES (and in PARAMETERS for a new kind of hyper-parameter, or `rules` when one objective
+ * reads a parameter differently: DKD's alpha is a weight ≥ 0) and its test: train() and the grid
+ * read everything from here. Feature objectives (hint, cosine) also read the hidden
+ * representations of the batch (FeatureInputs): train() then runs the teacher per batch in
+ * inference mode, and grids, which hold only a logits file, refuse them (methods.ts runs them).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -48,6 +51,40 @@ export type Objective =
       objective: 'mse';
       /** Weight of the logit-matching term in [0, 1]; the hard-label term gets 1 − alpha. */
       alpha: number;
+    }
+  // Squared error on the temperature probabilities (the chapter's §3.3 wording):
+  // alpha · mean((softmax(z/T) − softmax(v/T))²) + (1 − alpha) · CE(labels, student). No T².
+  | {
+      objective: 'mse-prob';
+      temperature: number;
+      /** Weight of the probability-matching term in [0, 1]; the hard-label term gets 1 − alpha. */
+      alpha: number;
+    }
+  // Decoupled KD (Zhao et al. 2022) as mdistiller trains it: CE(labels, student) + alpha · T² ·
+  // TCKD + beta · T² · NCKD. Here alpha and beta are weights ≥ 0, not a mix in [0, 1].
+  | {
+      objective: 'dkd';
+      temperature: number;
+      /** Weight of TCKD (the paper's default 1), any finite value ≥ 0. */
+      alpha: number;
+      /** Weight of NCKD (the paper's default 8), any finite value ≥ 0. */
+      beta: number;
+    }
+  // FitNets' hint (Romero et al. 2015) trained jointly with the labels, as in the PyTorch KD
+  // tutorial: alpha · mean((r(h_S) − h_T)²) + (1 − alpha) · CE. h: the last hidden
+  // representation of each model; r: a learned regressor (train's loss.regressor).
+  | {
+      objective: 'hint';
+      /** Weight of the hint term in [0, 1]; the hard-label term gets 1 − alpha. */
+      alpha: number;
+    }
+  // Cosine embedding on the last hidden representations (the PyTorch KD tutorial):
+  // alpha · mean(1 − cos(h_S, pool(h_T))) + (1 − alpha) · CE, the teacher's representation
+  // average-pooled to the student's size.
+  | {
+      objective: 'cosine';
+      /** Weight of the cosine term in [0, 1]; the hard-label term gets 1 − alpha. */
+      alpha: number;
     };
 
 export type ObjectiveName = Objective['objective'];
@@ -57,15 +94,19 @@ type KeysOfUnion<T> = T extends unknown ? keyof T : never;
 export type ObjectiveParameter = Exclude<KeysOfUnion<Objective>, 'objective'>;
 /** The hyper-parameters of objective N, e.g. { temperature: number; alpha: number } for 'kd'. */
 export type ObjectiveParams<N extends ObjectiveName> = N extends ObjectiveName ? Omit<ObjectiveOf<N>, 'objective'> : never;
-/** The objectives that learn from a teacher's logits (all but 'hard'): train's loss specs and grids. */
-export type DistillObjectiveName = Exclude<ObjectiveName, 'hard'>;
+/** The objectives that learn from a teacher's hidden representations (train runs the teacher per batch). */
+export type FeatureObjectiveName = 'hint' | 'cosine';
+/** The objectives that learn from a teacher (all but 'hard'): train's loss specs. */
+export type TeacherObjectiveName = Exclude<ObjectiveName, 'hard'>;
+/** The objectives that learn from a teacher's logits only: what grids (one logits file) run. */
+export type DistillObjectiveName = Exclude<ObjectiveName, 'hard' | FeatureObjectiveName>;
 /**
  * `{ objective: N }`, where 'kd', the default, may leave the field out. Written so that a generic
  * function such as runGrid<N>(spec) infers N from the `objective` field alone.
  */
 export type ObjectiveField<N extends ObjectiveName> = { objective?: N } & (N extends 'kd' ? unknown : { objective: NoInfer<N> });
 /** A distillation objective as written in a loss spec: `objective` defaults to 'kd'. */
-export type DistillObjective = { [N in DistillObjectiveName]: ObjectiveField<N> & ObjectiveParams<N> }[DistillObjectiveName];
+export type DistillObjective = { [N in TeacherObjectiveName]: ObjectiveField<N> & ObjectiveParams<N> }[TeacherObjectiveName];
 /** kdLoss's hyper-parameters: those of the 'kd' objective. */
 export type KdLossOptions = ObjectiveParams<'kd'>;
 
@@ -75,7 +116,25 @@ export type KdLossOptions = ObjectiveParams<'kd'>;
  * teacherLogits; the others throw NO_TEACHER_LOGITS without it (unless a setting drops the
  * teacher's term: kd at alpha = 0).
  */
-export type ObjectiveLoss = (studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D | undefined, oneHot: tf.Tensor2D) => tf.Scalar;
+export type ObjectiveLoss = (
+  studentLogits: tf.Tensor2D,
+  teacherLogits: tf.Tensor2D | undefined,
+  oneHot: tf.Tensor2D,
+  features?: FeatureInputs,
+) => tf.Scalar;
+
+/**
+ * What a feature objective reads besides the logits: the student's and the teacher's last hidden
+ * representations of the batch and, for 'hint', the regressor's output on the student's.
+ */
+export interface FeatureInputs {
+  /** The student's hidden representation [batch, ...]. */
+  student: tf.Tensor;
+  /** The teacher's hidden representation [batch, ...] (inference mode, no gradient). */
+  teacher: tf.Tensor;
+  /** r(h_S), the regressor applied to the student's representation ('hint'). */
+  mapped?: tf.Tensor;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Input checks
@@ -227,6 +286,60 @@ function withHardTerm(alpha: number, student: tf.Tensor2D, oneHot: tf.Tensor2D, 
   return tf.add(soft, tf.mul(crossEntropyCore(student, oneHot), 1 - alpha)) as tf.Scalar;
 }
 
+/** PyTorch's CosineEmbeddingLoss adds this to each squared norm (all-zero activations give cos 0). */
+const COSINE_EPS = 1e-12;
+
+/** mean over the batch of 1 − cos(s, t), each example flattened (same number of values per example). */
+export function cosineCore(s: tf.Tensor, t: tf.Tensor): tf.Scalar {
+  const batch = s.shape[0];
+  const s2 = tf.reshape(s, [batch, -1]);
+  const t2 = tf.reshape(t, [batch, -1]);
+  const dot = tf.sum(tf.mul(s2, t2), 1);
+  const ns = tf.add(tf.sum(tf.square(s2), 1), COSINE_EPS);
+  const nt = tf.add(tf.sum(tf.square(t2), 1), COSINE_EPS);
+  const cos = tf.div(dot, tf.sqrt(tf.mul(ns, nt)));
+  return tf.mean(tf.sub(1, cos));
+}
+
+/** Largest pooling matrix poolFeatures builds (inputs × outputs floats) when sizes do not divide. */
+const MAX_POOL_MATRIX = 4_000_000;
+const poolMatrices = new Map<string, Float32Array>();
+
+/**
+ * Each example's activations flattened to `size` values by adaptive average pooling (as
+ * torch.nn.functional.adaptive_avg_pool1d): output i is the mean of inputs
+ * floor(i·n/size) … ceil((i+1)·n/size) − 1. When n is a multiple of `size` these are consecutive
+ * groups (for NHWC conv features of c_T = k·c_S channels: groups of k channels of one pixel);
+ * otherwise overlapping windows, applied as a constant n × size matrix. [batch, size].
+ */
+export function poolFeatures(x: tf.Tensor, size: number): tf.Tensor2D {
+  const batch = x.shape[0];
+  const n = x.size / batch;
+  if (!Number.isInteger(size) || size <= 0 || size > n) {
+    throw new InputError('SHAPE_MISMATCH', `poolFeatures: cannot pool ${n} values per example to ${size}.`);
+  }
+  return tf.tidy(() => {
+    const flat = tf.reshape(x, [batch, n]) as tf.Tensor2D;
+    if (size === n) return flat;
+    if (n % size === 0) return tf.mean(tf.reshape(flat, [batch, size, n / size]), 2) as tf.Tensor2D;
+    if (n * size > MAX_POOL_MATRIX) {
+      throw new InputError('SHAPE_MISMATCH', `poolFeatures: pooling ${n} values to ${size} needs a ${n}×${size} matrix; use sizes that divide.`);
+    }
+    const key = `${n}/${size}`;
+    let m = poolMatrices.get(key);
+    if (!m) {
+      m = new Float32Array(n * size);
+      for (let i = 0; i < size; i++) {
+        const a = Math.floor((i * n) / size);
+        const b = Math.ceil(((i + 1) * n) / size);
+        for (let j = a; j < b; j++) m[j * size + i] = 1 / (b - a);
+      }
+      poolMatrices.set(key, m);
+    }
+    return tf.matMul(flat, tf.tensor2d(m, [n, size]));
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // The objective table
 
@@ -243,13 +356,23 @@ interface ParameterInfo {
 const PARAMETERS: { readonly [P in ObjectiveParameter]: ParameterInfo } = {
   temperature: { label: 'T', rule: 'finite T > 0', check: assertTemperature },
   alpha: { label: 'alpha', rule: 'values in [0, 1]', check: assertAlpha },
+  beta: { label: 'beta', rule: 'finite values ≥ 0', check: (v, where) => assertWeight(v, 'beta', where) },
 };
+
+/** DKD's alpha is a weight ≥ 0 (the paper's default 1), not a mix in [0, 1]: its own rule. */
+const DKD_ALPHA: ParameterInfo = { label: 'alpha', rule: 'finite values ≥ 0', check: (v, where) => assertWeight(v, 'alpha', where) };
 
 interface ObjectiveEntry<N extends ObjectiveName> {
   /** Its hyper-parameters (each validated by PARAMETERS), in PARAMETERS order. */
   parameters: readonly (keyof ObjectiveParams<N> & ObjectiveParameter)[];
   /** Whether the loss reads teacher logits (train() then requires a teacher or its logits). */
   needsTeacher: boolean;
+  /** Whether the loss reads hidden representations (train() then runs the teacher per batch). */
+  needsFeatures?: boolean;
+  /** Whether the loss trains a regressor besides the student (train() then requires one). */
+  needsRegressor?: boolean;
+  /** Rules that replace PARAMETERS' for this objective (DKD's alpha is a weight ≥ 0). */
+  rules?: { readonly [P in ObjectiveParameter]?: ParameterInfo };
   /** Hyper-parameters that do not change the loss at these values (grids train such runs once). */
   inert?: (o: ObjectiveOf<N>) => ObjectiveParameter[];
   /** The loss for validated hyper-parameters. */
@@ -279,12 +402,73 @@ const OBJECTIVES: { readonly [N in ObjectiveName]: ObjectiveEntry<N> } = {
       (student, teacher, oneHot) =>
         tf.tidy(() => withHardTerm(alpha, student, oneHot, () => tf.mul(mseCore(student, teacherOf(teacher)), alpha))),
   },
+  'mse-prob': {
+    parameters: ['temperature', 'alpha'],
+    needsTeacher: true,
+    inert: ({ alpha }) => (alpha === 0 ? ['temperature'] : []),
+    loss:
+      ({ temperature: T, alpha }) =>
+      (student, teacher, oneHot) =>
+        tf.tidy(() => withHardTerm(alpha, student, oneHot, () => tf.mul(mseProbabilitiesCore(student, teacherOf(teacher), T), alpha))),
+  },
+  dkd: {
+    parameters: ['temperature', 'alpha', 'beta'],
+    needsTeacher: true,
+    rules: { alpha: DKD_ALPHA },
+    inert: ({ alpha, beta }) => (alpha === 0 && beta === 0 ? ['temperature'] : []),
+    loss:
+      (o) =>
+      (student, teacher, oneHot) =>
+        tf.tidy(() => {
+          const ce = crossEntropyCore(student, oneHot);
+          if (o.alpha === 0 && o.beta === 0) return ce;
+          return tf.add(ce, dkdLossCore(student, teacherOf(teacher), oneHot, o)) as tf.Scalar;
+        }),
+  },
+  hint: {
+    parameters: ['alpha'],
+    needsTeacher: false,
+    needsFeatures: true,
+    needsRegressor: true,
+    loss:
+      ({ alpha }) =>
+      (student, _teacher, oneHot, features) =>
+        tf.tidy(() =>
+          withHardTerm(alpha, student, oneHot, () => {
+            const f = featuresOf(features, 'hint');
+            if (!f.mapped) throw new KdlabError('NO_REGRESSOR', "loss: objective 'hint' needs the regressor's output r(h_S).");
+            return tf.mul(tf.mean(tf.squaredDifference(f.mapped, f.teacher)), alpha);
+          }),
+        ),
+  },
+  cosine: {
+    parameters: ['alpha'],
+    needsTeacher: false,
+    needsFeatures: true,
+    loss:
+      ({ alpha }) =>
+      (student, _teacher, oneHot, features) =>
+        tf.tidy(() =>
+          withHardTerm(alpha, student, oneHot, () => {
+            const f = featuresOf(features, 'cosine');
+            return tf.mul(cosineCore(f.student, poolFeatures(f.teacher, f.student.size / f.student.shape[0])), alpha);
+          }),
+        ),
+  },
 };
+
+function featuresOf(features: FeatureInputs | undefined, name: string): FeatureInputs {
+  if (!features) throw new KdlabError('NO_TEACHER_FEATURES', `loss: objective '${name}' needs the hidden representations of the batch.`);
+  return features;
+}
 
 /** The table entry seen through the union of all objectives (resolveObjective checks the match). */
 interface AnyObjectiveEntry {
   parameters: readonly ObjectiveParameter[];
   needsTeacher: boolean;
+  needsFeatures?: boolean;
+  needsRegressor?: boolean;
+  rules?: { readonly [P in ObjectiveParameter]?: ParameterInfo };
   inert?: (o: Objective) => ObjectiveParameter[];
   loss: (o: Objective) => ObjectiveLoss;
 }
@@ -307,15 +491,33 @@ export function objectiveNeedsTeacher(name: ObjectiveName): boolean {
   return entryOf(name).needsTeacher;
 }
 
-/** How messages name a hyper-parameter ('T', 'alpha') and which values it accepts. */
-export function parameterInfo(p: ObjectiveParameter): { label: string; rule: string } {
-  return { label: PARAMETERS[p].label, rule: PARAMETERS[p].rule };
+/** Whether objective `name` learns from hidden representations (hint, cosine). */
+export function objectiveNeedsFeatures(name: ObjectiveName): boolean {
+  return entryOf(name).needsFeatures === true;
+}
+
+/** Whether objective `name` trains a regressor besides the student (hint). */
+export function objectiveNeedsRegressor(name: ObjectiveName): boolean {
+  return entryOf(name).needsRegressor === true;
+}
+
+function ruleOf(p: ObjectiveParameter, objective?: ObjectiveName): ParameterInfo {
+  return (objective !== undefined && entryOf(objective).rules?.[p]) || PARAMETERS[p];
+}
+
+/**
+ * How messages name a hyper-parameter ('T', 'alpha') and which values it accepts (for objective
+ * `objective` when given: DKD's alpha is a weight ≥ 0, elsewhere alpha is a mix in [0, 1]).
+ */
+export function parameterInfo(p: ObjectiveParameter, objective?: ObjectiveName): { label: string; rule: string } {
+  const r = ruleOf(p, objective);
+  return { label: r.label, rule: r.rule };
 }
 
 /** Whether `value` is an acceptable value of hyper-parameter `p` (the rule resolveObjective applies). */
-export function isValidParameter(p: ObjectiveParameter, value: unknown): boolean {
+export function isValidParameter(p: ObjectiveParameter, value: unknown, objective?: ObjectiveName): boolean {
   try {
-    PARAMETERS[p].check(value as number, p);
+    ruleOf(p, objective).check(value as number, p);
     return true;
   } catch {
     return false;
@@ -332,6 +534,10 @@ export interface ResolvedObjective {
   readonly objective: Objective;
   /** Whether `loss` reads teacher logits. */
   readonly needsTeacher: boolean;
+  /** Whether `loss` reads hidden representations (its fourth argument). */
+  readonly needsFeatures: boolean;
+  /** Whether `loss` reads a regressor's output (FeatureInputs.mapped). */
+  readonly needsRegressor: boolean;
   /** The objective's loss; the caller checks the tensors (kdLoss) or validated the run (train). */
   readonly loss: ObjectiveLoss;
 }
@@ -356,9 +562,15 @@ export function resolveObjective(spec: Objective, where = 'loss'): ResolvedObjec
     const hint = key === 'kind' ? " ('kind' is now 'objective': write objective: 'kd' or 'mse')" : ': remove it';
     throw new InputError('BAD_LOSS', `${where}: objective '${name}' has no ${key} (its hyper-parameters: ${takes})${hint}.`);
   }
-  for (const p of entry.parameters) PARAMETERS[p].check(fields[p] as number, where);
+  for (const p of entry.parameters) ruleOf(p, name).check(fields[p] as number, where);
   const objective = { objective: name, ...Object.fromEntries(entry.parameters.map((p) => [p, fields[p]])) } as Objective;
-  return { objective, needsTeacher: entry.needsTeacher, loss: entry.loss(objective) };
+  return {
+    objective,
+    needsTeacher: entry.needsTeacher,
+    needsFeatures: entry.needsFeatures === true,
+    needsRegressor: entry.needsRegressor === true,
+    loss: entry.loss(objective),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

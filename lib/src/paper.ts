@@ -73,3 +73,58 @@ export const OTHER_CONVENTIONS = {
   /** mdistiller's KD: two weights and no alpha (CE_WEIGHT 0.1, KD_WEIGHT 0.9, TEMPERATURE 4). */
   mdistiller: { url: 'https://github.com/megvii-research/mdistiller', ceWeight: 0.1, kdWeight: 0.9, temperature: 4 },
 } as const;
+
+/**
+ * Peers' reported numbers for notebook 08 ("beyond logits"), quoted as context: other data sets,
+ * other networks, other budgets, so they are never compared digit for digit with the workbook's.
+ */
+export const PEERS_REPORTED = {
+  /**
+   * Zhao et al., "Decoupled Knowledge Distillation" (CVPR 2022), CIFAR-100 top-1 accuracy (%),
+   * KD vs DKD, as listed in the authors' code base (mdistiller's README, "Main Benchmark Results").
+   */
+  dkdCifar100: {
+    paper: 'https://arxiv.org/abs/2203.08679',
+    url: 'https://github.com/megvii-research/mdistiller#main-benchmark-results',
+    dataset: 'CIFAR-100',
+    rows: [
+      { teacher: 'ResNet56', student: 'ResNet20', kd: 70.66, dkd: 71.97 },
+      { teacher: 'ResNet110', student: 'ResNet32', kd: 73.08, dkd: 74.11 },
+      { teacher: 'ResNet32x4', student: 'ResNet8x4', kd: 73.33, dkd: 76.32 },
+      { teacher: 'WRN-40-2', student: 'WRN-16-2', kd: 74.92, dkd: 76.23 },
+      { teacher: 'WRN-40-2', student: 'WRN-40-1', kd: 73.54, dkd: 74.81 },
+      { teacher: 'VGG13', student: 'VGG8', kd: 72.98, dkd: 74.68 },
+    ],
+    /** mdistiller's DKD defaults (CIFAR-100): CE weight 1, alpha 1, beta 8, T 4, 20 warm-up epochs. */
+    defaults: { ceWeight: 1, alpha: 1, beta: 8, temperature: 4, warmupEpochs: 20 },
+  },
+  /**
+   * The Keras example (Kenneth Borup, 2020), MNIST test accuracy (%) it tells readers to expect:
+   * conv teacher 256/512 filters trained 5 epochs, student 16/32 filters 3 epochs, alpha 0.1 on the
+   * student loss, T 10.
+   */
+  kerasMnist: {
+    url: 'https://keras.io/examples/vision/knowledge_distillation/',
+    dataset: 'MNIST',
+    teacher: 97.6,
+    scratchStudent: 97.6,
+    distilledStudent: 98.1,
+    epochs: { teacher: 5, student: 3 },
+  },
+  /**
+   * The PyTorch KD tutorial (Alexandros Chariton), CIFAR-10 test accuracy (%) of one run as printed
+   * on the rendered page (PyTorch 2.x docs build, as mirrored at
+   * https://pytorch.apachecn.org/2.0/tutorials/beginner/knowledge_distillation_tutorial); the page
+   * is re-executed on docs builds, so later builds print other digits. 10 epochs each, Adam 1e-3;
+   * KD: T 2, weights 0.25 soft / 0.75 CE; cosine and regressor-MSE: 0.25 / 0.75.
+   */
+  pytorchTutorialCifar10: {
+    url: 'https://pytorch.org/tutorials/beginner/knowledge_distillation_tutorial.html',
+    dataset: 'CIFAR-10',
+    teacher: 75.1,
+    scratchStudent: 69.86,
+    kd: 70.8,
+    cosine: 71.5,
+    regressorMse: 70.82,
+  },
+} as const;

@@ -223,3 +223,35 @@ test('06-generalization: transfer-set sizes over seeds, the missing 3 and the 7s
   assert.ok(r.only.study.chosenShift < 0, 'lowering the biases of 7 and 8 helps');
   assert.ok(r.omitted.study.test.atChosen.errorsByClass[3] < r.omitted.study.test.atZero.errorsByClass[3]);
 });
+
+test('08-beyond-logits: every method over >= 3 seeds for both pairs, summaries by hand, the DKD identity, sane accuracies', async () => {
+  await execute('08-beyond-logits');
+  type Row = { method: string; seed: number; testAccuracy: number; testErrors: number; extraParams: number };
+  type Pair = { teacherTestAccuracy: number; rows: Row[]; summary: Array<{ method: string; runs: number; testAccuracy: { mean: number; sd: number } }> };
+  const r = readJson<{
+    seeds: number[];
+    mlp: Pair;
+    conv: Pair;
+    dkd: { identityMaxError: number; bins: Array<{ 'KD weight on NCKD (1 − p_t)': number; images: number }> };
+  }>(resultsFile('08-beyond-logits'));
+  const methods = ['scratch', 'kd', 'mse-logits', 'mse-prob', 'dkd', 'hint', 'cosine'];
+  assert.ok(r.seeds.length >= 3);
+  for (const [name, pair] of [['mlp', r.mlp], ['conv', r.conv]] as const) {
+    assert.deepEqual(pair.summary.map((s) => s.method), methods, `${name}: every method`);
+    assert.equal(pair.rows.length, methods.length * r.seeds.length, `${name}: one run per method and seed`);
+    assert.ok(pair.teacherTestAccuracy > 0.9 && pair.teacherTestAccuracy < 1, `${name} teacher ${pair.teacherTestAccuracy}`);
+    for (const s of pair.summary) {
+      const accs = pair.rows.filter((x) => x.method === s.method).map((x) => x.testAccuracy);
+      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+      const sd = Math.sqrt(accs.reduce((a, x) => a + (x - mean) ** 2, 0) / (accs.length - 1));
+      near(s.testAccuracy.mean, mean, 1e-12, `${name} ${s.method} mean`);
+      near(s.testAccuracy.sd, sd, 1e-12, `${name} ${s.method} sd`);
+      assert.ok(mean > 0.8 && mean < 1, `${name} ${s.method}: test accuracy ${mean}`);
+    }
+    for (const x of pair.rows) assert.equal(x.extraParams > 0, x.method === 'hint', `${name} ${x.method}: only the hint trains a regressor`);
+  }
+  // KL = TCKD + (1 − p_t)·NCKD on real outputs, and KD's weight on NCKD falls as the teacher grows confident.
+  assert.ok(r.dkd.identityMaxError < 1e-4, `identity residual ${r.dkd.identityMaxError}`);
+  const w = r.dkd.bins.map((b) => b['KD weight on NCKD (1 − p_t)']);
+  for (let i = 1; i < w.length; i++) assert.ok(w[i] < w[i - 1], `KD's weight on NCKD by confidence: ${w.join(', ')}`);
+});

@@ -330,7 +330,7 @@ test('objectives: validated once, each resolved to the one loss that kdLoss and 
   assert.throws(() => resolveObjective({ objective: 'mse', alpha: 0.5 }).loss(S, undefined, oneHot), (e: unknown) => e instanceof KdlabError && e.code === 'NO_TEACHER_LOGITS');
 
   // The table: parameters, and which of them a setting makes irrelevant.
-  assert.deepEqual([...OBJECTIVE_NAMES], ['hard', 'kd', 'mse']);
+  assert.deepEqual([...OBJECTIVE_NAMES], ['hard', 'kd', 'mse', 'mse-prob', 'dkd', 'hint', 'cosine']);
   assert.deepEqual([...objectiveParameters('kd')], ['temperature', 'alpha']);
   assert.deepEqual([...objectiveParameters('mse')], ['alpha']);
   assert.deepEqual([...inertParameters({ objective: 'kd', temperature: 2, alpha: 0 })], ['temperature']);
@@ -340,7 +340,7 @@ test('objectives: validated once, each resolved to the one loss that kdLoss and 
   // Bad specs: unknown objective, a parameter the objective does not have (no silent T = 1),
   // the old `kind` field, bad values.
   const spec = (x: unknown) => x as Objective;
-  assert.throws(() => resolveObjective(spec({ objective: 'dkd', alpha: 0.5 })), code('BAD_LOSS', /unknown objective "dkd"/));
+  assert.throws(() => resolveObjective(spec({ objective: 'crd', alpha: 0.5 })), code('BAD_LOSS', /unknown objective "crd"/));
   assert.throws(() => resolveObjective(spec({ objective: 'mse', temperature: 4, alpha: 0.5 })), code('BAD_LOSS', /'mse' has no temperature/));
   assert.throws(() => resolveObjective(spec({ objective: 'hard', alpha: 0.5 })), code('BAD_LOSS', /'hard' has no alpha/));
   assert.throws(() => resolveObjective(spec({ objective: 'kd', temperature: 4, alpha: 0.5, kind: 'kl' })), code('BAD_LOSS', /'kind' is now 'objective'/));

@@ -329,7 +329,7 @@ test('the loss names its objective: mse trains without a temperature; parameters
   const bad = (loss: unknown) => train(m, { train: set, epochs: 1, loss: loss as TrainOptions['loss'] });
   await assert.rejects(bad({ teacherLogits, objective: 'mse', temperature: 4, alpha: 0.5 }), code('BAD_LOSS', /'mse' has no temperature/));
   await assert.rejects(bad({ teacherLogits, temperature: 4, alpha: 0.5, kind: 'mse' }), code('BAD_LOSS', /'kind' is now 'objective'/));
-  await assert.rejects(bad({ teacherLogits, objective: 'dkd', alpha: 0.5 }), code('BAD_LOSS', /unknown objective/));
+  await assert.rejects(bad({ teacherLogits, objective: 'crd', alpha: 0.5 }), code('BAD_LOSS', /unknown objective/));
   await assert.rejects(bad({ objective: 'mse', alpha: 0.5 }), code('NO_TEACHER', /teacherLogits/));
   m.dispose();
 });

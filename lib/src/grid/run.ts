@@ -46,11 +46,12 @@ export type WorkerReply =
   | { type: 'done'; key: string; row: Omit<RunResult, 'key' | 'sameAs'> }
   | { type: 'failed'; key: string; message: string };
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  const js = path.join(__dirname, 'worker.js');
+/** A worker script beside this file: compiled JavaScript, or TypeScript through tsx (tests). */
+export function workerEntry(name = 'worker'): { file: string; execArgv: string[] } {
+  const js = path.join(__dirname, `${name}.js`);
   if (fs.existsSync(js)) return { file: js, execArgv: [] };
   // Running from source (tests through tsx): the worker is TypeScript too.
-  return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
+  return { file: path.join(__dirname, `${name}.ts`), execArgv: ['--import', 'tsx'] };
 }
 
 /**
@@ -109,9 +110,18 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
 
   const workerCount = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), pending.length || 1));
   if (pending.length > 0) {
-    await runInWorkers(pending, workerCount, spec.teacherLogits.file, options.signal, (config, result) => {
-      record(config, { ...config, ...result, key: runKey(config), sameAs: null } as AnyRow, true);
-      trained++;
+    const teacherLogitsFile = spec.teacherLogits.file;
+    await runInWorkers<AnyRun, Extract<WorkerReply, { type: 'done' }>['row']>({
+      pending,
+      workers: workerCount,
+      entry: 'worker',
+      request: (config): WorkerRequest => ({ type: 'run', config, key: runKey(config), teacherLogitsFile }),
+      describe: (config) => `${describeRun(config)}, hidden=${config.hidden}`,
+      signal: options.signal,
+      onDone: (config, result) => {
+        record(config, { ...config, ...result, key: runKey(config), sameAs: null } as AnyRow, true);
+        trained++;
+      },
     });
     for (const config of runs) reuseIfPossible(config);
   }
@@ -120,16 +130,30 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
   return { rows: rows as RunRow<N>[], trained, skipped, reused, workers: workerCount, wallSeconds: (performance.now() - start) / 1000 };
 }
 
-function runInWorkers(
-  pending: AnyRun[],
-  workerCount: number,
-  teacherLogitsFile: string,
-  signal: AbortSignal | undefined,
-  onDone: (config: AnyRun, row: Extract<WorkerReply, { type: 'done' }>['row']) => void,
-): Promise<void> {
-  const { file, execArgv } = workerEntry();
-  const queue = [...pending];
+/** What runInWorkers needs: the jobs, the worker script, how to ask for and name one job. */
+export interface WorkerPool<C, R> {
+  pending: C[];
+  workers: number;
+  /** Worker script name beside this file ('worker': the grid's; 'methods-worker'). */
+  entry: string;
+  /** The message that asks a worker to run `config`. */
+  request: (config: C) => unknown;
+  /** How errors name a job. */
+  describe: (config: C) => string;
+  signal?: AbortSignal;
+  onDone: (config: C, row: R) => void;
+}
+
+/**
+ * Runs jobs in `workers` worker processes, one job at a time each: a worker says 'ready', gets a
+ * job, answers 'done' (with the row) or 'failed'. One failure, a dying worker or an abort stops
+ * every worker; finished jobs have been passed to onDone already.
+ */
+export function runInWorkers<C, R>(pool: WorkerPool<C, R>): Promise<void> {
+  const { file, execArgv } = workerEntry(pool.entry);
+  const queue = [...pool.pending];
   const children = new Set<ChildProcess>();
+  const signal = pool.signal;
   return new Promise<void>((resolve, reject) => {
     let failed = false;
     const fail = (err: Error): void => {
@@ -147,32 +171,31 @@ function runInWorkers(
       const env = { ...process.env, KDLAB_BLAS_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
       const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(child);
-      let current: AnyRun | undefined;
+      let current: C | undefined;
       const next = (): void => {
         current = queue.shift();
-        if (!current) {
+        if (current === undefined) {
           child.disconnect();
           return;
         }
-        const request: WorkerRequest = { type: 'run', config: current, key: runKey(current), teacherLogitsFile };
-        child.send(request);
+        child.send(pool.request(current) as object);
       };
-      child.on('message', (msg: WorkerReply) => {
+      child.on('message', (msg: { type: string; row?: R; message?: string }) => {
         if (failed) return;
         if (msg.type === 'ready') next();
-        else if (msg.type === 'done' && current) {
-          onDone(current, msg.row);
+        else if (msg.type === 'done' && current !== undefined) {
+          pool.onDone(current, msg.row as R);
           next();
         } else if (msg.type === 'failed') {
-          const what = current ? `${describeRun(current)}, hidden=${current.hidden}` : 'unknown run';
-          fail(new KdlabError('GRID_RUN_FAILED', `a grid run failed (${what}): ${msg.message}`));
+          const what = current !== undefined ? pool.describe(current) : 'unknown run';
+          fail(new KdlabError('GRID_RUN_FAILED', `a grid run failed (${what}): ${msg.message ?? 'no message'}`));
         }
       });
       child.on('exit', (code, sig) => {
         children.delete(child);
         if (failed) return;
-        if (current && code !== 0) {
-          fail(new KdlabError('GRID_WORKER_DIED', `a grid worker died (${sig ?? `exit ${code}`}) during ${describeRun(current)}; finished runs are saved, rerun to resume.`));
+        if (current !== undefined && code !== 0) {
+          fail(new KdlabError('GRID_WORKER_DIED', `a grid worker died (${sig ?? `exit ${code}`}) during ${pool.describe(current)}; finished runs are saved, rerun to resume.`));
           return;
         }
         if (children.size === 0) {
@@ -181,6 +204,6 @@ function runInWorkers(
         }
       });
     };
-    for (let i = 0; i < workerCount; i++) startWorker();
+    for (let i = 0; i < pool.workers; i++) startWorker();
   });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors';
 import {
-  inertParameters, isObjectiveName, objectiveNeedsTeacher, objectiveParameters, OBJECTIVE_PARAMETERS, parameterInfo, isValidParameter,
+  inertParameters, isObjectiveName, objectiveNeedsFeatures, objectiveNeedsTeacher, objectiveParameters, OBJECTIVE_PARAMETERS, parameterInfo, isValidParameter,
   type DistillObjectiveName, type Objective, type ObjectiveField, type ObjectiveParameter, type ObjectiveParams,
 } from '../losses';
 
@@ -105,7 +105,12 @@ function checkSpec(spec: AnySpec): void {
   };
   const name: unknown = spec.objective ?? 'kd';
   if (!isObjectiveName(name) || !objectiveNeedsTeacher(name)) {
-    bad(`objective must be a distillation objective ('kd', 'mse', ...), got ${JSON.stringify(name)}.`);
+    const features = isObjectiveName(name) && objectiveNeedsFeatures(name);
+    bad(
+      features
+        ? `objective '${String(name)}' learns from hidden representations, which a grid's logits file does not hold: compare it with runMethods.`
+        : `objective must be a distillation objective ('kd', 'mse', 'mse-prob', 'dkd'), got ${JSON.stringify(name)}.`,
+    );
   }
   const params = objectiveParameters(name as DistillObjectiveName);
   const axes = valuesOf(spec);
@@ -114,8 +119,8 @@ function checkSpec(spec: AnySpec): void {
     const values = axes[axis];
     if (!params.includes(p)) {
       if (values !== undefined) bad(`objective '${String(name)}' has no ${p}: remove ${axis}.`);
-    } else if (!Array.isArray(values) || values.length === 0 || values.some((v) => !isValidParameter(p, v))) {
-      bad(`${axis} must be a non-empty list of ${parameterInfo(p).rule}, got ${JSON.stringify(values)}.`);
+    } else if (!Array.isArray(values) || values.length === 0 || values.some((v) => !isValidParameter(p, v, name as DistillObjectiveName))) {
+      bad(`${axis} must be a non-empty list of ${parameterInfo(p, name as DistillObjectiveName).rule}, got ${JSON.stringify(values)}.`);
     }
   }
   if (!spec.students?.length || spec.students.some((h) => !Array.isArray(h) || h.some((w) => !Number.isInteger(w) || w <= 0))) {
@@ -126,7 +131,7 @@ function checkSpec(spec: AnySpec): void {
 }
 
 /** Stable JSON (sorted keys) so that equal configurations hash equally. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const obj = value as Record<string, unknown>;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { dropout } from '../kernels/dropout-wasm';
 import { denseGradNative, nativeKernelNames } from '../kernels/native';
+import { forwardWithFeatures } from '../models';
 
 /**
  * The training-mode forward pass: the model as a list of dense/dropout steps run with a dense op
@@ -133,6 +134,45 @@ export function trainingForward(model: tf.LayersModel): (x: tf.Tensor2D) => tf.T
       }
     }
     return h as tf.Tensor2D;
+  };
+}
+
+/** Logits and the hidden representations (models.ts hiddenLayers) of one training-mode pass. */
+export interface TrainingOutputs {
+  logits: tf.Tensor2D;
+  features: tf.Tensor[];
+}
+
+/**
+ * trainingForward that also returns every hidden representation, in hiddenLayers(model) order:
+ * for MLPs each hidden dense layer's ReLU output (before dropout) through the wasm-friendly dense
+ * op, for other models forwardWithFeatures in training mode. The feature objectives (hint,
+ * cosine) read the last one.
+ */
+export function trainingForwardWithFeatures(model: tf.LayersModel): (x: tf.Tensor2D) => TrainingOutputs {
+  const plan = mlpPlan(model);
+  if (!plan) {
+    return (x) => {
+      const r = forwardWithFeatures(model, x, { training: true });
+      return { logits: r.logits, features: r.features };
+    };
+  }
+  const lastDense = plan.map((p) => p.kind).lastIndexOf('dense');
+  return (x) => {
+    let h: tf.Tensor = x;
+    let firstDense = true;
+    const features: tf.Tensor[] = [];
+    plan.forEach((step, i) => {
+      if (step.kind === 'dense') {
+        h = denseOp(step.relu, !firstDense)(h, step.kernel.read(), step.bias.read());
+        firstDense = false;
+        if (i !== lastDense) features.push(h);
+      } else if (step.rate > 0) {
+        const seed = (step.layer as unknown as { seed?: number }).seed;
+        h = dropout(h, step.rate, seed);
+      }
+    });
+    return { logits: h as tf.Tensor2D, features };
   };
 }
 

@@ -1,10 +1,10 @@
 /** Training: what lib/src/index.ts (notebooks) and lib/src/internals.ts (tools, tests) use. */
 export { train } from './loop';
 export type {
-  TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource,
+  TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource, FeatureOptions,
   TrainingState, OptimizerState,
 } from './types';
 export { Optimizer } from './optimizer';
 export { createTrainStep } from './step';
-export type { StepBatch } from './step';
-export { trainableVariables, trainingForward } from './forward';
+export type { StepBatch, FeatureSource, TrainObjective } from './step';
+export { trainableVariables, trainingForward, trainingForwardWithFeatures } from './forward';

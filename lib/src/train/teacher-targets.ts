@@ -3,7 +3,8 @@ import type { TeacherLogits } from '../cache';
 import { NUM_CLASSES, type DigitSet } from '../data';
 import { InputError } from '../errors';
 import { predictLogits } from '../evaluate';
-import { resolveObjective, type Objective, type ResolvedObjective } from '../losses';
+import { resolveObjective, type Objective } from '../losses';
+import type { TrainObjective } from './step';
 import type { LossSpec, TeacherSource } from './types';
 
 /**
@@ -21,7 +22,8 @@ export interface TeacherTargets {
 }
 
 export interface ResolvedLoss {
-  objective: ResolvedObjective;
+  /** The objective; for feature objectives (hint, cosine) with the teacher and the regressor. */
+  objective: TrainObjective;
   targets: TeacherTargets;
 }
 
@@ -30,8 +32,19 @@ export function resolveLoss(spec: LossSpec, set: DigitSet, jitter: number): Reso
   if (spec === null || typeof spec !== 'object') {
     throw new InputError('BAD_LOSS', `loss must be 'hard' or { teacherLogits | teacher, temperature, alpha }, got ${String(spec)}.`);
   }
-  const { teacher, teacherLogits, ...fields } = spec;
+  const { teacher, teacherLogits, regressor, ...fields } = spec;
   const objective = resolveObjective({ ...fields, objective: fields.objective ?? 'kd' } as Objective, 'train loss');
+  if (objective.needsFeatures) {
+    const name = objective.objective.objective;
+    if (!(teacher instanceof tf.LayersModel)) {
+      throw new InputError('NO_TEACHER', `objective '${name}' compares hidden representations: pass loss.teacher (the teacher model); logits are not enough.`);
+    }
+    // Checked in full (shapes, regressor) by createTrainStep before the first step.
+    return { objective: { ...objective, features: { teacher, regressor } }, targets: {} };
+  }
+  if (regressor !== undefined) {
+    throw new InputError('BAD_LOSS', `objective '${objective.objective.objective}' trains no regressor: remove loss.regressor.`);
+  }
   if (!objective.needsTeacher) return { objective, targets: {} };
   return { objective, targets: teacherTargets({ teacher, teacherLogits }, set, jitter) };
 }

@@ -31,9 +31,21 @@ export interface TeacherSource {
 /**
  * A distillation loss: an objective (see Objective in losses.ts; `objective` defaults to 'kd')
  * and the teacher, e.g. { teacherLogits, temperature: 4, alpha: 0.9 } or
- * { teacherLogits, objective: 'mse', alpha: 0.5 }.
+ * { teacherLogits, objective: 'mse', alpha: 0.5 }. The feature objectives take the teacher model
+ * (its hidden representations are computed per batch): { teacher, objective: 'cosine', alpha } or
+ * { teacher, regressor, objective: 'hint', alpha }.
  */
-export type DistillSpec = DistillObjective & TeacherSource;
+export type DistillSpec = DistillObjective & TeacherSource & FeatureOptions;
+
+/** For the feature objectives (notebook 08): 'hint' trains a regressor with the student. */
+export interface FeatureOptions {
+  /**
+   * FitNets' regressor from the student's last hidden layer to the teacher's (createRegressor);
+   * required by { objective: 'hint' }, trained by the same optimizer as the student, not saved in
+   * checkpoints; the caller disposes it.
+   */
+  regressor?: tf.LayersModel;
+}
 
 /** 'hard': cross-entropy with the labels only (the objective { objective: 'hard' }). */
 export type LossSpec = 'hard' | DistillSpec;

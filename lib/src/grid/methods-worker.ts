@@ -1,0 +1,95 @@
+/**
+ * One worker process of a methods comparison (methods.ts runMethods): its own tfjs backend; per
+ * run it loads the data split, the teacher from its checkpoint (for hidden layers) and its cached
+ * logits (for logit objectives), trains the student with the run's objective and reports numbers
+ * only; the parent writes the results file.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../backend';
+import { readCachedLogits } from '../cache';
+import { loadCheckpoint } from '../checkpoint';
+import { loadSplits, NUM_CLASSES, take } from '../data';
+import { InputError } from '../errors';
+import { evaluate } from '../evaluate';
+import { resolveObjective } from '../losses';
+import { createModel, type MethodRequest, type MethodResultRow } from '../methods';
+import { countParams, createRegressor, hiddenLayers } from '../models';
+import { train, type LossSpec } from '../train';
+
+type Reply = { type: 'ready' } | { type: 'done'; key: string; row: MethodResultRow } | { type: 'failed'; key: string; message: string };
+const send = (msg: Reply): void => {
+  process.send?.(msg);
+};
+
+async function runOne(req: MethodRequest, backend: string): Promise<void> {
+  const c = req.config;
+  const t0 = performance.now();
+  const data = loadSplits({ validationSize: c.validationSize, seed: c.splitSeed });
+  const trainSet = c.trainSize === null ? data.train : take(data.train, c.trainSize);
+  const resolved = resolveObjective(c.objective, `method ${c.method}`);
+  const teacher = createModel(c.teacher, 0, 'teacher');
+  const student = createModel(c.student, c.seed, 'student');
+  let regressor: tf.LayersModel | undefined;
+  try {
+    if (!(await loadCheckpoint(req.teacherDir, { model: teacher }))) {
+      throw new InputError('CACHE_MISSING', `no teacher checkpoint in ${req.teacherDir}.`);
+    }
+    let loss: LossSpec = 'hard';
+    if (c.objective.objective !== 'hard') {
+      let teacherLogits: Float32Array | undefined;
+      if (resolved.needsTeacher) {
+        teacherLogits = readCachedLogits(req.teacherLogitsFile);
+        if (teacherLogits.length !== trainSet.size * NUM_CLASSES) {
+          throw new InputError('TEACHER_LOGITS_MISMATCH', `teacher logits in ${req.teacherLogitsFile} cover ${teacherLogits.length / NUM_CLASSES} examples, the slice has ${trainSet.size}.`);
+        }
+      }
+      if (resolved.needsRegressor) {
+        const shapeOf = (m: tf.LayersModel) => hiddenLayers(m).at(-1)?.shape ?? [];
+        regressor = createRegressor(shapeOf(student), shapeOf(teacher), { seed: c.seed });
+      }
+      loss = { ...c.objective, teacherLogits, teacher: resolved.needsFeatures ? teacher : undefined, regressor } as LossSpec;
+    }
+    await train(student, {
+      train: trainSet,
+      epochs: c.epochs,
+      batchSize: c.batchSize,
+      optimizer: { name: 'adam', learningRate: c.learningRate },
+      loss,
+      seed: c.seed,
+    });
+    const val = evaluate(student, data.validation);
+    const test = evaluate(student, data.test);
+    send({
+      type: 'done',
+      key: req.key,
+      row: {
+        valAccuracy: val.accuracy,
+        testAccuracy: test.accuracy,
+        testErrors: test.errors,
+        params: countParams(student),
+        extraParams: regressor ? countParams(regressor) : 0,
+        seconds: (performance.now() - t0) / 1000,
+        backend,
+      },
+    });
+  } finally {
+    student.dispose();
+    teacher.dispose();
+    regressor?.dispose();
+  }
+}
+
+async function main(): Promise<void> {
+  const info = await initBackend({ quiet: true });
+  // The parent going away (Ctrl-C, SIGKILL) must not leave orphans training in the background.
+  process.on('disconnect', () => process.exit(0));
+  let chain = Promise.resolve();
+  process.on('message', (req: MethodRequest) => {
+    chain = chain.then(() =>
+      runOne(req, info.name).catch((err: unknown) => send({ type: 'failed', key: req.key, message: (err as Error)?.message ?? String(err) })),
+    );
+  });
+  send({ type: 'ready' });
+}
+
+void main();
