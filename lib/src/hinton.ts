@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { TeacherLogits } from './cache';
 import { setContentHash } from './cache';
 import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type TeacherRun } from './chapter';
@@ -219,10 +220,15 @@ export function runKey(data: SplitData, spec: StudentRunSpec): string {
 export async function runStudent(
   data: SplitData,
   spec: StudentRunSpec,
-  options: { checkpoint?: boolean; onBatch?: (p: BatchProgress) => void } = {},
+  options: {
+    checkpoint?: boolean;
+    onBatch?: (p: BatchProgress) => void;
+    /** Where finished runs are kept (default build/results/hinton). */
+    dir?: string;
+  } = {},
 ): Promise<StudentScore> {
   const key = runKey(data, spec);
-  const file = workbookDir('results', 'hinton', `${key}.json`);
+  const file = path.join(options.dir ?? workbookDir('results', 'hinton'), `${key}.json`);
   if (fs.existsSync(file)) {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as StudentScore;
     return { ...saved, cached: true };

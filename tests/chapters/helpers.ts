@@ -10,6 +10,7 @@ export const CHAPTERS = [
   '03-distillation-loss',
   '04-training-the-student',
   '05-evaluation-and-tuning',
+  '07-reproducing-hinton-2015',
 ] as const;
 export type Chapter = (typeof CHAPTERS)[number];
 
