@@ -5,7 +5,7 @@ import type { TeacherLogits } from './cache';
 import { setContentHash } from './cache';
 import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type TeacherRun } from './chapter';
 import type { SplitData } from './data';
-import { InputError } from './errors';
+import { InputError, KdlabError } from './errors';
 import { evaluate } from './evaluate';
 import { meanSd, type MeanSd } from './headline';
 import { createStudent } from './models';
@@ -117,9 +117,9 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
       temperature: HINTON_2015.student.temperature, alpha: cfg.distill.alpha,
     },
     curve: {
-      hidden: cfg.students.small, epochs: 40, batchSize: studentBatch,
-      optimizer: sgdRecipe(0.05, 0.9, 40, studentPerEpoch, 0.01, 5),
-      temperatures: [1, 2, 2.5, 3, 4, 6, 8, 12, 20], alpha: cfg.distill.alpha,
+      hidden: cfg.students.small, epochs: 30, batchSize: studentBatch,
+      optimizer: sgdRecipe(0.05, 0.9, 30, studentPerEpoch, 0.01, 5),
+      temperatures: [1, 2, 2.5, 3, 4, 6, 8, 20], alpha: cfg.distill.alpha,
     },
     checkpointStudents: true,
     ourChoices: [
@@ -128,7 +128,7 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
         `to 1% of it, momentum ramped 0.5 → ${S.finalMomentum} over the first sixth (the shape of Hinton et al. 2012's schedule)`,
       `students: ${studentEpochs} epochs, batch ${studentBatch}, momentum SGD 0.5 → 0.9, step 0.05 decaying to 1%`,
       `distillation weight alpha = ${cfg.distill.alpha} on the soft term (the paper gives no number)`,
-      'the 30-unit curve: 40 epochs per temperature and seed',
+      'the 30-unit curve: 30 epochs per temperature and seed, the same momentum SGD',
     ],
   };
 }
@@ -243,7 +243,9 @@ export async function runStudent(
       optimizer: recipe.optimizer, onBatch: options.onBatch,
       ...(options.checkpoint ? { checkpoint: { dir }, resumeFrom: dir } : {}),
     });
-    if (r.aborted) throw new InputError('BAD_INPUT', 'runStudent: the training was stopped; run the cell again to resume.');
+    if (r.aborted) {
+      throw new KdlabError('ABORTED', `runStudent: the training was stopped${options.checkpoint ? '; run the cell again to resume' : ''}.`);
+    }
     const test = evaluate(model, data.test);
     const score: StudentScore = {
       seed,
