@@ -126,6 +126,7 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
       `validation: 5,000 of the 60,000 training images are held out (the paper trained on all ${HINTON_2015.trainImages})`,
       `teacher: ${teacherEpochs} epochs (Srivastava et al. trained far longer), batch ${teacherBatch}, step ${teacherLr} decaying ` +
         `to 1% of it, momentum ramped 0.5 → ${S.finalMomentum} over the first sixth (the shape of Hinton et al. 2012's schedule)`,
+      `max-norm c = ${S.maxNorm} on the hidden layers only (Srivastava et al. constrain every layer; our output layer is free)`,
       `students: ${studentEpochs} epochs, batch ${studentBatch}, momentum SGD 0.5 → 0.9, step 0.05 decaying to 1%`,
       `distillation weight alpha = ${cfg.distill.alpha} on the soft term (the paper gives no number)`,
       'the 30-unit curve: 30 epochs per temperature and seed, the same momentum SGD',
