@@ -65,6 +65,24 @@ test('scheduled momentum SGD applies v = mu_k v + g, w -= lr_k v with the schedu
   assert.equal(tf.memory().numTensors, baseline);
 });
 
+test("dampened momentum (Hinton et al. 2012's form) averages the gradients: v = mu v + (1 - mu) g", async () => {
+  await initBackend({ quiet: true });
+  const baseline = tf.memory().numTensors;
+  const o = new Optimizer({ name: 'momentum', learningRate: 0.1, momentum: 0.9, rampMomentum: { from: 0.5, steps: 2 }, dampened: true });
+  const w0 = tf.tensor1d([1]);
+  const w = tf.variable(w0);
+  const g = tf.tensor1d([2]);
+  for (let k = 0; k < 3; k++) o.step([w], [g]);
+  // By hand with g = 2: k=0 mu 0.5: v = 0.5·2 = 1; k=1 mu 0.7: v = 0.7·1 + 0.3·2 = 1.3;
+  // k=2 mu 0.9: v = 0.9·1.3 + 0.1·2 = 1.37. w = 1 − 0.1·(1 + 1.3 + 1.37) = 0.633.
+  assert.ok(Math.abs(w.dataSync()[0] - 0.633) < 1e-6, `w = ${w.dataSync()[0]}`);
+  assert.equal(o.getState().config.dampened, 1);
+  assert.throws(() => new Optimizer({ name: 'adam', dampened: true }), (e: unknown) => e instanceof InputError && e.code === 'BAD_OPTIMIZER');
+  o.dispose();
+  tf.dispose([w0, w, g]);
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
 test('bad schedules are refused with BAD_SCHEDULE naming the fix', () => {
   const bad = (spec: ConstructorParameters<typeof Optimizer>[0]) =>
     assert.throws(() => new Optimizer(spec), (e: unknown) => e instanceof InputError && e.code === 'BAD_SCHEDULE' && /decayRate|rampMomentum|kind/.test(e.message));
@@ -84,7 +102,7 @@ test('a resumed run with decay and a momentum ramp is bit-exact with an uninterr
   const options = (extra: Partial<TrainOptions>): TrainOptions => ({
     train: set, epochs: 3, batchSize: 64, seed: 5, jitter: 1,
     optimizer: {
-      name: 'momentum', learningRate: 0.05, momentum: 0.95, rampMomentum: { from: 0.5, steps: 6 },
+      name: 'momentum', learningRate: 0.05, momentum: 0.95, rampMomentum: { from: 0.5, steps: 6 }, dampened: true,
       schedule: { kind: 'exponential', decayRate: 0.9, decaySteps: 4 },
     },
     ...extra,

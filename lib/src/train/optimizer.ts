@@ -17,6 +17,7 @@ export class Optimizer {
   readonly momentum: number;
   readonly schedule: LearningRateSchedule;
   readonly rampMomentum: MomentumRamp | null;
+  readonly dampened: boolean;
   /** Number of updates applied so far (Adam's t). */
   iterations = 0;
   private slots: tf.Tensor[][] = [];
@@ -45,6 +46,10 @@ export class Optimizer {
     }
     this.schedule = checkSchedule(spec.schedule ?? { kind: 'constant' });
     this.rampMomentum = spec.rampMomentum === undefined ? null : checkRamp(spec.rampMomentum, name, this.momentum);
+    if (spec.dampened !== undefined && (typeof spec.dampened !== 'boolean' || (spec.dampened && name !== 'momentum'))) {
+      throw new InputError('BAD_OPTIMIZER', `optimizer.dampened must be a boolean and needs name: 'momentum', got ${String(spec.dampened)} with '${name}'.`);
+    }
+    this.dampened = spec.dampened === true;
   }
 
   /** The step size of update number k + 1 (k updates already taken), from the schedule. */
@@ -113,9 +118,10 @@ export class Optimizer {
         this.slots[i][1].dispose();
         this.slots[i] = [tf.keep(outs[1]), tf.keep(outs[2])];
       } else if (this.name === 'momentum') {
+        const d = this.dampened ? 1 - mu : 1;
         outs = fusedUpdate([variable, g, this.slots[i][0]], 2, ([W, G, A], [W2, A2], start, n) => {
           for (let j = start; j < n; j++) {
-            const a = mu * A[j] + G[j];
+            const a = mu * A[j] + d * G[j];
             A2[j] = a;
             W2[j] = W[j] - lr * a;
           }
@@ -147,7 +153,7 @@ export class Optimizer {
         beta2: this.beta2,
         epsilon: this.epsilon,
         momentum: this.momentum,
-        ...scheduleConfig(this.schedule, this.rampMomentum),
+        ...scheduleConfig(this.schedule, this.rampMomentum, this.dampened),
       },
       iterations: this.iterations,
       slots,
@@ -213,7 +219,7 @@ function checkRamp(r: MomentumRamp, name: OptimizerName, final: number): Momentu
 }
 
 /** The schedule's numbers for OptimizerState.config (a checkpoint records what it was trained with). */
-function scheduleConfig(s: LearningRateSchedule, r: MomentumRamp | null): Record<string, number> {
+function scheduleConfig(s: LearningRateSchedule, r: MomentumRamp | null, dampened: boolean): Record<string, number> {
   const out: Record<string, number> = {};
   if (s.kind === 'exponential') {
     out.decayRate = s.decayRate;
@@ -221,6 +227,7 @@ function scheduleConfig(s: LearningRateSchedule, r: MomentumRamp | null): Record
     out.staircase = s.staircase ? 1 : 0;
     out.minLearningRate = s.minLearningRate ?? 0;
   }
+  if (dampened) out.dampened = 1;
   if (r) {
     out.momentumFrom = r.from;
     out.momentumRampSteps = r.steps;

@@ -22,6 +22,11 @@ export interface OptimizerSpec {
   schedule?: LearningRateSchedule;
   /** 'momentum' only: start at `from` and rise linearly to `momentum` over `steps` updates. */
   rampMomentum?: MomentumRamp;
+  /**
+   * 'momentum' only: v = mu·v + (1 − mu)·g instead of v = mu·v + g (Hinton et al. 2012's form:
+   * the velocity averages the gradients, so raising mu does not raise the step, lr·g at steady state).
+   */
+  dampened?: boolean;
 }
 
 /**
