@@ -4,7 +4,7 @@ import { loadSplits, take, type SplitData } from './data';
 import { InputError } from './errors';
 import { createTeacher } from './models';
 import { workbookDir, workbookRelative, writeFileAtomic } from './paths';
-import { train, type BatchProgress, type EpochRecord, type TrainResult } from './train';
+import { train, type BatchProgress, type EpochRecord, type OptimizerSpec, type TrainResult } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
@@ -30,6 +30,14 @@ export interface ChapterConfig {
     learningRate: number;
     /** The teacher may see more data than the students (quick mode: a stronger teacher fast). */
     trainSize: number | null;
+    /**
+     * Another optimizer (e.g. notebook 07's momentum SGD with a decaying step size). Absent in
+     * notebooks 00–05: their teacher is Adam at `learningRate`, and its identity (the checkpoint's
+     * hash) does not change because this field exists.
+     */
+    optimizer?: OptimizerSpec;
+    /** Another batch size for the teacher (absent: cfg.batchSize). */
+    batchSize?: number;
   };
   students: { large: number[]; small: number[] };
   studentEpochs: number;
@@ -174,16 +182,15 @@ export async function ensureTeacher(
   } = {},
 ): Promise<TeacherRun> {
   const t = cfg.teacher;
-  const identity = { t, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
-  const checkpointDir = workbookDir('models', `teacher-${hashOf(identity)}`);
+  const checkpointDir = teacherCheckpointDir(cfg);
   const data = chapterData(cfg, t.trainSize);
   const model = createTeacher({ hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm, seed: cfg.seed });
   const result = await train(model, {
     train: data.train,
     validation: data.validation,
     epochs: t.epochs,
-    batchSize: cfg.batchSize,
-    optimizer: { name: 'adam', learningRate: t.learningRate },
+    batchSize: t.batchSize ?? cfg.batchSize,
+    optimizer: t.optimizer ?? { name: 'adam', learningRate: t.learningRate },
     seed: cfg.seed,
     jitter: t.jitter,
     checkpoint: { dir: checkpointDir },
@@ -193,6 +200,15 @@ export async function ensureTeacher(
     signal: options.signal,
   });
   return { model, result, checkpointDir, checkpointName: workbookRelative(checkpointDir), loaded: result.resumedFromEpoch >= t.epochs };
+}
+
+/**
+ * Where ensureTeacher keeps the teacher of `cfg`: build/models/teacher-<hash of its settings>.
+ * Fields left undefined (optimizer, batchSize) drop out of the JSON, so 00–05's hash is stable.
+ */
+export function teacherCheckpointDir(cfg: ChapterConfig): string {
+  const identity = { t: cfg.teacher, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
+  return workbookDir('models', `teacher-${hashOf(identity)}`);
 }
 
 /** An onBatch callback printing "label [#####.....] 50% (epoch 2/3)" each time another 10% is done. */

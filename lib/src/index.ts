@@ -43,7 +43,7 @@ export type {
 } from './models';
 
 export { train } from './train';
-export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource } from './train';
+export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec, TeacherSource } from './train';
 
 export { evaluate, evaluateLogits, predictLogits } from './evaluate';
 export type { Evaluation } from './evaluate';
@@ -56,7 +56,7 @@ export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid';
 export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
 
-export { chapterConfig, chapterData, ensureTeacher, saveResult } from './chapter';
+export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
 export { compareOverSeeds, summarize, meanSd, formatMeanSd } from './headline';
@@ -71,7 +71,15 @@ export {
   transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
 } from './generalization';
 export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferSizePoint, SplitScore } from './generalization';
-export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED } from './paper';
+export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
+export {
+  hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,
+  runTemperatureCurve, targetOf,
+} from './hinton';
+export type {
+  HintonRecipe, StudentRecipe, Interval, StudentScore, StudentRunSpec, TableRow, HintonTable, CurvePoint, TemperatureCurve,
+  RunTableOptions,
+} from './hinton';
 export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';

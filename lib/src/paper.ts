@@ -128,3 +128,20 @@ export const PEERS_REPORTED = {
     regressorMse: 70.82,
   },
 } as const;
+
+/**
+ * Srivastava, Hinton, Krizhevsky, Sutskever and Salakhutdinov (2014), "Dropout: A Simple Way to
+ * Prevent Neural Networks from Overfitting", JMLR 15:1929–1958: the dropout nets behind Hinton
+ * et al. 2015's MNIST teacher ("dropout and weight constraints", 2015 §3).
+ */
+export const SRIVASTAVA_2014 = {
+  url: 'https://jmlr.org/papers/v15/srivastava14a.html',
+  /**
+   * Appendix B.1 (MNIST): "we used p = 0.5 in all hidden layers and p = 0.8 in the input layer. A
+   * final momentum of 0.95 and weight constraints with c = 2 was used in all the layers." p is the
+   * probability of KEEPING a unit, so the dropout rates are 0.5 and 0.2.
+   */
+  mnist: { section: 'Appendix B.1', hiddenDropout: 0.5, inputDropout: 0.2, finalMomentum: 0.95, maxNorm: 2 },
+  /** Appendix A.3: typical max-norm radii c lie between 3 and 4 (across their data sets). */
+  maxNormTypical: { section: 'Appendix A.3', range: [3, 4] },
+} as const;

@@ -255,3 +255,42 @@ test('08-beyond-logits: every method over >= 3 seeds for both pairs, summaries b
   const w = r.dkd.bins.map((b) => b['KD weight on NCKD (1 − p_t)']);
   for (let i = 1; i < w.length; i++) assert.ok(w[i] < w[i - 1], `KD's weight on NCKD by confidence: ${w.join(', ')}`);
 });
+
+test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, ordering, the 30-unit curve', async () => {
+  await execute('07-reproducing-hinton-2015');
+  type MeanSdJson = { mean: number; sd: number; n: number };
+  type Row = {
+    system: string; paperErrors: number; target: number; errors: number[]; seeds: number[]; mean: MeanSdJson;
+    interval: { low: number; high: number }; paperInterval: { low: number; high: number }; withinTarget: boolean;
+  };
+  const r = readJson<{
+    mode: string; testSize: number; rows: Row[]; orderingHolds: boolean;
+    curve: { temperatures: number[]; testErrors: MeanSdJson[]; seeds: number[]; bestTemperature: number; scratch: MeanSdJson };
+  }>(resultsFile('07-reproducing-hinton-2015'));
+  assert.equal(r.mode, 'quick');
+  assert.equal(r.testSize, 10000);
+  const by = Object.fromEntries(r.rows.map((x) => [x.system, x]));
+  // The paper's column is HINTON_2015's (§3), and the targets are paper + 15%.
+  assert.deepEqual([by.teacher.paperErrors, by.scratch.paperErrors, by.distilled.paperErrors], [67, 146, 74]);
+  assert.deepEqual([by.teacher.target, by.scratch.target, by.distilled.target], [77, 168, 85]);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const row of r.rows) {
+    assert.equal(row.errors.length, row.seeds.length);
+    near(row.mean.mean, mean(row.errors), 1e-9, `${row.system} mean`);
+    assert.ok(row.interval.low < row.mean.mean && row.mean.mean < row.interval.high, `${row.system}: interval around the mean`);
+    assert.equal(row.withinTarget, row.mean.mean <= row.target);
+    // Wilson 95% for 67 of 10,000, worked by hand: 52.80 .. 84.99.
+    if (row.system === 'teacher') near(row.paperInterval.low, 52.796, 0.01, 'paper interval');
+  }
+  assert.ok(by.scratch.seeds.length >= 3 && by.distilled.seeds.length >= 3);
+  // Quick mode's promise: teacher < distilled < scratch on the means over 3 seeds.
+  assert.ok(by.teacher.mean.mean < by.distilled.mean.mean && by.distilled.mean.mean < by.scratch.mean.mean,
+    `teacher ${by.teacher.mean.mean}, distilled ${by.distilled.mean.mean}, scratch ${by.scratch.mean.mean}`);
+  assert.equal(r.orderingHolds, true);
+  // The curve: every temperature over at least 3 seeds, some inside the paper's 2.5–4.
+  assert.equal(r.curve.testErrors.length, r.curve.temperatures.length);
+  for (const n of r.curve.seeds) assert.ok(n >= 3);
+  assert.ok(r.curve.temperatures.some((T) => T >= 2.5 && T <= 4));
+  assert.ok(r.curve.temperatures.includes(r.curve.bestTemperature));
+  for (const e of r.curve.testErrors) assert.ok(e.mean > 0 && e.mean < 3000, `30-unit student errors ${e.mean}`);
+});

@@ -11,6 +11,7 @@ export const CHAPTERS = [
   '04-training-the-student',
   '05-evaluation-and-tuning',
   '06-generalization',
+  '07-reproducing-hinton-2015',
   '08-beyond-logits',
 ] as const;
 export type Chapter = (typeof CHAPTERS)[number];

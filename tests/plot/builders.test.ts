@@ -12,6 +12,7 @@ import {
   entropyVsT,
   gradScaleVsT,
   hintonTable,
+  smallStudentTemperatureCurve,
   klVsMseHighT,
   methodsComparison,
   modelSizeAndLatency,
@@ -269,6 +270,22 @@ test('hinton-table: paper and our error counts with rates out of the test size',
   assert.deepEqual(t.cells.values[3], [80, '—']);
   assert.deepEqual(t.cells.values[4], ['0.80%', '—']);
   assert.throws(() => hintonTable({ rows: [{ system: 'x', paperErrors: 20000, ourErrors: null }] }), FigureInputError);
+});
+
+test('small-student-temperature-curve: sorted by T, sd as error bars, the baseline and the paper band', () => {
+  const fig = smallStudentTemperatureCurve({
+    temperatures: [4, 1, 2], meanErrors: [600, 700, 650], sdErrors: [5, 10, 20], seeds: 3, scratchErrors: 720, paperBest: [2.5, 4],
+  });
+  const [curve, scratch, band] = fig.data as ScatterTrace[];
+  assert.deepEqual(curve.x, [1, 2, 4]);
+  assert.deepEqual(curve.y, [700, 650, 600]);
+  assert.deepEqual(curve.error_y?.array, [10, 20, 5]);
+  assert.deepEqual(scratch.y, [720, 720]);
+  assert.deepEqual(band.x, [2.5, 2.5, null, 4, 4]);
+  // The band spans the data (595 .. 720) with 5% padding: 595 - 6.25, 720 + 6.25.
+  assert.deepEqual(band.y, [588.75, 726.25, null, 588.75, 726.25]);
+  assert.equal(fig.layout.xaxis?.type, 'log');
+  assert.throws(() => smallStudentTemperatureCurve({ temperatures: [1, 2], meanErrors: [1], sdErrors: [1, 1], seeds: 3 }), FigureInputError);
 });
 
 test('methods-comparison: bars are test error = 1 - accuracy', () => {

@@ -82,6 +82,14 @@ export const SAMPLE_INPUTS: FigureInputs = {
     ],
     mode: 'quick',
   },
+  'small-student-temperature-curve': {
+    temperatures: [1, 2, 4, 8],
+    meanErrors: [700, 650, 640, 660],
+    sdErrors: [10, 20, 15, 5],
+    seeds: 3,
+    scratchErrors: 720,
+    paperBest: [2.5, 4],
+  },
   'methods-comparison': {
     methods: [
       { name: 'KD (Hinton)', accuracy: 0.975, accuracyStd: 0.001 },
@@ -107,5 +115,6 @@ export const EXPECTED_TRACES: Record<keyof FigureInputs, number> = {
   'accuracy-vs-transfer-set-size': 3,
   'omitted-digit-3': 2,
   'hinton-table': 1,
+  'small-student-temperature-curve': 3, // the curve, the hard-label line, the paper's band
   'methods-comparison': 1,
 };

@@ -34,6 +34,7 @@ export { confusionMatrix } from './figures/confusion-matrix';
 export { accuracyVsTransferSetSize } from './figures/accuracy-vs-transfer-set-size';
 export { omittedDigit3 } from './figures/omitted-digit-3';
 export { hintonTable } from './figures/hinton-table';
+export { smallStudentTemperatureCurve } from './figures/small-student-temperature-curve';
 export { methodsComparison } from './figures/methods-comparison';
 export { PLOTLY_MIME, show, liveChart, displayBundle, figureHtml, figureSummary } from './display';
 export type { FigureBundle, ShowOptions, LivePoint, LiveChartOptions, LiveChart } from './display';

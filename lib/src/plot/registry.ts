@@ -16,6 +16,7 @@ import { figure as confusionMatrixFigure } from './figures/confusion-matrix';
 import { figure as accuracyVsTransferSetSizeFigure } from './figures/accuracy-vs-transfer-set-size';
 import { figure as omittedDigit3Figure } from './figures/omitted-digit-3';
 import { figure as hintonTableFigure } from './figures/hinton-table';
+import { figure as smallStudentTemperatureCurveFigure } from './figures/small-student-temperature-curve';
 import { figure as methodsComparisonFigure } from './figures/methods-comparison';
 import type { Figure } from './types';
 
@@ -38,6 +39,7 @@ export const FIGURE_LIST = [
   accuracyVsTransferSetSizeFigure,
   omittedDigit3Figure,
   hintonTableFigure,
+  smallStudentTemperatureCurveFigure,
   methodsComparisonFigure,
 ] as const;
 

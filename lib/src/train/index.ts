@@ -1,7 +1,8 @@
 /** Training: what lib/src/index.ts (notebooks) and lib/src/internals.ts (tools, tests) use. */
 export { train } from './loop';
 export type {
-  TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LossSpec, DistillSpec, TeacherSource, FeatureOptions,
+  TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec,
+  TeacherSource, FeatureOptions,
   TrainingState, OptimizerState,
 } from './types';
 export { Optimizer } from './optimizer';

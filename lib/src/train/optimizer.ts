@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError, KdlabError } from '../errors';
 import { fusedUpdate, wasmAdam } from '../kernels/adam-wasm';
-import type { OptimizerName, OptimizerSpec, OptimizerState } from './types';
+import type { LearningRateSchedule, MomentumRamp, OptimizerName, OptimizerSpec, OptimizerState } from './types';
 
 /**
  * Adam, SGD and momentum with state that can be saved and restored exactly (tfjs's Adam
@@ -15,6 +15,9 @@ export class Optimizer {
   readonly beta2: number;
   readonly epsilon: number;
   readonly momentum: number;
+  readonly schedule: LearningRateSchedule;
+  readonly rampMomentum: MomentumRamp | null;
+  readonly dampened: boolean;
   /** Number of updates applied so far (Adam's t). */
   iterations = 0;
   private slots: tf.Tensor[][] = [];
@@ -41,6 +44,27 @@ export class Optimizer {
     ] as const) {
       if (!(v >= 0 && v < 1)) throw new InputError('BAD_OPTIMIZER', `optimizer.${k} must be in [0, 1), got ${v}.`);
     }
+    this.schedule = checkSchedule(spec.schedule ?? { kind: 'constant' });
+    this.rampMomentum = spec.rampMomentum === undefined ? null : checkRamp(spec.rampMomentum, name, this.momentum);
+    if (spec.dampened !== undefined && (typeof spec.dampened !== 'boolean' || (spec.dampened && name !== 'momentum'))) {
+      throw new InputError('BAD_OPTIMIZER', `optimizer.dampened must be a boolean and needs name: 'momentum', got ${String(spec.dampened)} with '${name}'.`);
+    }
+    this.dampened = spec.dampened === true;
+  }
+
+  /** The step size of update number k + 1 (k updates already taken), from the schedule. */
+  learningRateAt(k: number): number {
+    const s = this.schedule;
+    if (s.kind === 'constant') return this.learningRate;
+    const exponent = s.staircase ? Math.floor(k / s.decaySteps) : k / s.decaySteps;
+    return Math.max(this.learningRate * Math.pow(s.decayRate, exponent), s.minLearningRate ?? 0);
+  }
+
+  /** The momentum coefficient of update number k + 1 (k updates already taken). */
+  momentumAt(k: number): number {
+    const r = this.rampMomentum;
+    if (!r || k >= r.steps) return this.momentum;
+    return r.from + ((this.momentum - r.from) * k) / r.steps;
   }
 
   private slotCount(): number {
@@ -56,9 +80,10 @@ export class Optimizer {
     if (this.slots.length === 0 && k > 0) {
       this.slots = variables.map((v) => Array.from({ length: k }, () => tf.keep(tf.zerosLike(v))));
     }
+    const lr = this.learningRateAt(this.iterations);
+    const mu = this.momentumAt(this.iterations);
     this.iterations++;
     const t = this.iterations;
-    const lr = this.learningRate;
     variables.forEach((variable, i) => {
       const g = gradients[i];
       if (!g) throw new KdlabError('OPTIMIZER_STATE', `optimizer.step: no gradient for ${variable.name}.`);
@@ -93,10 +118,10 @@ export class Optimizer {
         this.slots[i][1].dispose();
         this.slots[i] = [tf.keep(outs[1]), tf.keep(outs[2])];
       } else if (this.name === 'momentum') {
-        const mu = this.momentum;
+        const d = this.dampened ? 1 - mu : 1;
         outs = fusedUpdate([variable, g, this.slots[i][0]], 2, ([W, G, A], [W2, A2], start, n) => {
           for (let j = start; j < n; j++) {
-            const a = mu * A[j] + G[j];
+            const a = mu * A[j] + d * G[j];
             A2[j] = a;
             W2[j] = W[j] - lr * a;
           }
@@ -128,6 +153,7 @@ export class Optimizer {
         beta2: this.beta2,
         epsilon: this.epsilon,
         momentum: this.momentum,
+        ...scheduleConfig(this.schedule, this.rampMomentum, this.dampened),
       },
       iterations: this.iterations,
       slots,
@@ -160,4 +186,51 @@ export class Optimizer {
   dispose(): void {
     this.disposeSlots();
   }
+}
+
+const badSchedule = (why: string) =>
+  new InputError(
+    'BAD_SCHEDULE',
+    `optimizer.schedule: ${why}. Use { kind: 'constant' } or { kind: 'exponential', decayRate: 0.998, decaySteps: <batches per epoch> }.`,
+  );
+
+function checkSchedule(s: LearningRateSchedule): LearningRateSchedule {
+  if (s === null || typeof s !== 'object') throw badSchedule(`expected an object, got ${String(s)}`);
+  if (s.kind === 'constant') return { kind: 'constant' };
+  if (s.kind !== 'exponential') throw badSchedule(`unknown kind ${JSON.stringify((s as { kind: unknown }).kind)}`);
+  if (!(s.decayRate > 0 && s.decayRate <= 1)) throw badSchedule(`decayRate must be in (0, 1], got ${s.decayRate}`);
+  if (!(Number.isInteger(s.decaySteps) && s.decaySteps > 0)) throw badSchedule(`decaySteps must be a positive integer, got ${s.decaySteps}`);
+  const min = s.minLearningRate ?? 0;
+  if (!(min >= 0 && Number.isFinite(min))) throw badSchedule(`minLearningRate must be a finite number >= 0, got ${min}`);
+  return { kind: 'exponential', decayRate: s.decayRate, decaySteps: s.decaySteps, staircase: s.staircase === true, minLearningRate: min };
+}
+
+function checkRamp(r: MomentumRamp, name: OptimizerName, final: number): MomentumRamp {
+  if (name !== 'momentum') {
+    throw new InputError('BAD_SCHEDULE', `optimizer.rampMomentum needs name: 'momentum', got '${name}'. Remove rampMomentum or switch to momentum SGD.`);
+  }
+  if (r === null || typeof r !== 'object' || !(r.from >= 0 && r.from < 1) || !(Number.isInteger(r.steps) && r.steps > 0)) {
+    throw new InputError(
+      'BAD_SCHEDULE',
+      `optimizer.rampMomentum must be { from: a number in [0, 1), steps: a positive integer }, got ${JSON.stringify(r)} (final momentum ${final}).`,
+    );
+  }
+  return { from: r.from, steps: r.steps };
+}
+
+/** The schedule's numbers for OptimizerState.config (a checkpoint records what it was trained with). */
+function scheduleConfig(s: LearningRateSchedule, r: MomentumRamp | null, dampened: boolean): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (s.kind === 'exponential') {
+    out.decayRate = s.decayRate;
+    out.decaySteps = s.decaySteps;
+    out.staircase = s.staircase ? 1 : 0;
+    out.minLearningRate = s.minLearningRate ?? 0;
+  }
+  if (dampened) out.dampened = 1;
+  if (r) {
+    out.momentumFrom = r.from;
+    out.momentumRampSteps = r.steps;
+  }
+  return out;
 }

@@ -16,8 +16,34 @@ export interface OptimizerSpec {
   beta1?: number;
   beta2?: number;
   epsilon?: number;
-  /** Momentum coefficient for 'momentum' (default 0.9). */
+  /** Momentum coefficient for 'momentum' (default 0.9); the final value when rampMomentum is set. */
   momentum?: number;
+  /** How the step size changes with the step count (default: constant). */
+  schedule?: LearningRateSchedule;
+  /** 'momentum' only: start at `from` and rise linearly to `momentum` over `steps` updates. */
+  rampMomentum?: MomentumRamp;
+  /**
+   * 'momentum' only: v = mu·v + (1 − mu)·g instead of v = mu·v + g (Hinton et al. 2012's form:
+   * the velocity averages the gradients, so raising mu does not raise the step, lr·g at steady state).
+   */
+  dampened?: boolean;
+}
+
+/**
+ * A step-size schedule, a pure function of the number of updates k already taken, so a resumed
+ * run (the checkpoint keeps k) continues with exactly the step sizes of an uninterrupted one.
+ * - 'constant': lr.
+ * - 'exponential': lr · decayRate^(k / decaySteps) (with staircase: ^floor(k / decaySteps)),
+ *   never below minLearningRate (default 0). Per-epoch decay: decaySteps = batches per epoch.
+ */
+export type LearningRateSchedule =
+  | { kind: 'constant' }
+  | { kind: 'exponential'; decayRate: number; decaySteps: number; staircase?: boolean; minLearningRate?: number };
+
+/** Momentum `from` at update 0, rising linearly to the optimizer's `momentum` at update `steps`. */
+export interface MomentumRamp {
+  from: number;
+  steps: number;
 }
 
 /** Where a distillation loss gets the teacher's logits: one of the two is required. */

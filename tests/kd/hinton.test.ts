@@ -1,0 +1,116 @@
+/**
+ * Notebook 07's library: the binomial interval against hand-worked values, the recipe per mode
+ * (the paper's settings where they are known, the chapter's teacher reused in quick mode, 00–05's
+ * teacher identity unchanged), runs saved once and read back, the table's arithmetic.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../lib/src/backend';
+import { chapterConfig, teacherCheckpointDir } from '../../lib/src/chapter';
+import { loadMnist, subset, type SplitData } from '../../lib/src/data';
+import { InputError } from '../../lib/src/errors';
+import { binomialInterval, hintonRecipe, hintonTeacherConfig, runKey, runStudent, targetOf, type StudentRecipe } from '../../lib/src/hinton';
+import { HINTON_2015, SRIVASTAVA_2014 } from '../../lib/src/paper';
+import { Optimizer } from '../../lib/src/train';
+
+const near = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
+
+test('binomialInterval is the Wilson 95% interval, checked against hand-worked values', () => {
+  // 67 of 10,000, z = 1.96: p = 0.0067, centre (p + z²/2n)/(1 + z²/n) = 0.0068894,
+  // half-width z/(1 + z²/n)·√(p(1−p)/n + z²/4n²) = 0.0016098 → 52.796 .. 84.992 errors.
+  const i = binomialInterval(67, 10000);
+  near(i.low, 52.796, 0.001, 'low');
+  near(i.high, 84.992, 0.001, 'high');
+  // 0 of 100: the lower end is 0, the upper z²/(n + z²)·n = 3.8415/103.8415·100 = 3.6993.
+  const z = binomialInterval(0, 100);
+  near(z.low, 0, 1e-12, 'low at 0');
+  near(z.high, 3.6993, 1e-4, 'high at 0');
+  // Symmetric: k errors and n − k correct give mirrored intervals.
+  const a = binomialInterval(30, 200);
+  const b = binomialInterval(170, 200);
+  near(a.low, 200 - b.high, 1e-9, 'mirror');
+  for (const [k, n] of [[-1, 10], [11, 10], [1, 0]]) {
+    assert.throws(() => binomialInterval(k, n), (e: unknown) => e instanceof InputError && e.code === 'BAD_INPUT');
+  }
+});
+
+test("targets are the paper's counts + 15%: 77, 168, 85", () => {
+  const H = HINTON_2015;
+  assert.deepEqual([H.teacher.testErrors, H.student.scratchTestErrors, H.student.distilledTestErrors].map(targetOf), [77, 168, 85]);
+});
+
+test("quick mode reuses the chapter's teacher; 00-05's teacher checkpoints keep their names", () => {
+  const quick = chapterConfig('quick', 0);
+  const recipe = hintonRecipe(quick);
+  assert.equal(hintonTeacherConfig(quick, recipe), quick);
+  // The names the teachers of notebooks 00–05 had before ChapterConfig.teacher gained `optimizer`.
+  assert.equal(path.basename(teacherCheckpointDir(quick)), 'teacher-369b945b99e2');
+  assert.equal(path.basename(teacherCheckpointDir(chapterConfig('full', 0))), 'teacher-58baf578224f');
+  assert.deepEqual(recipe.seeds, [0, 1, 2]);
+  assert.ok(recipe.curve.temperatures.some((T) => T >= 2.5 && T <= 4) && recipe.curve.temperatures.length >= 5);
+});
+
+test("full mode follows Srivastava et al.'s MNIST settings and decays the step to 1% by the last epoch", () => {
+  const full = chapterConfig('full', 0);
+  const recipe = hintonRecipe(full);
+  const t = recipe.teacher;
+  const S = SRIVASTAVA_2014.mnist;
+  assert.deepEqual([t.inputDropout, t.dropout, t.maxNorm, t.jitter], [S.inputDropout, S.hiddenDropout, S.maxNorm, 2]);
+  assert.deepEqual(t.hidden, [1200, 1200]);
+  assert.equal(t.trainSize, null);
+  assert.equal(t.optimizer?.name, 'momentum');
+  assert.equal(t.optimizer?.momentum, S.finalMomentum);
+  // Dampened, so the momentum ramp does not multiply the step (the plain form went unstable at 0.95).
+  assert.equal(t.optimizer?.dampened, true);
+  assert.equal(recipe.scratch.optimizer.dampened, true);
+  assert.notEqual(path.basename(teacherCheckpointDir(hintonTeacherConfig(full, recipe))), 'teacher-58baf578224f');
+  // lr0 · rate^(epochs · batches / batches) = lr0 · 0.01 after the last step.
+  const batches = Math.ceil(55000 / (t.batchSize ?? 128));
+  const opt = new Optimizer(t.optimizer);
+  near(opt.learningRateAt(t.epochs * batches), 0.01 * opt.learningRate, 1e-12, 'final step size');
+  near(opt.learningRateAt(batches), opt.learningRate * Math.pow(0.01, 1 / t.epochs), 1e-15, 'after one epoch');
+  assert.equal(opt.momentumAt(0), 0.5);
+  assert.equal(opt.momentumAt(t.epochs * batches), S.finalMomentum);
+  assert.deepEqual(recipe.scratch.hidden, [800, 800]);
+  assert.equal(recipe.distilled.temperature, HINTON_2015.student.temperature);
+  assert.equal(recipe.trainSize, null);
+});
+
+test('runStudent trains once, saves the score atomically, reads it back; the key tracks the loss', async () => {
+  await initBackend({ quiet: true });
+  const mnist = loadMnist();
+  const range = (a: number, b: number) => Int32Array.from({ length: b - a }, (_, i) => a + i);
+  const data: SplitData = {
+    train: subset(mnist.train, range(0, 256), 'mnist:train[0:256]'),
+    validation: subset(mnist.train, range(50000, 50128), 'mnist:train[50000:50128]'),
+    test: subset(mnist.test, range(0, 200), 'mnist:test[0:200]'),
+  };
+  const recipe: StudentRecipe = {
+    hidden: [16], epochs: 2, batchSize: 64,
+    optimizer: { name: 'momentum', learningRate: 0.05, rampMomentum: { from: 0.5, steps: 4 }, schedule: { kind: 'exponential', decayRate: 0.9, decaySteps: 4 } },
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-hinton-'));
+  const baseline = tf.memory().numTensors;
+  try {
+    const first = await runStudent(data, { recipe, seed: 3, loss: 'hard' }, { dir });
+    assert.equal(first.cached, false);
+    assert.equal(first.valCurve.length, 2);
+    assert.equal(first.testErrors, Math.round((1 - first.testAccuracy) * 200));
+    assert.equal(fs.readdirSync(dir).length, 1);
+    const again = await runStudent(data, { recipe, seed: 3, loss: 'hard' }, { dir });
+    assert.equal(again.cached, true);
+    assert.deepEqual({ ...again, cached: false }, first);
+    const logits = { logits: new Float32Array(256 * 10), key: 'k', setId: data.train.id, size: 256, preprocessing: 'none', hit: false, file: '' };
+    const k = (T: number) => runKey(data, { recipe, seed: 3, loss: { temperature: T, alpha: 0.9, teacherLogits: logits } });
+    assert.notEqual(k(2), k(4));
+    assert.notEqual(k(2), runKey(data, { recipe, seed: 3, loss: 'hard' }));
+    assert.notEqual(runKey(data, { recipe, seed: 4, loss: 'hard' }), runKey(data, { recipe, seed: 3, loss: 'hard' }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.equal(tf.memory().numTensors, baseline);
+});
