@@ -8,7 +8,7 @@ import { loadSplits, take } from './data';
 import { InputError, KdlabError } from './errors';
 import { appendRow, readRows } from './grid/rows';
 import { runInWorkers } from './grid/run';
-import { canonical, type AnyRow } from './grid/spec';
+import { canonical, type AnyRow, type RunSettings } from './grid/spec';
 import { meanSd, type MeanSd } from './headline';
 import { DKD_DEFAULTS, objectiveParameters, parameterInfo, resolveObjective, type Objective } from './losses';
 import { createConvNet, createMlp } from './models';
@@ -78,20 +78,15 @@ export interface MethodsSpec {
   splitSeed: number;
 }
 
-/** Everything that determines one run's result; its hash is the run's key. */
-export interface MethodRunConfig {
+/**
+ * Everything that determines one run's result; its hash is the run's key. A grid run's settings,
+ * with the two architectures in place of the student's hidden sizes.
+ */
+export interface MethodRunConfig extends Omit<RunSettings, 'hidden'> {
   method: MethodName;
   objective: Objective;
   student: ModelArch;
   teacher: ModelArch;
-  teacherKey: string;
-  seed: number;
-  epochs: number;
-  batchSize: number;
-  learningRate: number;
-  trainSize: number | null;
-  validationSize: number;
-  splitSeed: number;
 }
 
 export interface MethodRow extends MethodRunConfig {
