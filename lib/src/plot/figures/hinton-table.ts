@@ -56,7 +56,11 @@ export function hintonTable(input: HintonTableInput): Figure {
     rows.map((x) => rate(x.ours)),
     rows.map((x) => x.note),
   ];
-  const height = Math.max(300, 170 + rows.length * 34);
+  // Plotly wraps long cells but does not grow the figure: size it for the wrapped lines (about 28
+  // characters per line in the note column, 45 in the system column, 18 px per line at 13 px).
+  const lines = (text: string, perLine: number) => Math.max(1, Math.ceil(text.length / perLine));
+  const rowsHeight = rows.reduce((a, x) => a + 12 + 18 * Math.max(lines(x.note, 28), lines(x.system, 45)), 0);
+  const height = Math.max(300, 70 + 56 + rowsHeight + 70);
   return {
     data: [
       {
