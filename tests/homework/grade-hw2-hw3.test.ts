@@ -7,7 +7,7 @@ import { releaseNotebook } from '../../tools/src/homework/release';
 import { checkHw3Answers } from '../../tools/src/homework/probes';
 import { hw3Parameters } from '../../tools/src/homework/hw3';
 import { killAllKernels } from '../../tools/src/runner/kernel';
-import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, text, writeSubmission } from './helpers';
+import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, text, writeSubmission, scores, timing } from './helpers';
 
 const work = tempDir('kdlab-hw23-subs-');
 after(() => {
@@ -17,9 +17,6 @@ after(() => {
 
 // hw3's grid is slow on a loaded machine: a generous budget (the CLI derives it from the source's own run).
 const opts: GradeOptions = { sourceDir: HOMEWORK_DIR, testTimeoutSeconds: 60, cellTimeoutSeconds: 120, budgetSeconds: 600 };
-const scores = (o: GradeOutcome) => Object.fromEntries(o.report.questions.map((q) => [q.grade_id, q.score]));
-const timing = (name: string, o: GradeOutcome) =>
-  process.stdout.write(`# ${name}: ${o.report.total.score}/${o.report.total.max_score} in ${o.seconds.toFixed(1)} s\n`);
 
 const hw2 = loadSource('hw2-distillation-loss');
 const hw3 = loadSource('hw3-ablation');

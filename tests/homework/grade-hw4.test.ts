@@ -6,7 +6,7 @@ import { gradeSubmission, type GradeOutcome, type GradeOptions } from '../../too
 import { releaseNotebook } from '../../tools/src/homework/release';
 import { checkHw4Answer, hw4Parameters, hw4Shifts, referenceErrorsWithShift, referenceTransferIndices, type Hw4Reference } from '../../tools/src/homework/hw4';
 import { killAllKernels } from '../../tools/src/runner/kernel';
-import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, writeSubmission } from './helpers';
+import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, writeSubmission, scores, timing } from './helpers';
 
 const work = tempDir('kdlab-hw4-subs-');
 after(() => {
@@ -15,9 +15,6 @@ after(() => {
 });
 
 const opts: GradeOptions = { sourceDir: HOMEWORK_DIR, testTimeoutSeconds: 60, cellTimeoutSeconds: 120, budgetSeconds: 600 };
-const scores = (o: GradeOutcome) => Object.fromEntries(o.report.questions.map((q) => [q.grade_id, q.score]));
-const timing = (name: string, o: GradeOutcome) =>
-  process.stdout.write(`# ${name}: ${o.report.total.score}/${o.report.total.max_score} in ${o.seconds.toFixed(1)} s\n`);
 
 const hw4 = loadSource('hw4-generalization');
 

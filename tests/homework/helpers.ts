@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { Cell, Notebook } from '../../tools/src/runner/nbformat';
 import { readNotebook } from '../../tools/src/runner/nbformat';
 import { workbookRoot } from '../../lib/src/paths';
+import type { GradeOutcome } from '../../tools/src/homework/grade';
 
 export const HOMEWORK_DIR = path.join(workbookRoot(), 'homework');
 export const sourcePath = (name: string) => path.join(HOMEWORK_DIR, `${name}.ipynb`);
@@ -52,3 +53,11 @@ export function writeSubmission(dir: string, name: string, nb: Notebook): string
 }
 
 export const clone = (nb: Notebook): Notebook => JSON.parse(JSON.stringify(nb)) as Notebook;
+
+/** Points per question of a graded submission, by grade id. */
+export const scores = (o: GradeOutcome): Record<string, number> => Object.fromEntries(o.report.questions.map((q) => [q.grade_id, q.score]));
+
+/** Prints a grading's score and time as a TAP comment (read in CI logs, never asserted). */
+export const timing = (name: string, o: GradeOutcome): void => {
+  process.stdout.write(`# ${name}: ${o.report.total.score}/${o.report.total.max_score} in ${o.seconds.toFixed(1)} s\n`);
+};

@@ -5,7 +5,6 @@
  * only; the parent writes the results file.
  */
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
 import { readCachedLogits } from '../cache';
 import { loadCheckpoint } from '../checkpoint';
 import { loadSplits, NUM_CLASSES, take } from '../data';
@@ -15,11 +14,10 @@ import { resolveObjective } from '../losses';
 import { createModel, type MethodRequest, type MethodResultRow } from '../methods';
 import { countParams, createRegressor, hiddenLayers } from '../models';
 import { train, type LossSpec } from '../train';
+import { sendReply, serveRuns } from './serve';
 
 type Reply = { type: 'ready' } | { type: 'done'; key: string; row: MethodResultRow } | { type: 'failed'; key: string; message: string };
-const send = (msg: Reply): void => {
-  process.send?.(msg);
-};
+const send = (msg: Reply): void => sendReply(msg);
 
 async function runOne(req: MethodRequest, backend: string): Promise<void> {
   const c = req.config;
@@ -79,17 +77,4 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const info = await initBackend({ quiet: true });
-  // The parent going away (Ctrl-C, SIGKILL) must not leave orphans training in the background.
-  process.on('disconnect', () => process.exit(0));
-  let chain = Promise.resolve();
-  process.on('message', (req: MethodRequest) => {
-    chain = chain.then(() =>
-      runOne(req, info.name).catch((err: unknown) => send({ type: 'failed', key: req.key, message: (err as Error)?.message ?? String(err) })),
-    );
-  });
-  send({ type: 'ready' });
-}
-
-void main();
+serveRuns<MethodRequest>(runOne);

@@ -3,7 +3,6 @@
  * the cache file the parent named. It trains the runs it is sent and reports numbers only; the
  * parent writes the results file.
  */
-import { initBackend } from '../backend';
 import { readCachedLogits } from '../cache';
 import { loadSplits, NUM_CLASSES, take } from '../data';
 import { InputError } from '../errors';
@@ -12,10 +11,9 @@ import { countParams, createStudent } from '../models';
 import { train } from '../train';
 import type { WorkerReply, WorkerRequest } from './run';
 import { objectiveOf } from './spec';
+import { sendReply, serveRuns } from './serve';
 
-const send = (msg: WorkerReply): void => {
-  process.send?.(msg);
-};
+const send = (msg: WorkerReply): void => sendReply(msg);
 
 async function runOne(req: WorkerRequest, backend: string): Promise<void> {
   const { config } = req;
@@ -58,17 +56,4 @@ async function runOne(req: WorkerRequest, backend: string): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const info = await initBackend({ quiet: true });
-  // The parent going away (Ctrl-C, SIGKILL) must not leave orphans training in the background.
-  process.on('disconnect', () => process.exit(0));
-  let chain = Promise.resolve();
-  process.on('message', (req: WorkerRequest) => {
-    chain = chain.then(() =>
-      runOne(req, info.name).catch((err: unknown) => send({ type: 'failed', key: req.key, message: (err as Error)?.message ?? String(err) })),
-    );
-  });
-  send({ type: 'ready' });
-}
-
-void main();
+serveRuns<WorkerRequest>(runOne);

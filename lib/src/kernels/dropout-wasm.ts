@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { heapView, type WasmHeapBackend } from './wasm-heap';
+import { heapView, registerKernelWithSavedGradient, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * Inverted dropout as one kernel on the wasm backend: y = x · m / (1 − rate) with a keep mask m
@@ -70,15 +70,8 @@ export function setFusedDropout(on: boolean): void {
 export function installFusedDropout(): void {
   if (installed) return;
   installed = true;
-  tf.registerKernel({ kernelName: FUSED_DROPOUT, backendName: 'wasm', kernelFunc: dropoutKernel as unknown as tf.KernelFunc });
-  tf.registerGradient({
-    kernelName: FUSED_DROPOUT,
-    outputsToSave: [false, true],
-    gradFunc: (dy, saved) => {
-      const dyOut = Array.isArray(dy) ? dy[0] : dy;
-      return { x: () => tf.mul(dyOut, saved[0]) };
-    },
-  });
+  // Outputs [y, scaled mask]: dx = dy · mask.
+  registerKernelWithSavedGradient(FUSED_DROPOUT, dropoutKernel, 'x', 2, 1);
 }
 
 /**

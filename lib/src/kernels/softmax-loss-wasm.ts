@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { heapView, type WasmHeapBackend } from './wasm-heap';
+import { heapView, registerKernelWithSavedGradient, type WasmHeapBackend } from './wasm-heap';
 
 /**
  * The training step's loss as one kernel on the wasm backend (with or without the native
@@ -130,16 +130,8 @@ let enabled = true;
 export function installFusedSoftmaxLoss(): void {
   if (installed) return;
   installed = true;
-  tf.registerKernel({ kernelName: FUSED_SOFTMAX_LOSS, backendName: 'wasm', kernelFunc: softmaxLossKernel as unknown as tf.KernelFunc });
-  tf.registerGradient({
-    kernelName: FUSED_SOFTMAX_LOSS,
-    // The gradient was computed in the forward pass: backward scales it by the loss's upstream dy.
-    outputsToSave: [false, true, false],
-    gradFunc: (dy, saved) => {
-      const dLoss = Array.isArray(dy) ? dy[0] : dy;
-      return { student: () => tf.mul(dLoss, saved[0]) };
-    },
-  });
+  // Outputs [loss, dLoss/dStudent, hits]: backward scales the saved gradient by the loss's dy.
+  registerKernelWithSavedGradient(FUSED_SOFTMAX_LOSS, softmaxLossKernel, 'student', 3, 1);
 }
 
 /**

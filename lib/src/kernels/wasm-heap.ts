@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { KdlabError } from '../errors';
 
 /**
@@ -26,4 +26,27 @@ export function heapOffset(backend: WasmHeapBackend, t: tf.TensorInfo, kernel: s
  */
 export function heapView(backend: WasmHeapBackend, t: tf.TensorInfo, n: number, kernel: string): Float32Array {
   return new Float32Array(backend.wasm.HEAPU8.buffer, heapOffset(backend, t, kernel), n);
+}
+
+/**
+ * Registers a wasm kernel whose forward pass already computed the derivative of its first output
+ * with respect to one input, and returned it as its output number `gradientOutput`: the backward
+ * pass is dy · that saved output (the fused loss and dropout kernels).
+ */
+export function registerKernelWithSavedGradient(
+  kernelName: string,
+  kernelFunc: unknown,
+  input: string,
+  outputs: number,
+  gradientOutput: number,
+): void {
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as tf.KernelFunc });
+  tf.registerGradient({
+    kernelName,
+    outputsToSave: Array.from({ length: outputs }, (_, i) => i === gradientOutput),
+    gradFunc: (dy, saved) => {
+      const dFirst = Array.isArray(dy) ? dy[0] : dy;
+      return { [input]: () => tf.mul(dFirst, saved[0]) };
+    },
+  });
 }
