@@ -145,7 +145,7 @@ test('tamper: process.exit and SIGKILL of the kernel; later tests run in a fresh
   const file = writeSubmission(work, 'hw1-temperature-killer', sub);
   const o = await gradeSubmission(file, opts());
   timing('kernel killer', o);
-  assert.deepEqual(scores(o), { 'hw1-q1-tests': 3, 'hw1-q2-tests': 0, 'hw1-q3-tests': 3 }, 'honest Q1 and Q3 keep their points');
+  assert.deepEqual(scores(o), { 'hw1-q1-tests': 3, 'hw1-q2-tests': 0, 'hw1-q3-tests': 3 }, `honest Q1 and Q3 keep their points; the grader said:\n${o.report.questions.map((q) => `${q.grade_id}: ${q.messages.join(' ')}`).join('\n')}\n${o.notes.join('\n')}`);
   assert.match(messages(o, 'hw1-q2-tests'), /kernel died/);
   assert.equal(o.kernelStarts, 3);
 });
