@@ -9,6 +9,7 @@ export { KdlabError, InputError, DataError, BackendError } from './errors';
 export type { ErrorCode, InputErrorCode, DataErrorCode, RuntimeErrorCode } from './errors';
 
 export { initBackend, describeBackend } from './backend';
+export { withBlasThreads } from './kernels/native';
 export type { BackendInfo, BackendName } from './backend';
 
 export { workbookDir } from './paths';
@@ -53,7 +54,7 @@ export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 
-export { runGrid, expandGrid, selectBest, flattenRows, gridFrame } from './grid';
+export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS } from './grid';
 export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
 
 export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { loadNativeAddon, setNativeKernels } from '../../lib/src/kernels/native';
+import { loadNativeAddon, setNativeKernels, withBlasThreads } from '../../lib/src/kernels/native';
 import { createStudent } from '../../lib/src/models';
 import { Optimizer, trainableVariables, trainingForward } from '../../lib/src/train';
 import { resolveObjective } from '../../lib/src/losses';
@@ -314,4 +314,43 @@ test('the native max-norm constraint equals the tf ops it replaces (columns over
     assert.ok(Math.sqrt(s) <= 1.5 + 1e-4, `column ${j} norm ${Math.sqrt(s)}`);
   }
   model.dispose();
+});
+
+test('a run reproduces its digits only with the same BLAS thread count; withBlasThreads sets it and puts it back', { skip }, async () => {
+  await initBackend({ quiet: true, backend: 'native' });
+  const load = loadNativeAddon();
+  assert.ok(load.ok);
+  // Sizes above OpenBLAS's single-thread threshold, where its threads split the products.
+  const once = (): number[] => {
+    const model = createStudent({ hidden: [256, 256], seed: 5 });
+    const opt = new Optimizer({ name: 'adam', learningRate: 1e-3 });
+    const vars = trainableVariables(model);
+    const x = tf.randomNormal([128, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const y = tf.oneHot(tf.tensor1d([...Array(128).keys()].map((i) => i % 10), 'int32'), 10).toFloat() as tf.Tensor2D;
+    const loss = resolveObjective({ objective: 'hard' }).loss;
+    for (let s = 0; s < 3; s++) {
+      tf.tidy(() => {
+        const { grads, value } = tf.variableGrads(() => loss(trainingForward(model)(x), undefined, y), vars);
+        opt.step(vars, vars.map((v) => grads[v.name]));
+        value.dispose();
+      });
+    }
+    const w = Array.from(vars[0].dataSync().slice(0, 2000));
+    tf.dispose([x, y]);
+    opt.dispose();
+    model.dispose();
+    return w;
+  };
+  const before = load.addon.info().threads;
+  const one = await withBlasThreads(1, async () => {
+    assert.equal(load.addon.info().threads, 1);
+    return once();
+  });
+  assert.equal(load.addon.info().threads, before, 'the previous count is back');
+  assert.deepEqual(await withBlasThreads(1, async () => once()), one, 'same seed, same count: same digits');
+  const two = await withBlasThreads(2, async () => once());
+  assert.deepEqual(await withBlasThreads(2, async () => once()), two);
+  await assert.rejects(withBlasThreads(0, async () => 1), /thread count must be an integer >= 1/);
+  await assert.rejects(withBlasThreads(1, async () => { throw new Error('inside'); }), /inside/);
+  assert.equal(load.addon.info().threads, before, 'put back after a throw too');
 });

@@ -1,5 +1,5 @@
 export { describeRun, expandGrid, objectiveOf, runKey } from './spec';
 export type { GridAxes, GridSettings, GridSpec, RunConfig, RunResult, RunRow, RunSettings } from './spec';
 export { flattenRows, gridFrame, readRows, selectBest } from './rows';
-export { runGrid } from './run';
+export { runGrid, WORKER_BLAS_THREADS } from './run';
 export type { GridProgress, GridResult, GridRunOptions, WorkerReply, WorkerRequest } from './run';

@@ -145,6 +145,12 @@ export interface WorkerPool<C, R> {
 }
 
 /**
+ * BLAS threads in each grid worker: the workers, not threads inside them, share the cores. A run's
+ * digits depend on it (withBlasThreads), so retraining a grid run elsewhere uses the same count.
+ */
+export const WORKER_BLAS_THREADS = 1;
+
+/**
  * Runs jobs in `workers` worker processes, one job at a time each: a worker says 'ready', gets a
  * job, answers 'done' (with the row) or 'failed'. One failure, a dying worker or an abort stops
  * every worker; finished jobs have been passed to onDone already.
@@ -167,8 +173,8 @@ export function runInWorkers<C, R>(pool: WorkerPool<C, R>): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
 
     const startWorker = (): void => {
-      // One BLAS thread per worker: the workers, not threads inside them, share the cores.
-      const env = { ...process.env, KDLAB_BLAS_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+      const threads = String(WORKER_BLAS_THREADS);
+      const env = { ...process.env, KDLAB_BLAS_THREADS: threads, OPENBLAS_NUM_THREADS: threads };
       const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(child);
       let current: C | undefined;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, type WasmHeapBackend } from './wasm-heap';
+import { InputError } from '../errors';
 
 /**
  * The optional native kernels: `BatchMatMul` and `_FusedMatMul` for the tfjs **wasm** backend,
@@ -282,6 +283,27 @@ export function setNativeKernels(on: boolean): boolean {
 export function setBlasThreads(n: number): number {
   const load = loadNativeAddon();
   return load.ok ? load.addon.setThreads(n) : 0;
+}
+
+/**
+ * Runs `fn` with OpenBLAS set to `n` threads and puts the previous count back afterwards (a no-op
+ * without the addon). OpenBLAS's sums come out in a different order with a different thread count,
+ * so a run reproduces another run's digits only with the same count: a notebook that retrains a
+ * grid run in its own process (grid workers use 1 thread) wraps the training in this.
+ */
+export async function withBlasThreads<T>(n: number, fn: () => Promise<T>): Promise<T> {
+  if (!(Number.isInteger(n) && n >= 1)) {
+    throw new InputError('BAD_INPUT', `withBlasThreads: the thread count must be an integer >= 1, got ${n}.`);
+  }
+  const load = loadNativeAddon();
+  if (!load.ok) return fn();
+  const before = load.addon.info().threads;
+  load.addon.setThreads(n);
+  try {
+    return await fn();
+  } finally {
+    load.addon.setThreads(before);
+  }
 }
 
 /**
