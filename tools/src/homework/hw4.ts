@@ -186,10 +186,14 @@ return { rows: transferIndices(${JSON.stringify(labels)}, ${digit}), size: trans
 const hw4Errors: Probe = {
   prepare(random) {
     const n = 5 + Math.floor(random() * 20);
-    const logits = Array.from({ length: n * 10 }, () => round(random() * 8 - 4, 2));
+    // No ties, exact or within float32 rounding: on a grid of 0.01 two logits of a row would tie
+    // often, and which one an arg-max keeps is not what the question asks. Each class gets its own
+    // offset (a multiple of 0.0007) and the shift sits half-way between grid points, so any two
+    // compared values differ by at least 1e-4, far above float32's rounding at |x| < 10.
+    const logits = Array.from({ length: n * 10 }, (_, i) => round(random() * 8 - 4, 2) + (i % 10) * 0.0007);
     const labels = Array.from({ length: n }, () => Math.floor(random() * 10));
     const digit = Math.floor(random() * 10);
-    const shift = round(random() * 6 - 1, 2);
+    const shift = round(random() * 6 - 1, 2) + 0.005;
     return {
       code: `return errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift});`,
       verify(value) {
