@@ -210,28 +210,31 @@ test('a few hundred training steps reach the same accuracy on both paths (within
   assert.ok(Math.abs(native - wasm) <= 0.03, `same accuracy within noise: native ${native}, wasm ${wasm}`);
 });
 
+/** The first `keep` weights of a seeded student after `steps` Adam steps on one random batch. */
+function weightsAfterSteps(o: { hidden: number[]; seed: number; rows: number; dataSeed: number; learningRate: number; steps: number; keep: number }): number[] {
+  const model = createStudent({ hidden: o.hidden, seed: o.seed });
+  const opt = new Optimizer({ name: 'adam', learningRate: o.learningRate });
+  const vars = trainableVariables(model);
+  const x = tf.randomNormal([o.rows, 784], 0, 1, 'float32', o.dataSeed) as tf.Tensor2D;
+  const y = tf.oneHot(tf.tensor1d([...Array(o.rows).keys()].map((i) => i % 10), 'int32'), 10).toFloat() as tf.Tensor2D;
+  const loss = resolveObjective({ objective: 'hard' }).loss;
+  for (let s = 0; s < o.steps; s++) {
+    tf.tidy(() => {
+      const { grads, value } = tf.variableGrads(() => loss(trainingForward(model)(x), undefined, y), vars);
+      opt.step(vars, vars.map((v) => grads[v.name]));
+      value.dispose();
+    });
+  }
+  const w = Array.from(vars[0].dataSync().slice(0, o.keep));
+  tf.dispose([x, y]);
+  opt.dispose();
+  model.dispose();
+  return w;
+}
+
 test('same seed on the same path gives the same digits (native)', { skip }, async () => {
   await initBackend({ quiet: true, backend: 'native' });
-  const once = (): number[] => {
-    const model = createStudent({ hidden: [40, 20], seed: 21 });
-    const opt = new Optimizer({ name: 'adam', learningRate: 1e-2 });
-    const vars = trainableVariables(model);
-    const x = tf.randomNormal([16, 784], 0, 1, 'float32', 2) as tf.Tensor2D;
-    const y = tf.oneHot(tf.tensor1d([...Array(16).keys()].map((i) => i % 10), 'int32'), 10).toFloat() as tf.Tensor2D;
-    const loss = resolveObjective({ objective: 'hard' }).loss;
-    for (let s = 0; s < 5; s++) {
-      tf.tidy(() => {
-        const { grads, value } = tf.variableGrads(() => loss(trainingForward(model)(x), undefined, y), vars);
-        opt.step(vars, vars.map((v) => grads[v.name]));
-        value.dispose();
-      });
-    }
-    const w = Array.from(vars[0].dataSync().slice(0, 50));
-    tf.dispose([x, y]);
-    opt.dispose();
-    model.dispose();
-    return w;
-  };
+  const once = () => weightsAfterSteps({ hidden: [40, 20], seed: 21, rows: 16, dataSeed: 2, learningRate: 1e-2, steps: 5, keep: 50 });
   assert.deepEqual(once(), once());
 });
 
@@ -321,26 +324,7 @@ test('a run reproduces its digits only with the same BLAS thread count; withBlas
   const load = loadNativeAddon();
   assert.ok(load.ok);
   // Sizes above OpenBLAS's single-thread threshold, where its threads split the products.
-  const once = (): number[] => {
-    const model = createStudent({ hidden: [256, 256], seed: 5 });
-    const opt = new Optimizer({ name: 'adam', learningRate: 1e-3 });
-    const vars = trainableVariables(model);
-    const x = tf.randomNormal([128, 784], 0, 1, 'float32', 3) as tf.Tensor2D;
-    const y = tf.oneHot(tf.tensor1d([...Array(128).keys()].map((i) => i % 10), 'int32'), 10).toFloat() as tf.Tensor2D;
-    const loss = resolveObjective({ objective: 'hard' }).loss;
-    for (let s = 0; s < 3; s++) {
-      tf.tidy(() => {
-        const { grads, value } = tf.variableGrads(() => loss(trainingForward(model)(x), undefined, y), vars);
-        opt.step(vars, vars.map((v) => grads[v.name]));
-        value.dispose();
-      });
-    }
-    const w = Array.from(vars[0].dataSync().slice(0, 2000));
-    tf.dispose([x, y]);
-    opt.dispose();
-    model.dispose();
-    return w;
-  };
+  const once = () => weightsAfterSteps({ hidden: [256, 256], seed: 5, rows: 128, dataSeed: 3, learningRate: 1e-3, steps: 3, keep: 2000 });
   const before = load.addon.info().threads;
   const one = await withBlasThreads(1, async () => {
     assert.equal(load.addon.info().threads, 1);
