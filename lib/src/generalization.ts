@@ -7,7 +7,7 @@ import { NUM_CLASSES, type SplitData } from './data';
 import { buildTransferSet, classCounts, transferLogits, type TransferSetSpec } from './data/transfer-set';
 import { InputError } from './errors';
 import { evaluateLogits, predictLogits } from './evaluate';
-import { meanSd, type MeanSd } from './headline';
+import { meanSd, type MeanSd } from './stats';
 import { createStudent } from './models';
 import { workbookDir, writeFileAtomic } from './paths';
 import { train } from './train';

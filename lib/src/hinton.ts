@@ -7,7 +7,7 @@ import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type Teacher
 import type { SplitData } from './data';
 import { InputError, KdlabError } from './errors';
 import { evaluate } from './evaluate';
-import { meanSd, type MeanSd } from './headline';
+import { meanSd, type MeanSd } from './stats';
 import { createStudent } from './models';
 import { HINTON_2015, SRIVASTAVA_2014 } from './paper';
 import { workbookDir, writeFileAtomic } from './paths';

@@ -54,14 +54,16 @@ export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 
-export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS } from './grid';
+export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS, loadGridWeights, gridWeightsDir } from './grid';
 export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
 
 export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export { compareOverSeeds, summarize, meanSd, formatMeanSd } from './headline';
-export type { SeedComparison, SeedRun, RunScore, MeanSd, CompareOverSeedsOptions } from './headline';
+export { compareOverSeeds, summarize } from './headline';
+export { meanSd, formatMeanSd } from './stats';
+export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers } from './headline';
+export type { MeanSd } from './stats';
 export {
   buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
 } from './data/transfer-set';

@@ -9,7 +9,7 @@ import { InputError, KdlabError } from './errors';
 import { appendRow, readRows } from './grid/rows';
 import { runInWorkers } from './grid/run';
 import { canonical, type AnyRow, type RunSettings } from './grid/spec';
-import { meanSd, type MeanSd } from './headline';
+import { meanSd, type MeanSd } from './stats';
 import { DKD_DEFAULTS, objectiveParameters, parameterInfo, resolveObjective, type Objective } from './losses';
 import { createConvNet, createMlp } from './models';
 import { workbookDir } from './paths';

@@ -4,7 +4,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expandGrid, flattenRows, readRows, runGrid, runKey, selectBest, type GridSpec, type RunRow } from '../../lib/src/grid';
+import { expandGrid, flattenRows, gridWeightsDir, loadGridWeights, readRows, runGrid, runKey, selectBest, WORKER_BLAS_THREADS, type GridSpec, type RunRow } from '../../lib/src/grid';
+import { evaluate } from '../../lib/src/evaluate';
+import { withBlasThreads } from '../../lib/src/kernels/native';
 import { initBackend } from '../../lib/src/backend';
 import { teacherLogitsCached } from '../../lib/src/cache';
 import { loadSplits, take } from '../../lib/src/data';
@@ -123,6 +125,32 @@ test('one worker and two workers give the same numbers (each run is seeded, what
   const two = await runGrid(spec, { resultsFile: tmpResults(), workers: 2 });
   const byKey = (rows: RunRow[]): Record<string, number> => Object.fromEntries(rows.map((r) => [r.key, r.valAccuracy]));
   assert.deepEqual(byKey(two.rows), byKey(one.rows));
+});
+
+test('saveWeights keeps every trained student: loaded, it scores its row exactly; copied rows point at their twin', async () => {
+  const spec = await tinySpec();
+  const resultsFile = tmpResults();
+  const { rows } = await runGrid(spec, { resultsFile, workers: 2, saveWeights: true });
+  const { validation } = loadSplits({ validationSize: 5000, seed: 0 });
+  for (const row of rows) {
+    const model = createStudent({ hidden: row.hidden, seed: 99 });
+    // The workers evaluated with WORKER_BLAS_THREADS; so does this check.
+    const accuracy = await withBlasThreads(WORKER_BLAS_THREADS, async () => {
+      assert.ok(await loadGridWeights(resultsFile, row, model), `weights of T=${row.temperature}, alpha=${row.alpha}`);
+      return evaluate(model, validation).accuracy;
+    });
+    model.dispose();
+    assert.equal(accuracy, row.valAccuracy, `T=${row.temperature}, alpha=${row.alpha}`);
+  }
+  const copied = rows.filter((r) => r.sameAs !== null);
+  assert.equal(copied.length, 1, 'alpha = 0 at the second T copies the first');
+  assert.equal(fs.readdirSync(gridWeightsDir(resultsFile)).length, rows.length - copied.length, 'one checkpoint per trained run');
+  // Without saveWeights nothing is saved, and loading says so instead of throwing.
+  const plainFile = tmpResults();
+  const plain = await runGrid(spec, { resultsFile: plainFile, workers: 1 });
+  const model = createStudent({ hidden: [8] });
+  assert.equal(await loadGridWeights(plainFile, plain.rows[0], model), false);
+  model.dispose();
 });
 
 test('a torn last line (killed mid-write) is ignored and does not swallow the next row', async () => {

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../lib/src/errors';
-import { formatMeanSd, meanSd, summarize } from '../../lib/src/headline';
+import { summarize } from '../../lib/src/headline';
+import { formatMeanSd, meanSd } from '../../lib/src/stats';
 
 test('meanSd: mean and sample standard deviation (n − 1)', () => {
   const m = meanSd([1, 2, 3, 4]);

@@ -3,3 +3,4 @@ export type { GridAxes, GridSettings, GridSpec, RunConfig, RunResult, RunRow, Ru
 export { flattenRows, gridFrame, readRows, selectBest } from './rows';
 export { runGrid, WORKER_BLAS_THREADS } from './run';
 export type { GridProgress, GridResult, GridRunOptions, WorkerReply, WorkerRequest } from './run';
+export { gridWeightsDir, gridRunWeightsDir, loadGridWeights } from './weights';

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { KdlabError } from '../errors';
 import type { DistillObjectiveName } from '../losses';
 import { appendRow, readRows } from './rows';
+import { gridRunWeightsDir } from './weights';
 import { computeKey, describeRun, expandGrid, runKey, type AnyRow, type AnyRun, type AnySpec, type GridSpec, type RunResult, type RunRow } from './spec';
 
 /**
@@ -28,6 +29,8 @@ export interface GridRunOptions<N extends DistillObjectiveName = 'kd'> {
   workers?: number;
   onRow?: (p: GridProgress<N>) => void;
   signal?: AbortSignal;
+  /** Keep each trained student's weights beside the results file (grid/weights.ts). */
+  saveWeights?: boolean;
 }
 
 export interface GridResult<N extends DistillObjectiveName = 'kd'> {
@@ -40,7 +43,7 @@ export interface GridResult<N extends DistillObjectiveName = 'kd'> {
 }
 
 /** Messages between the grid and its workers. */
-export type WorkerRequest = { type: 'run'; config: AnyRun; key: string; teacherLogitsFile: string };
+export type WorkerRequest = { type: 'run'; config: AnyRun; key: string; teacherLogitsFile: string; weightsDir: string | null };
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'done'; key: string; row: Omit<RunResult, 'key' | 'sameAs'> }
@@ -115,7 +118,10 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
       pending,
       workers: workerCount,
       entry: 'worker',
-      request: (config): WorkerRequest => ({ type: 'run', config, key: runKey(config), teacherLogitsFile }),
+      request: (config): WorkerRequest => {
+        const key = runKey(config);
+        return { type: 'run', config, key, teacherLogitsFile, weightsDir: options.saveWeights ? gridRunWeightsDir(options.resultsFile, { key, sameAs: null }) : null };
+      },
       describe: (config) => `${describeRun(config)}, hidden=${config.hidden}`,
       signal: options.signal,
       onDone: (config, result) => {

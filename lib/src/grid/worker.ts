@@ -4,6 +4,7 @@
  * parent writes the results file.
  */
 import { readCachedLogits } from '../cache';
+import { saveCheckpoint } from '../checkpoint';
 import { loadSplits, NUM_CLASSES, take } from '../data';
 import { InputError } from '../errors';
 import { evaluate } from '../evaluate';
@@ -40,6 +41,8 @@ async function runOne(req: WorkerRequest, backend: string): Promise<void> {
       seed: config.seed,
     });
     const val = evaluate(model, data.validation);
+    // Saved before the row is reported: a row in the results file implies its weights exist.
+    if (req.weightsDir) await saveCheckpoint(req.weightsDir, { model });
     send({
       type: 'done',
       key: req.key,
