@@ -10,8 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { loadMnist, subset, type DigitSet } from '../../lib/src/data';
+import { loadMnist, makeRng, subset, type DigitSet } from '../../lib/src/data';
 import { InputError } from '../../lib/src/errors';
+import { wasmMomentum } from '../../lib/src/kernels/adam-wasm';
 import { createTeacher } from '../../lib/src/models';
 import { Optimizer, train, type TrainOptions } from '../../lib/src/train';
 
@@ -80,6 +81,46 @@ test("dampened momentum (Hinton et al. 2012's form) averages the gradients: v = 
   assert.throws(() => new Optimizer({ name: 'adam', dampened: true }), (e: unknown) => e instanceof InputError && e.code === 'BAD_OPTIMIZER');
   o.dispose();
   tf.dispose([w0, w, g]);
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
+test('momentum SGD on a large variable (SIMD kernel for the bulk, JavaScript for the tail) is float32 arithmetic rounded once per operation, close to float64', async () => {
+  await initBackend({ quiet: true });
+  const baseline = tf.memory().numTensors;
+  if (tf.getBackend() === 'wasm') assert.ok(wasmMomentum(), 'the SIMD kernel is built (momentum.wasm) and loads');
+  const n = 4 * 1000 + 3; // a tail of 3 for the JavaScript loop
+  const r = makeRng('momentum-kernel');
+  const w0 = Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const grads = [0, 1, 2].map(() => Float32Array.from({ length: n }, () => (r() - 0.5) * 4));
+  for (const dampened of [false, true]) {
+    const o = new Optimizer({ name: 'momentum', learningRate: 0.05, momentum: 0.9, rampMomentum: { from: 0.5, steps: 2 }, dampened, schedule: { kind: 'exponential', decayRate: 0.5, decaySteps: 1 } });
+    const start = tf.tensor1d(w0);
+    const w = tf.variable(start);
+    start.dispose();
+    const f = Math.fround;
+    const w32 = Float32Array.from(w0), a32 = new Float32Array(n);
+    const w64 = Float64Array.from(w0), a64 = new Float64Array(n);
+    for (let k = 0; k < 3; k++) {
+      const g = tf.tensor1d(grads[k]);
+      o.step([w], [g]);
+      g.dispose();
+      const [mu, lr] = [o.momentumAt(k), o.learningRateAt(k)];
+      const d = dampened ? 1 - mu : 1;
+      for (let j = 0; j < n; j++) {
+        a32[j] = f(f(f(mu) * a32[j]) + f(f(d) * grads[k][j]));
+        w32[j] = f(w32[j] - f(f(lr) * a32[j]));
+        a64[j] = mu * a64[j] + d * grads[k][j];
+        w64[j] -= lr * a64[j];
+      }
+    }
+    const got = w.dataSync() as Float32Array;
+    assert.deepEqual(got, w32, `dampened ${dampened}: bits of the float32 recurrence, bulk and tail alike`);
+    let worst = 0;
+    for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(got[j] - w64[j]));
+    assert.ok(worst < 1e-6, `dampened ${dampened}: within float32 rounding of float64 (${worst})`);
+    o.dispose();
+    w.dispose();
+  }
   assert.equal(tf.memory().numTensors, baseline);
 });
 

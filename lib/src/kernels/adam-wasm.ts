@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { KdlabError } from '../errors';
 
 /**
- * The optimizer's element-wise kernels: Adam as one WebAssembly SIMD function (adam.wat) on
- * the tfjs wasm heap, and `fusedUpdate`, which runs an update as one pass over the tensors'
+ * The optimizer's element-wise kernels: Adam and momentum SGD as WebAssembly SIMD functions
+ * (adam.wat, momentum.wat) on the tfjs wasm heap, and `fusedUpdate`, which runs an update as one pass over the tensors'
  * memory (SIMD kernel first, then a JavaScript loop for the tail or on other backends).
  */
 
@@ -22,49 +22,60 @@ function wasmInternals(): WasmInternals | null {
 }
 
 /**
- * Adam's update as one WebAssembly SIMD function that runs directly on the tfjs wasm heap (it
- * imports the backend's own WebAssembly.Memory): adam(w, g, m, v, w2, m2, v2, n, b1, 1-b1, b2,
- * 1-b2, a, epsHat). Its source is adam.wat beside this file; the build assembles it to
- * dist/kernels/adam.wasm (tools/scripts/assemble-wat.js).
+ * The optimizer's SIMD kernels, each a WebAssembly function that runs directly on the tfjs wasm
+ * heap (it imports the backend's own WebAssembly.Memory). Sources: adam.wat and momentum.wat
+ * beside this file; the build assembles them to dist/kernels/*.wasm (tools/scripts/assemble-wat.js).
  */
-function adamWasmBytes(): Uint8Array | null {
+function kernelWasmBytes(name: string): Uint8Array | null {
   const candidates = [
-    path.join(__dirname, 'adam.wasm'),
-    // Running from source (tests through tsx): the build's copy.
-    path.join(__dirname, '..', '..', 'dist', 'kernels', 'adam.wasm'),
+    path.join(__dirname, `${name}.wasm`),
+    path.join(__dirname, '..', '..', 'dist', 'kernels', `${name}.wasm`),
   ];
   const file = candidates.find((f) => fs.existsSync(f));
   return file ? new Uint8Array(fs.readFileSync(file)) : null;
 }
 
+/** adam(w, g, m, v, w2, m2, v2, n, b1, 1-b1, b2, 1-b2, a, epsHat): see adam.wat. */
 export type AdamKernel = (
   w: number, g: number, m: number, v: number, w2: number, m2: number, v2: number, n: number,
   b1: number, ob1: number, b2: number, ob2: number, a: number, epsHat: number,
 ) => void;
 
-let adamKernel: { memory: WebAssembly.Memory; fn: AdamKernel | null } | undefined;
+/** momentum(w, g, a, w2, a2, n, mu, d, lr): see momentum.wat. */
+export type MomentumKernel = (w: number, g: number, a: number, w2: number, a2: number, n: number, mu: number, d: number, lr: number) => void;
 
-/** The SIMD Adam kernel bound to the active wasm backend's memory, or null where it cannot run. */
-export function wasmAdam(): AdamKernel | null {
+const kernels = new Map<string, { memory: WebAssembly.Memory; fn: unknown }>();
+
+/** The exported function `name` of `name`.wasm bound to the active wasm backend's memory, or null where it cannot run. */
+function wasmKernel(name: string): unknown {
   const b = tf.backend() as unknown as { wasm?: { asm?: { memory?: unknown } } };
   const memory = b.wasm?.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) return null;
   if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-  if (adamKernel && adamKernel.memory === memory) return adamKernel.fn;
-  // Not built, or no WebAssembly SIMD here: the JavaScript loop does the work (and
-  // adamImplementation() says so).
-  let fn: AdamKernel | null = null;
-  const bytes = adamWasmBytes();
+  const cached = kernels.get(name);
+  if (cached && cached.memory === memory) return cached.fn;
+  let fn: unknown = null;
+  const bytes = kernelWasmBytes(name);
   if (bytes) {
     try {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      fn = instance.exports.adam as AdamKernel;
+      fn = instance.exports[name] ?? null;
     } catch {
       fn = null;
     }
   }
-  adamKernel = { memory, fn };
+  kernels.set(name, { memory, fn });
   return fn;
+}
+
+/** The SIMD Adam kernel on the active wasm backend's memory, or null where it cannot run. */
+export function wasmAdam(): AdamKernel | null {
+  return wasmKernel('adam') as AdamKernel | null;
+}
+
+/** The SIMD momentum-SGD kernel on the active wasm backend's memory, or null where it cannot run. */
+export function wasmMomentum(): MomentumKernel | null {
+  return wasmKernel('momentum') as MomentumKernel | null;
 }
 
 /** Which Adam implementation runs on the active backend: one wasm SIMD pass, or a JavaScript loop. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError, KdlabError } from '../errors';
-import { fusedUpdate, wasmAdam } from '../kernels/adam-wasm';
+import { fusedUpdate, wasmAdam, wasmMomentum } from '../kernels/adam-wasm';
 import type { LearningRateSchedule, MomentumRamp, OptimizerName, OptimizerSpec, OptimizerState } from './types';
 
 /**
@@ -118,14 +118,23 @@ export class Optimizer {
         this.slots[i][1].dispose();
         this.slots[i] = [tf.keep(outs[1]), tf.keep(outs[2])];
       } else if (this.name === 'momentum') {
-        const d = this.dampened ? 1 - mu : 1;
-        outs = fusedUpdate([variable, g, this.slots[i][0]], 2, ([W, G, A], [W2, A2], start, n) => {
-          for (let j = start; j < n; j++) {
-            const a = mu * A[j] + d * G[j];
-            A2[j] = a;
-            W2[j] = W[j] - lr * a;
-          }
-        });
+        // In float32, every product and sum rounded once (fround), as the SIMD kernel computes it:
+        // the kernel's bulk and this loop's tail (or another backend) give the same bits.
+        const f = Math.fround;
+        const [mu32, d32, lr32] = [f(mu), f(this.dampened ? 1 - mu : 1), f(lr)];
+        const kernel = wasmMomentum();
+        outs = fusedUpdate(
+          [variable, g, this.slots[i][0]],
+          2,
+          ([W, G, A], [W2, A2], start, n) => {
+            for (let j = start; j < n; j++) {
+              const a = f(f(mu32 * A[j]) + f(d32 * G[j]));
+              A2[j] = a;
+              W2[j] = W[j] - f(lr32 * a);
+            }
+          },
+          kernel ? ([w, gp, a], [w2, a2], n4) => kernel(w, gp, a, w2, a2, n4, mu32, d32, lr32) : undefined,
+        );
         this.slots[i][0].dispose();
         this.slots[i] = [tf.keep(outs[1])];
       } else {
