@@ -76,3 +76,12 @@ test('reproduce: no chapter notebooks is a notice and exit 0; bad flags exit 2',
   assert.equal(reproduce('--notebooks', CHAPTERS, '--only', '09').code, 2);
   assert.equal(reproduce('-p', 'not-a-pair').code, 2);
 });
+
+test('wall times in the summary: seconds below a minute, whole minutes and seconds above, never "60 s"', async () => {
+  const { formatSeconds } = await import('../../tools/src/commands/reproduce');
+  assert.equal(formatSeconds(7.34), '7.3 s');
+  assert.equal(formatSeconds(59.96), '1 min 0 s');
+  assert.equal(formatSeconds(839.6), '14 min 0 s');
+  assert.equal(formatSeconds(884.4), '14 min 44 s');
+  assert.equal(formatSeconds(3739.3), '62 min 19 s');
+});

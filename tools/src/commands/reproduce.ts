@@ -273,10 +273,11 @@ function display(p: string): string {
   return rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? p : rel;
 }
 
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s - 60 * m)} s`;
+/** "7.3 s", "14 min 44 s"; rounded before it is split, so 839.6 s is "14 min 0 s", not "13 min 60 s". */
+export function formatSeconds(s: number): string {
+  if (s < 59.95) return `${s.toFixed(1)} s`;
+  const whole = Math.round(s);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 type Snapshot = Map<string, string>;
