@@ -73,7 +73,7 @@ export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from 
 export {
   transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
 } from './generalization';
-export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferSizePoint, SplitScore } from './generalization';
+export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferWorkers, TransferSizePoint, SplitScore } from './generalization';
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
 export {
   hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,

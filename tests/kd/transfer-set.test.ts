@@ -16,7 +16,11 @@ import { chapterConfig } from '../../lib/src/chapter';
 import { PIXELS, loadSplits, take, type DigitSet } from '../../lib/src/data';
 import { buildTransferSet, classCounts, transferLogits, transferSetFraction, transferSetOnly, transferSetWithout } from '../../lib/src/data/transfer-set';
 import { InputError } from '../../lib/src/errors';
-import { summarizeTransferSizes, transferRun, transferSizeFigureData, type TransferRun } from '../../lib/src/generalization';
+import { runTransferExperiment, summarizeTransferSizes, transferRun, transferSizeFigureData, type TransferRun } from '../../lib/src/generalization';
+import { teacherLogitsCached } from '../../lib/src/cache';
+import { WORKER_BLAS_THREADS } from '../../lib/src/grid';
+import { withBlasThreads } from '../../lib/src/kernels/native';
+import { createStudent } from '../../lib/src/models';
 import { accuracyVsTransferSetSize } from '../../lib/src/plot/figures/accuracy-vs-transfer-set-size';
 
 /** 30 images, label i % 10, every pixel of image i equal to i / 100: rows are recognisable. */
@@ -204,6 +208,38 @@ test('transfer runs: a fixed number of steps, saved and read back, no tensor lef
     await assert.rejects(transferRun({ ...spec, steps: 0 }, { data, teacher, dir }), (e) => e instanceof InputError && e.code === 'BAD_EPOCHS');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('transfer runs in worker processes: the digits of the in-process path at the same BLAS thread count, read back on rerun, a wrong split refused', async () => {
+  await initBackend({ quiet: true });
+  process.env.KDLAB_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-cache-'));
+  const splits = loadSplits({ validationSize: 5000, seed: 0 });
+  const data = { ...splits, train: take(splits.train, 300) };
+  const toyTeacher = createStudent({ hidden: [12], seed: 5 });
+  const teacher = teacherLogitsCached(toyTeacher, data.train);
+  toyTeacher.dispose();
+  const [here, there] = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-transfer-')));
+  try {
+    const base = { hidden: [16], steps: 9, batchSize: 16, learningRate: 1e-3 };
+    const runs = [
+      { ...base, transfer: { fraction: 0.5, seed: 1 }, loss: 'hard' as const, seed: 1 },
+      { ...base, transfer: { fraction: 0.5, seed: 1 }, loss: { temperature: 4, alpha: 0.9 }, seed: 1 },
+      { ...base, transfer: { exclude: [3] }, loss: { temperature: 4, alpha: 0.9 }, seed: 2, keepLogits: true },
+    ];
+    const inWorkers = { validationSize: 5000, splitSeed: 0, poolSize: 300 };
+    const local = await withBlasThreads(WORKER_BLAS_THREADS, () => runTransferExperiment({ data, teacher, runs, dir: here }));
+    const remote = await runTransferExperiment({ data, teacher, runs, dir: there, inWorkers });
+    assert.deepEqual(remote.map((r) => r.test), local.map((r) => r.test));
+    assert.deepEqual(remote.map((r) => r.cached), [false, false, false], 'trained now (in the workers)');
+    assert.deepEqual(Array.from(remote[2].logits?.validation.logits ?? []), Array.from(local[2].logits?.validation.logits ?? []));
+    const again = await runTransferExperiment({ data, teacher, runs, dir: there, inWorkers });
+    assert.deepEqual(again.map((r) => r.cached), [true, true, true], 'read back, nothing trained');
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-transfer-'));
+    await assert.rejects(runTransferExperiment({ data, teacher, runs: runs.slice(0, 1), dir: other, inWorkers: { ...inWorkers, poolSize: 400 } }), /do not rebuild the notebook's pool/);
+    fs.rmSync(other, { recursive: true, force: true });
+  } finally {
+    for (const d of [here, there]) fs.rmSync(d, { recursive: true, force: true });
   }
 });
 
