@@ -1,9 +1,12 @@
+import type { TeacherLogits } from './cache';
+import type { ChapterConfig, TeacherRun } from './chapter';
 import type { SplitData } from './data';
 import { InputError } from './errors';
 import { evaluate } from './evaluate';
 import type { Objective } from './losses';
 import { runMethods, type TeacherRef } from './methods';
 import { createStudent } from './models';
+import { workbookDir } from './paths';
 import { meanSd, type MeanSd } from './stats';
 import { train, type DistillSpec } from './train';
 
@@ -73,6 +76,17 @@ export interface SeedWorkers {
   splitSeed: number;
   /** Default: the number of cores. */
   workers?: number;
+}
+
+/** Notebook 04's worker settings: the chapter's split, its teacher and logits, rows in build/results/grids/. */
+export function chapterSeedWorkers(cfg: ChapterConfig, teacher: TeacherRun, logits: TeacherLogits): SeedWorkers {
+  return {
+    resultsFile: workbookDir('results', 'grids', `04-${cfg.mode}-headline.jsonl`),
+    teacher: { arch: { kind: 'mlp', hidden: cfg.teacher.hidden }, checkpointDir: teacher.checkpointDir, logits: { file: logits.file, key: logits.key } },
+    trainSize: cfg.trainSize,
+    validationSize: cfg.validationSize,
+    splitSeed: cfg.seed,
+  };
 }
 
 /** Scratch and distilled students per seed, then the summary over seeds. */

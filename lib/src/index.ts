@@ -60,7 +60,7 @@ export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgr
 export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export { compareOverSeeds, summarize } from './headline';
+export { compareOverSeeds, summarize, chapterSeedWorkers } from './headline';
 export { meanSd, formatMeanSd } from './stats';
 export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers } from './headline';
 export type { MeanSd } from './stats';
