@@ -1,14 +1,16 @@
+import type * as tf from '@tensorflow/tfjs';
 import type { TeacherLogits } from './cache';
+import { loadCheckpoint } from './checkpoint';
 import type { ChapterConfig, TeacherRun } from './chapter';
 import type { SplitData } from './data';
-import { InputError } from './errors';
+import { InputError, KdlabError } from './errors';
 import { evaluate } from './evaluate';
 import type { Objective } from './losses';
-import { runMethods, type TeacherRef } from './methods';
+import { methodRunDir, runMethods, type MethodName, type MethodRow, type MethodsSpec, type TeacherRef } from './methods';
 import { createStudent } from './models';
 import { workbookDir } from './paths';
 import { meanSd, type MeanSd } from './stats';
-import { train, type DistillSpec } from './train';
+import { bestAndLast, train, type DistillSpec, type EpochRecord, type TrainResult } from './train';
 
 /**
  * The chapter's headline comparison repeated over seeds: a student trained on the hard labels
@@ -111,36 +113,97 @@ export async function compareOverSeeds(options: CompareOverSeedsOptions): Promis
   return summarize(hidden, runs);
 }
 
-async function trainInWorkers(options: CompareOverSeedsOptions, seeds: number[], w: SeedWorkers): Promise<Map<number, SeedRun>> {
-  const { teacherLogits: _logits, teacher: _teacher, regressor: _regressor, ...objective } = options.distill;
-  const expectedTrain = w.trainSize === null ? undefined : w.trainSize;
-  if (expectedTrain !== undefined && expectedTrain !== options.data.train.size) {
-    throw new InputError('BAD_INPUT', `compareOverSeeds: inWorkers.trainSize is ${expectedTrain} but data.train has ${options.data.train.size} rows; pass the settings that built data.`);
+/** The comparison's two methods for `seeds`, as a runMethods spec for the workers. */
+function headlineSpec(o: { data: SplitData; hidden: number[]; epochs: number; batchSize: number; distill: DistillSpec }, seeds: number[], w: SeedWorkers): MethodsSpec {
+  const { teacherLogits: _logits, teacher: _teacher, regressor: _regressor, ...objective } = o.distill;
+  if (w.trainSize !== null && w.trainSize !== o.data.train.size) {
+    throw new InputError('BAD_INPUT', `compareOverSeeds: inWorkers.trainSize is ${w.trainSize} but data.train has ${o.data.train.size} rows; pass the settings that built data.`);
   }
-  const result = await runMethods(
-    {
-      name: 'headline',
-      student: { kind: 'mlp', hidden: options.hidden },
-      teacher: w.teacher,
-      methods: [
-        { name: 'scratch', objective: { objective: 'hard' } },
-        { name: 'kd', objective: { objective: 'kd', ...objective } as Objective },
-      ],
-      seeds,
-      epochs: options.epochs,
-      batchSize: options.batchSize,
-      trainSize: w.trainSize,
-      validationSize: w.validationSize,
-      splitSeed: w.splitSeed,
-    },
-    { resultsFile: w.resultsFile, workers: w.workers },
-  );
+  return {
+    name: 'headline',
+    student: { kind: 'mlp', hidden: o.hidden },
+    teacher: w.teacher,
+    methods: [
+      { name: 'scratch', objective: { objective: 'hard' } },
+      { name: 'kd', objective: { objective: 'kd', ...objective } as Objective },
+    ],
+    seeds,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    trainSize: w.trainSize,
+    validationSize: w.validationSize,
+    splitSeed: w.splitSeed,
+  };
+}
+
+const scoreOf = (row: MethodRow): RunScore => ({ valAccuracy: row.valAccuracy, testAccuracy: row.testAccuracy, testErrors: row.testErrors });
+
+async function trainInWorkers(options: CompareOverSeedsOptions, seeds: number[], w: SeedWorkers): Promise<Map<number, SeedRun>> {
+  const result = await runMethods(headlineSpec(options, seeds, w), { resultsFile: w.resultsFile, workers: w.workers });
   const score = (seed: number, method: string): RunScore => {
     const row = result.rows.find((r) => r.seed === seed && r.method === method);
     if (!row) throw new InputError('BAD_INPUT', `compareOverSeeds: no ${method} row for seed ${seed} in ${w.resultsFile}.`);
-    return { valAccuracy: row.valAccuracy, testAccuracy: row.testAccuracy, testErrors: row.testErrors };
+    return scoreOf(row);
   };
   return new Map(seeds.map((seed) => [seed, { seed, scratch: score(seed, 'scratch'), distilled: score(seed, 'kd') }]));
+}
+
+/** A student trained in a worker process and loaded back: weights, per-epoch history, scores. */
+export interface KeptStudent {
+  model: tf.Sequential;
+  /** From the worker's checkpoint; samplesPerSecond counts the epochs' validation too. */
+  result: TrainResult;
+  /** What the worker measured on these weights (validation, and test once at the end). */
+  score: RunScore;
+}
+
+export interface SeedPairOptions {
+  data: SplitData;
+  hidden: number[];
+  seed: number;
+  epochs: number;
+  batchSize: number;
+  distill: DistillSpec;
+  inWorkers: SeedWorkers;
+  /** Each epoch of either student as its worker finishes it (validation accuracy included). */
+  onEpoch?: (student: 'scratch' | 'distilled', record: EpochRecord) => void;
+}
+
+/**
+ * One seed's scratch and distilled students trained at the same time, in two worker processes
+ * of one BLAS thread each, instead of one after the other in this process: on 2 cores that takes
+ * about 60% of the time. Each worker validates after every epoch, reports it (for a live chart)
+ * and checkpoints it, so an interrupted pair resumes; the finished students are loaded here. The
+ * rows go to the headline's results file, where compareOverSeeds with the same settings finds
+ * this seed.
+ */
+export async function trainSeedPair(o: SeedPairOptions): Promise<{ scratch: KeptStudent; distilled: KeptStudent }> {
+  const w = o.inWorkers;
+  const result = await runMethods(headlineSpec(o, [o.seed], w), {
+    resultsFile: w.resultsFile,
+    workers: w.workers,
+    keepModels: true,
+    onEpoch: (config, record) => o.onEpoch?.(config.method === 'scratch' ? 'scratch' : 'distilled', record),
+  });
+  const load = async (method: MethodName): Promise<KeptStudent> => {
+    const row = result.rows.find((r) => r.method === method) as MethodRow;
+    const model = createStudent({ hidden: o.hidden, seed: o.seed });
+    const dir = methodRunDir(w.resultsFile, row.key);
+    const kept = await loadCheckpoint(dir, { model });
+    if (!kept || kept.state.epoch !== o.epochs) {
+      model.dispose();
+      throw new KdlabError('CHECKPOINT_CORRUPT', `trainSeedPair: the ${method} student in ${dir} is missing or unfinished; delete the directory and rerun.`);
+    }
+    const history = kept.state.history;
+    const seconds = history.reduce((a, r) => a + r.seconds, 0);
+    return {
+      model,
+      result: { ...bestAndLast(history), history, aborted: false, steps: kept.state.step, samplesPerSecond: (o.data.train.size * o.epochs) / seconds, resumedFromEpoch: 0 },
+      score: scoreOf(row),
+    };
+  };
+  const scratch = await load('scratch');
+  return { scratch, distilled: await load('kd') };
 }
 
 /** The summary of per-seed runs (exported for tests and for runs trained elsewhere). */

@@ -60,9 +60,9 @@ export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgr
 export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export { compareOverSeeds, summarize, chapterSeedWorkers } from './headline';
+export { compareOverSeeds, summarize, chapterSeedWorkers, trainSeedPair } from './headline';
 export { meanSd, formatMeanSd } from './stats';
-export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers } from './headline';
+export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers, SeedPairOptions, KeptStudent } from './headline';
 export type { MeanSd } from './stats';
 export {
   buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
@@ -91,7 +91,7 @@ export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowT
 export { danfo } from './danfo';
 
 export {
-  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, createModel, ensureConvTeacher, beyondLogitsSettings,
+  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, methodRunDir, createModel, ensureConvTeacher, beyondLogitsSettings,
   lastHiddenShape, regressorParams, METHODS,
 } from './methods';
 export type {

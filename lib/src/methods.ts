@@ -8,6 +8,7 @@ import { loadSplits, take } from './data';
 import { InputError, KdlabError } from './errors';
 import { appendRow, readRows } from './grid/rows';
 import { runInWorkers } from './grid/run';
+import { gridRunWeightsDir } from './grid/weights';
 import { canonical, type AnyRow, type RunSettings } from './grid/spec';
 import { meanSd, type MeanSd } from './stats';
 import { DKD_DEFAULTS, objectiveParameters, parameterInfo, resolveObjective, type Objective } from './losses';
@@ -110,6 +111,11 @@ export interface MethodRequest {
   key: string;
   teacherDir: string;
   teacherLogitsFile: string;
+  /**
+   * Keep the student here (runMethods keepModels): validated after every epoch, checkpointed
+   * after every epoch (an interrupted run resumes) and reporting each epoch; null: neither.
+   */
+  checkpointDir: string | null;
 }
 export type MethodResultRow = Omit<MethodRow, keyof MethodRunConfig | 'key'>;
 
@@ -180,6 +186,19 @@ export interface MethodsRunOptions {
   workers?: number;
   onRow?: (p: MethodsProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Keep every student as a checkpoint beside the results file (methodRunDir), with its
+   * validation accuracy after each epoch in the checkpoint's history; a row whose checkpoint is
+   * missing is trained again. Costs one validation pass and one checkpoint write per epoch.
+   */
+  keepModels?: boolean;
+  /** Each epoch of each run as the workers finish it (with keepModels). */
+  onEpoch?: (config: MethodRunConfig, record: EpochRecord) => void;
+}
+
+/** Where runMethods keeps a run's student (keepModels): `<results>.weights/<key>/`. */
+export function methodRunDir(resultsFile: string, key: string): string {
+  return gridRunWeightsDir(resultsFile, { key, sameAs: null });
 }
 
 export interface MethodsResult {
@@ -203,7 +222,8 @@ export async function runMethods(spec: MethodsSpec, options: MethodsRunOptions):
   }
   const finished = new Map<string, MethodRow>();
   for (const r of readRows(options.resultsFile) as unknown as MethodRow[]) finished.set(r.key, r);
-  const pending = runs.filter((r) => !finished.has(methodRunKey(r)));
+  const kept = (key: string): boolean => !options.keepModels || hasCheckpoint(methodRunDir(options.resultsFile, key));
+  const pending = runs.filter((r) => !finished.has(methodRunKey(r)) || !kept(methodRunKey(r)));
   const skipped = runs.length - pending.length;
   let done = skipped;
   const workers = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), pending.length || 1));
@@ -212,9 +232,12 @@ export async function runMethods(spec: MethodsSpec, options: MethodsRunOptions):
       pending,
       workers,
       entry: 'methods-worker',
-      request: (config): MethodRequest => ({
-        type: 'run', config, key: methodRunKey(config), teacherDir: spec.teacher.checkpointDir, teacherLogitsFile: spec.teacher.logits.file,
-      }),
+      request: (config): MethodRequest => {
+        const key = methodRunKey(config);
+        const checkpointDir = options.keepModels ? methodRunDir(options.resultsFile, key) : null;
+        return { type: 'run', config, key, teacherDir: spec.teacher.checkpointDir, teacherLogitsFile: spec.teacher.logits.file, checkpointDir };
+      },
+      onEpoch: options.onEpoch,
       describe: (c) => `${c.method} seed ${c.seed}`,
       signal: options.signal,
       onDone: (config, result) => {

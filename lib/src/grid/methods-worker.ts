@@ -13,10 +13,14 @@ import { evaluate } from '../evaluate';
 import { resolveObjective } from '../losses';
 import { createModel, type MethodRequest, type MethodResultRow } from '../methods';
 import { countParams, createRegressor, hiddenLayers } from '../models';
-import { train, type LossSpec } from '../train';
+import { train, type EpochRecord, type LossSpec } from '../train';
 import { sendReply, serveRuns } from './serve';
 
-type Reply = { type: 'ready' } | { type: 'done'; key: string; row: MethodResultRow } | { type: 'failed'; key: string; message: string };
+type Reply =
+  | { type: 'ready' }
+  | { type: 'epoch'; key: string; record: EpochRecord }
+  | { type: 'done'; key: string; row: MethodResultRow }
+  | { type: 'failed'; key: string; message: string };
 const send = (msg: Reply): void => sendReply(msg);
 
 async function runOne(req: MethodRequest, backend: string): Promise<void> {
@@ -47,6 +51,7 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
       }
       loss = { ...c.objective, teacherLogits, teacher: resolved.needsFeatures ? teacher : undefined, regressor } as LossSpec;
     }
+    const dir = req.checkpointDir;
     await train(student, {
       train: trainSet,
       epochs: c.epochs,
@@ -54,6 +59,8 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
       optimizer: { name: 'adam', learningRate: c.learningRate },
       loss,
       seed: c.seed,
+      // A kept student is watched while it trains and survives an interruption.
+      ...(dir ? { validation: data.validation, checkpoint: { dir }, resumeFrom: dir, onEpoch: (record: EpochRecord) => send({ type: 'epoch', key: req.key, record }) } : {}),
     });
     const val = evaluate(student, data.validation);
     const test = evaluate(student, data.test);

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../errors';
 import type { DistillObjectiveName } from '../losses';
+import type { EpochRecord } from '../train';
 import { appendRow, readRows } from './rows';
 import { gridRunWeightsDir } from './weights';
 import { computeKey, describeRun, expandGrid, runKey, type AnyRow, type AnyRun, type AnySpec, type GridSpec, type RunResult, type RunRow } from './spec';
@@ -148,6 +149,8 @@ export interface WorkerPool<C, R> {
   describe: (config: C) => string;
   signal?: AbortSignal;
   onDone: (config: C, row: R) => void;
+  /** Progress a worker reports while it runs a job (an 'epoch' message), if it sends any. */
+  onEpoch?: (config: C, record: EpochRecord) => void;
 }
 
 /**
@@ -192,9 +195,10 @@ export function runInWorkers<C, R>(pool: WorkerPool<C, R>): Promise<void> {
         }
         child.send(pool.request(current) as object);
       };
-      child.on('message', (msg: { type: string; row?: R; message?: string }) => {
+      child.on('message', (msg: { type: string; row?: R; message?: string; record?: EpochRecord }) => {
         if (failed) return;
         if (msg.type === 'ready') next();
+        else if (msg.type === 'epoch' && current !== undefined && msg.record) pool.onEpoch?.(current, msg.record);
         else if (msg.type === 'done' && current !== undefined) {
           pool.onDone(current, msg.row as R);
           next();

@@ -1,5 +1,5 @@
 /** Training: what lib/src/index.ts (notebooks) and lib/src/internals.ts (tools, tests) use. */
-export { train } from './loop';
+export { train, bestAndLast } from './loop';
 export type {
   TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec,
   TeacherSource, FeatureOptions,

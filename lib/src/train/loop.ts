@@ -227,8 +227,12 @@ async function saveIfDue(ctx: EpochRun, epochsDone: number, history: EpochRecord
 }
 
 function summary(history: EpochRecord[], aborted: boolean, steps: number, clock: EpochRun['clock'], resumedFromEpoch: number): TrainResult {
+  return { ...bestAndLast(history), history, aborted, steps, samplesPerSecond: samplesPerSecond(clock), resumedFromEpoch };
+}
+
+/** The epoch with the highest validation accuracy (the first of equals) and the last epoch. */
+export function bestAndLast(history: EpochRecord[]): Pick<TrainResult, 'best' | 'last'> {
   const withVal = history.filter((r) => r.valAccuracy !== null);
   const best = withVal.length ? withVal.reduce((a, b) => ((b.valAccuracy as number) > (a.valAccuracy as number) ? b : a)) : null;
-  const last = history.length ? history[history.length - 1] : null;
-  return { history, best, last, aborted, steps, samplesPerSecond: samplesPerSecond(clock), resumedFromEpoch };
+  return { best, last: history.length ? history[history.length - 1] : null };
 }
