@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { dropout, dropoutMask } from '../../lib/src/kernels/dropout-wasm';
+import { dropout, dropoutMask, FUSED_DROPOUT } from '../../lib/src/kernels/dropout-wasm';
+import { setNativeKernels, withBlasThreads } from '../../lib/src/kernels/native';
 
 test('dropout mask: keep rate within 5 sd of 1 − rate, kept values scaled by 1 / (1 − rate), pairs independent', () => {
   const n = 200_000;
@@ -69,4 +70,27 @@ test('dropout op: gradient is the scaled mask, and no tensors leak', async () =>
   }
   assert.equal(tf.memory().numTensors, before);
   x.dispose();
+});
+
+test('dropout on the native kernels: the bits of the JavaScript loop, on 1 and 2 threads, for odd sizes, negative inputs and large seeds', async (t) => {
+  await initBackend({ quiet: true });
+  if (!setNativeKernels(true)) {
+    t.skip('native kernels not built');
+    return;
+  }
+  for (const threads of [1, 2]) {
+    await withBlasThreads(threads, async () => {
+      for (const [n, rate, seed] of [[70_001, 0.5, 0], [128 * 1200, 0.2, 2147483647], [1_001, 0.9, 12345], [200_003, 0.5, 4294967295]] as const) {
+        const values = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 3);
+        const y = new Float32Array(n);
+        const mask = new Float32Array(n);
+        dropoutMask(values, rate, seed, y, mask);
+        const x = tf.tensor1d(values);
+        const [yNative, maskNative] = tf.engine().runKernel(FUSED_DROPOUT, { x }, { rate, seed } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        assert.deepEqual(new Uint32Array((yNative.dataSync() as Float32Array).buffer), new Uint32Array(y.buffer), `y, n ${n}, ${threads} threads`);
+        assert.deepEqual(new Uint32Array((maskNative.dataSync() as Float32Array).buffer), new Uint32Array(mask.buffer), `mask, n ${n}, ${threads} threads`);
+        tf.dispose([x, yNative, maskNative]);
+      }
+    });
+  }
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { dropoutNative } from './native';
 import { heapView, registerKernelWithSavedGradient, type WasmHeapBackend } from './wasm-heap';
 
 /**
@@ -30,14 +31,17 @@ function hash32(x: number): number {
   return x >>> 0;
 }
 
+/** What a mask depends on: keep when hash ≥ threshold, the kept scale, the seed's key. */
+export function maskParameters(rate: number, seed: number): { threshold: number; scale: number; key: number } {
+  return { threshold: Math.floor(rate * 4294967296), scale: 1 / (1 - rate), key: hash32(seed >>> 0 ^ 0x5bd1e995) };
+}
+
 /**
  * Writes the scaled keep mask (0 or 1 / (1 − rate)) for `n` elements into `mask` and x · mask
  * into `y`. Element i is kept when hash(key + i · golden) ≥ rate · 2³².
  */
 export function dropoutMask(x: ArrayLike<number>, rate: number, seed: number, y: Float32Array, mask: Float32Array): void {
-  const threshold = Math.floor(rate * 4294967296);
-  const scale = 1 / (1 - rate);
-  const key = hash32(seed >>> 0 ^ 0x5bd1e995);
+  const { threshold, scale, key } = maskParameters(rate, seed);
   for (let i = 0; i < mask.length; i++) {
     const keep = hash32((key + Math.imul(i, 0x9e3779b9)) >>> 0) >= threshold;
     const m = keep ? scale : 0;
@@ -53,6 +57,7 @@ function dropoutKernel({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoM
   const n = x.shape.reduce((a, d) => a * d, 1);
   const y = b.makeOutput(x.shape, 'float32');
   const mask = b.makeOutput(x.shape, 'float32');
+  if (dropoutNative(b, x, y, mask, n, maskParameters(rate, seed))) return [y, mask];
   // Views only after the last allocation: a growing heap detaches older ones.
   dropoutMask(heapView(b, x, n, FUSED_DROPOUT), rate, seed, heapView(b, y, n, FUSED_DROPOUT), heapView(b, mask, n, FUSED_DROPOUT));
   return [y, mask];

@@ -22,6 +22,7 @@ interface NativeAddon {
   ): void;
   denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, dzOff: number, dbOff: number, rows: number, n: number, relu: boolean): void;
   maxNorm(heap: ArrayBuffer, wOff: number, outOff: number, rows: number, cols: number, limit: number): void;
+  dropout(heap: ArrayBuffer, xOff: number, yOff: number, maskOff: number, n: number, threshold: number, scale: number, key: number): void;
   setThreads(n: number): number;
   info(): { config: string; core: string; parallel: string; threads: number };
   abiVersion: number;
@@ -43,7 +44,7 @@ export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: 
 /** The one command that turns the native path on where it did not build. */
 export const ENABLE_NATIVE_HINT = 'apt-get install libopenblas-dev g++ make python3, then `npm run build:native`';
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /** Where the addon lives: KDLAB_NATIVE_ADDON overrides (tests point it at a missing file). */
 export function nativeAddonPath(): string {
@@ -213,6 +214,22 @@ function maxNormKernel(addon: NativeAddon): tf.KernelFunc {
 export function maxNormNative(w: tf.Tensor2D, limit: number): tf.Tensor2D | null {
   if (installed.size === 0 || tf.getBackend() !== 'wasm') return null;
   return tf.engine().runKernel(MAX_NORM_KERNEL, { w }, { limit } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/**
+ * dropoutMask (dropout-wasm.ts) on the native kernels, split over the BLAS threads: the same bits,
+ * written to the heap at the tensors' offsets. False when the native kernels are off (the caller
+ * runs the JavaScript loop).
+ */
+export function dropoutNative(
+  backend: WasmHeapBackend, x: tf.TensorInfo, y: tf.TensorInfo, mask: tf.TensorInfo, n: number,
+  masks: { threshold: number; scale: number; key: number },
+): boolean {
+  const load = loadNativeAddon();
+  if (installed.size === 0 || !load.ok) return false;
+  const offset = (t: tf.TensorInfo): number => heapOffset(backend, t, 'KdlabDropout');
+  load.addon.dropout(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(x), offset(y), offset(mask), n, masks.threshold, masks.scale, masks.key);
+  return true;
 }
 
 const installed = new Set<string>();
