@@ -217,7 +217,7 @@ export function maxNormNative(w: tf.Tensor2D, limit: number): tf.Tensor2D | null
 }
 
 /**
- * dropoutMask (dropout-wasm.ts) on the native kernels, split over the BLAS threads: the same bits,
+ * dropoutMask (dropout-wasm.ts) on the native kernels: the same bits,
  * written to the heap at the tensors' offsets. False when the native kernels are off (the caller
  * runs the JavaScript loop).
  */
