@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -30,49 +31,75 @@ bool InHeap(size_t heapBytes, double offset, double floats) {
   return end <= static_cast<double>(heapBytes);
 }
 
+// Every kernel is called as (heap: ArrayBuffer, n numbers), its operands given as byte offsets
+// into the heap (booleans arrive as 1 or 0). KernelArgs reads that head and throws the kernel's
+// errors, so each kernel only states which operands span how many floats.
+class KernelArgs {
+ public:
+  KernelArgs(const Napi::CallbackInfo& info, const char* name, size_t numbers) : env_(info.Env()), name_(name) {
+    if (info.Length() != numbers + 1 || !info[0].IsArrayBuffer()) {
+      Throw(Napi::TypeError::New(env_, "kdlab_native." + name_ + ": expected (ArrayBuffer, " + std::to_string(numbers) + " numbers)"));
+      return;
+    }
+    Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
+    bytes_ = heap.ByteLength();
+    base_ = static_cast<float*>(heap.Data());
+    for (size_t i = 0; i < numbers; ++i) values_.push_back(info[1 + i].ToNumber().DoubleValue());
+  }
+  bool Valid() const { return !thrown_; }
+  double operator[](size_t i) const { return values_[i]; }
+  int64_t Int(size_t i) const { return static_cast<int64_t>(values_[i]); }
+  bool Flag(size_t i) const { return values_[i] != 0; }
+  // `floats` floats from byte offset `offset` lie inside the heap, on a float boundary.
+  bool Spans(double offset, double floats) const {
+    return InHeap(bytes_, offset, floats) && static_cast<int64_t>(offset) % 4 == 0;
+  }
+  float* At(double offset) const { return base_ + static_cast<int64_t>(offset) / 4; }
+  // Throws a RangeError naming the kernel unless `ok`; returns `ok`.
+  bool Check(bool ok, const char* what = "operands outside the wasm heap or misaligned") {
+    if (!ok) Throw(Napi::RangeError::New(env_, "kdlab_native." + name_ + ": " + what));
+    return ok;
+  }
+  Napi::Value Done() const { return env_.Undefined(); }
+
+ private:
+  void Throw(const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    thrown_ = true;
+  }
+  Napi::Env env_;
+  std::string name_;
+  size_t bytes_ = 0;
+  float* base_ = nullptr;
+  std::vector<double> values_;
+  bool thrown_ = false;
+};
+
 // gemm(heap, transA, transB, batch, m, n, k, aOff, aBatchStride, bOff, bBatchStride, cOff,
 //      biasOff, biasSize, activation, alpha)
 // Offsets are byte offsets into heap; batch strides are in floats (0 broadcasts one matrix).
 // C[i] = act(op(A[i]) * op(B[i]) + bias) with op() a transpose when asked; biasOff < 0 means
 // no bias; biasSize is 1 (scalar) or n (one per column).
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 16 || !info[0].IsArrayBuffer()) {
-    Napi::TypeError::New(env, "kdlab_native.gemm: expected (ArrayBuffer, 15 numbers)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  const bool transA = info[1].ToBoolean().Value();
-  const bool transB = info[2].ToBoolean().Value();
-  double d[13];
-  for (int i = 0; i < 13; ++i) d[i] = info[3 + i].ToNumber().DoubleValue();
-  const int64_t batch = static_cast<int64_t>(d[0]), m = static_cast<int64_t>(d[1]),
-                n = static_cast<int64_t>(d[2]), k = static_cast<int64_t>(d[3]);
-  const double aOff = d[4], aStride = d[5], bOff = d[6], bStride = d[7], cOff = d[8];
-  const double biasOff = d[9];
-  const int64_t biasSize = static_cast<int64_t>(d[10]);
-  const int activation = static_cast<int>(d[11]);
-  const float alpha = static_cast<float>(d[12]);
-
-  const size_t bytes = heap.ByteLength();
+  KernelArgs args(info, "gemm", 15);
+  if (!args.Valid()) return args.Done();
+  const bool transA = args.Flag(0), transB = args.Flag(1);
+  const int64_t batch = args.Int(2), m = args.Int(3), n = args.Int(4), k = args.Int(5);
+  const double aOff = args[6], aStride = args[7], bOff = args[8], bStride = args[9], cOff = args[10];
+  const double biasOff = args[11];
+  const int64_t biasSize = args.Int(12);
+  const int activation = static_cast<int>(args[13]);
+  const float alpha = static_cast<float>(args[14]);
   const bool ok = batch >= 0 && m >= 0 && n >= 0 && k >= 0 &&
-                  InHeap(bytes, aOff, aStride * (batch > 0 ? batch - 1 : 0) + m * k) &&
-                  InHeap(bytes, bOff, bStride * (batch > 0 ? batch - 1 : 0) + k * n) &&
-                  InHeap(bytes, cOff, static_cast<double>(batch) * m * n) &&
-                  (biasOff < 0 || InHeap(bytes, biasOff, static_cast<double>(biasSize))) &&
-                  (biasOff < 0 || biasSize == 1 || biasSize == n) &&
-                  static_cast<int64_t>(aOff) % 4 == 0 && static_cast<int64_t>(bOff) % 4 == 0 &&
-                  static_cast<int64_t>(cOff) % 4 == 0;
-  if (!ok) {
-    Napi::RangeError::New(env, "kdlab_native.gemm: operands outside the wasm heap or misaligned")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  float* base = static_cast<float*>(heap.Data());
-  const float* a = base + static_cast<int64_t>(aOff) / 4;
-  const float* b = base + static_cast<int64_t>(bOff) / 4;
-  float* c = base + static_cast<int64_t>(cOff) / 4;
-  const float* bias = biasOff < 0 ? nullptr : base + static_cast<int64_t>(biasOff) / 4;
+                  args.Spans(aOff, aStride * (batch > 0 ? batch - 1 : 0) + m * k) &&
+                  args.Spans(bOff, bStride * (batch > 0 ? batch - 1 : 0) + k * n) &&
+                  args.Spans(cOff, static_cast<double>(batch) * m * n) &&
+                  (biasOff < 0 || (args.Spans(biasOff, static_cast<double>(biasSize)) && (biasSize == 1 || biasSize == n)));
+  if (!args.Check(ok)) return args.Done();
+  const float* a = args.At(aOff);
+  const float* b = args.At(bOff);
+  float* c = args.At(cOff);
+  const float* bias = biasOff < 0 ? nullptr : args.At(biasOff);
   const int64_t as = static_cast<int64_t>(aStride), bs = static_cast<int64_t>(bStride);
   // Row-major: lda is the stored row length of A, i.e. k untransposed and m transposed.
   const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
@@ -122,38 +149,25 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
       }
     }
   }
-  return env.Undefined();
+  return args.Done();
 }
 
 // denseGrad(heap, dyOff, yOff, dzOff, dbOff, rows, n, relu): the backward pass of
 // y = act(x·W + b) up to the matmuls, in one pass over dy: dz = dy·[y > 0] (or dy when linear)
 // and db = Σ_rows dz. On wasm these are a multiply, a step and a Sum that first transposes.
 Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 8 || !info[0].IsArrayBuffer()) {
-    Napi::TypeError::New(env, "kdlab_native.denseGrad: expected (ArrayBuffer, 7 numbers)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  double d[6];
-  for (int i = 0; i < 6; ++i) d[i] = info[1 + i].ToNumber().DoubleValue();
-  const bool relu = info[7].ToBoolean().Value();
-  const int64_t rows = static_cast<int64_t>(d[4]), n = static_cast<int64_t>(d[5]);
-  const size_t bytes = heap.ByteLength();
+  KernelArgs args(info, "denseGrad", 7);
+  if (!args.Valid()) return args.Done();
+  const int64_t rows = args.Int(4), n = args.Int(5);
+  const bool relu = args.Flag(6);
   const double all = static_cast<double>(rows) * n;
-  bool ok = rows >= 0 && n >= 0 && InHeap(bytes, d[0], all) && InHeap(bytes, d[2], all) &&
-            InHeap(bytes, d[3], static_cast<double>(n)) && (!relu || InHeap(bytes, d[1], all));
-  for (int i = 0; i < 4; ++i) ok = ok && static_cast<int64_t>(d[i]) % 4 == 0;
-  if (!ok) {
-    Napi::RangeError::New(env, "kdlab_native.denseGrad: operands outside the wasm heap or misaligned")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  float* base = static_cast<float*>(heap.Data());
-  const float* __restrict__ dy = base + static_cast<int64_t>(d[0]) / 4;
-  const float* __restrict__ y = base + static_cast<int64_t>(d[1]) / 4;
-  float* __restrict__ dz = base + static_cast<int64_t>(d[2]) / 4;
-  float* __restrict__ db = base + static_cast<int64_t>(d[3]) / 4;
+  const bool ok = rows >= 0 && n >= 0 && args.Spans(args[0], all) && args.Spans(args[2], all) &&
+                  args.Spans(args[3], static_cast<double>(n)) && (!relu || args.Spans(args[1], all));
+  if (!args.Check(ok)) return args.Done();
+  const float* __restrict__ dy = args.At(args[0]);
+  const float* __restrict__ y = args.At(args[1]);
+  float* __restrict__ dz = args.At(args[2]);
+  float* __restrict__ db = args.At(args[3]);
   for (int64_t j = 0; j < n; ++j) db[j] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     const float* __restrict__ dyr = dy + r * n;
@@ -166,7 +180,7 @@ Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
     }
     for (int64_t j = 0; j < n; ++j) db[j] += dzr[j];
   }
-  return env.Undefined();
+  return args.Done();
 }
 
 // maxNorm(heap, wOff, outOff, rows, cols, limit): the max-norm constraint of a dense kernel
@@ -174,26 +188,14 @@ Napi::Value DenseGrad(const Napi::CallbackInfo& info) {
 // out = w · min(norm, limit) / (norm + 1e-7). Two row-major passes; on wasm the column sums go
 // through a transpose of the whole matrix first.
 Napi::Value MaxNorm(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 6 || !info[0].IsArrayBuffer()) {
-    Napi::TypeError::New(env, "kdlab_native.maxNorm: expected (ArrayBuffer, 5 numbers)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  const double wOff = info[1].ToNumber().DoubleValue(), outOff = info[2].ToNumber().DoubleValue();
-  const int64_t rows = info[3].ToNumber().Int64Value(), cols = info[4].ToNumber().Int64Value();
-  const float limit = static_cast<float>(info[5].ToNumber().DoubleValue());
+  KernelArgs args(info, "maxNorm", 5);
+  if (!args.Valid()) return args.Done();
+  const int64_t rows = args.Int(2), cols = args.Int(3);
+  const float limit = static_cast<float>(args[4]);
   const double all = static_cast<double>(rows) * cols;
-  const size_t bytes = heap.ByteLength();
-  if (rows < 0 || cols < 0 || !InHeap(bytes, wOff, all) || !InHeap(bytes, outOff, all) ||
-      static_cast<int64_t>(wOff) % 4 != 0 || static_cast<int64_t>(outOff) % 4 != 0) {
-    Napi::RangeError::New(env, "kdlab_native.maxNorm: operands outside the wasm heap or misaligned")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  float* base = static_cast<float*>(heap.Data());
-  const float* w = base + static_cast<int64_t>(wOff) / 4;
-  float* out = base + static_cast<int64_t>(outOff) / 4;
+  if (!args.Check(rows >= 0 && cols >= 0 && args.Spans(args[0], all) && args.Spans(args[1], all))) return args.Done();
+  const float* w = args.At(args[0]);
+  float* out = args.At(args[1]);
   std::vector<float> scale(static_cast<size_t>(cols), 0.0f);
   for (int64_t r = 0; r < rows; ++r) {
     const float* wr = w + r * cols;
@@ -208,7 +210,7 @@ Napi::Value MaxNorm(const Napi::CallbackInfo& info) {
     float* outr = out + r * cols;
     for (int64_t j = 0; j < cols; ++j) outr[j] = wr[j] * scale[j];
   }
-  return env.Undefined();
+  return args.Done();
 }
 
 // lowbias32 (C. Wellons' integer hash), as hash32 in dropout-wasm.ts: uint32 arithmetic there
@@ -228,36 +230,25 @@ inline uint32_t Hash32(uint32_t x) {
 // about 4 ms of the full teacher's 29 ms step; with this one the step measured 2-4 ms shorter.
 // (Splitting it over two threads measured no faster: the other core is OpenBLAS's.)
 Napi::Value Dropout(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() != 8 || !info[0].IsArrayBuffer()) {
-    Napi::TypeError::New(env, "kdlab_native.dropout: expected (ArrayBuffer, 7 numbers)").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  Napi::ArrayBuffer heap = info[0].As<Napi::ArrayBuffer>();
-  double d[7];
-  for (int i = 0; i < 7; ++i) d[i] = info[1 + i].ToNumber().DoubleValue();
-  const int64_t n = static_cast<int64_t>(d[3]);
-  const size_t bytes = heap.ByteLength();
-  bool ok = n >= 0 && n < (int64_t{1} << 31) && d[4] >= 0 && d[4] < 4294967296.0 && d[6] >= 0 && d[6] < 4294967296.0;
-  for (int i = 0; i < 3; ++i) ok = ok && InHeap(bytes, d[i], static_cast<double>(n)) && static_cast<int64_t>(d[i]) % 4 == 0;
-  if (!ok) {
-    Napi::RangeError::New(env, "kdlab_native.dropout: operands outside the wasm heap, misaligned, or a bad threshold/key")
-        .ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  float* base = static_cast<float*>(heap.Data());
-  const float* x = base + static_cast<int64_t>(d[0]) / 4;
-  float* y = base + static_cast<int64_t>(d[1]) / 4;
-  float* mask = base + static_cast<int64_t>(d[2]) / 4;
-  const uint32_t threshold = static_cast<uint32_t>(d[4]);
-  const double scale = d[5];
-  const uint32_t key = static_cast<uint32_t>(d[6]);
+  KernelArgs args(info, "dropout", 7);
+  if (!args.Valid()) return args.Done();
+  const int64_t n = args.Int(3);
+  const bool ok = n >= 0 && n < (int64_t{1} << 31) && args[4] >= 0 && args[4] < 4294967296.0 && args[6] >= 0 &&
+                  args[6] < 4294967296.0 && args.Spans(args[0], static_cast<double>(n)) &&
+                  args.Spans(args[1], static_cast<double>(n)) && args.Spans(args[2], static_cast<double>(n));
+  if (!args.Check(ok, "operands outside the wasm heap, misaligned, or a bad threshold/key")) return args.Done();
+  const float* x = args.At(args[0]);
+  float* y = args.At(args[1]);
+  float* mask = args.At(args[2]);
+  const uint32_t threshold = static_cast<uint32_t>(args[4]);
+  const double scale = args[5];
+  const uint32_t key = static_cast<uint32_t>(args[6]);
   for (int64_t i = 0; i < n; ++i) {
     const double m = Hash32(key + static_cast<uint32_t>(i) * 0x9e3779b9U) >= threshold ? scale : 0.0;
     mask[i] = static_cast<float>(m);
     y[i] = static_cast<float>(static_cast<double>(x[i]) * m);
   }
-  return env.Undefined();
+  return args.Done();
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {

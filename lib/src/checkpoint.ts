@@ -117,9 +117,15 @@ export interface LoadedCheckpoint {
 /**
  * Loads weights into `model` (matched by position and shape; layer names differ between two
  * instances of the same architecture) and returns the optimizer and training state.
- * Returns null when `dir` holds no checkpoint.
+ * Returns null when `dir` holds no checkpoint. `weightsOnly` skips the optimizer's slots (null in
+ * the result): a model that is only evaluated or taught from need not read them (Adam's are
+ * twice the weights).
  */
-export async function loadCheckpoint(dir: string, target: { model: tf.LayersModel }): Promise<LoadedCheckpoint | null> {
+export async function loadCheckpoint(
+  dir: string,
+  target: { model: tf.LayersModel },
+  options: { weightsOnly?: boolean } = {},
+): Promise<LoadedCheckpoint | null> {
   const manifestFile = path.join(dir, MANIFEST);
   if (!fs.existsSync(manifestFile)) return null;
   let manifest: Manifest;
@@ -157,7 +163,7 @@ export async function loadCheckpoint(dir: string, target: { model: tf.LayersMode
     tf.dispose(tensors);
   }
   let optimizer: OptimizerState | null = null;
-  if (manifest.optimizer) {
+  if (manifest.optimizer && !options.weightsOnly) {
     const o = manifest.optimizer;
     const oTotal = o.tensors.reduce((a, s) => a + s.length, 0);
     const oFlat = readFloats(path.join(dir, o.file), oTotal);

@@ -4,7 +4,7 @@
  */
 export { layerWidths } from './models';
 export { stockWasmMatMul } from './kernels/wasm-matmul';
-export { adamImplementation } from './kernels/adam-wasm';
+export { adamImplementation } from './kernels/optimizer-wasm';
 export { plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
 export { setFusedDropout } from './kernels/dropout-wasm';
 export { setFusedSoftmaxLoss, fusedSoftmaxLossAvailable, fusedSoftmaxLoss } from './kernels/softmax-loss-wasm';

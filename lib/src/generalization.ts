@@ -221,31 +221,40 @@ export async function transferRun(
 
 /** Runs every spec in order (finished ones are read back), one student at a time. */
 export async function runTransferExperiment(options: TransferExperimentOptions): Promise<TransferRun[]> {
-  const trainedInWorkers = options.inWorkers ? await trainInWorkers(options, options.inWorkers) : new Set<string>();
+  const workers = options.inWorkers ? await trainInWorkers(options, options.inWorkers) : { trained: new Set<string>(), read: new Map<TransferRunSpec, TransferRun>() };
   const out: TransferRun[] = [];
   for (const [i, spec] of options.runs.entries()) {
-    const run = await transferRun(spec, options);
-    if (trainedInWorkers.has(run.key)) run.cached = false;
+    const run = workers.read.get(spec) ?? (await transferRun(spec, options));
+    if (workers.trained.has(run.key)) run.cached = false;
     out.push(run);
     options.onRun?.(run, i);
   }
   return out;
 }
 
-/** Trains the runs that have no files yet in worker processes; returns their keys. */
-async function trainInWorkers(options: TransferExperimentOptions, w: TransferWorkers): Promise<Set<string>> {
+/**
+ * Trains the runs that have no files yet in worker processes. Returns their keys, and the runs
+ * that were finished before, as read while looking (so they are not read again).
+ */
+async function trainInWorkers(
+  options: TransferExperimentOptions, w: TransferWorkers,
+): Promise<{ trained: Set<string>; read: Map<TransferRunSpec, TransferRun> }> {
   const { data, teacher } = options;
   const dir = options.dir ?? workbookDir('results', 'generalization');
   if (!teacher.file || !fs.existsSync(teacher.file)) {
     throw new InputError('BAD_INPUT', `runTransferExperiment in workers: the teacher logits need their cache file (teacherLogitsCached), got ${JSON.stringify(teacher.file)}.`);
   }
   const pending = new Map<string, TransferRunSpec>();
+  const read = new Map<TransferRunSpec, TransferRun>();
   for (const spec of options.runs) {
     checkSpec(spec);
     const key = transferRunKey(spec, data, teacher.key);
-    if (!pending.has(key) && !readRun(dir, key, spec, data)) pending.set(key, spec);
+    if (pending.has(key)) continue;
+    const finished = readRun(dir, key, spec, data);
+    if (finished) read.set(spec, finished);
+    else pending.set(key, spec);
   }
-  if (pending.size === 0) return new Set();
+  if (pending.size === 0) return { trained: new Set(), read };
   const split = { validationSize: w.validationSize, splitSeed: w.splitSeed, poolSize: w.poolSize };
   const keyOf = new Map([...pending].map(([k, s]) => [s, k]));
   await runInWorkers<TransferRunSpec, { seconds: number }>({
@@ -256,7 +265,7 @@ async function trainInWorkers(options: TransferExperimentOptions, w: TransferWor
     describe: (spec) => `transfer run ${JSON.stringify(spec.transfer)}, loss ${JSON.stringify(spec.loss)}, seed ${spec.seed}`,
     onDone: () => {},
   });
-  return new Set(pending.keys());
+  return { trained: new Set(pending.keys()), read };
 }
 
 export interface TransferSizePoint {

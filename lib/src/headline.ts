@@ -189,7 +189,7 @@ export async function trainSeedPair(o: SeedPairOptions): Promise<{ scratch: Kept
     const row = result.rows.find((r) => r.method === method) as MethodRow;
     const model = createStudent({ hidden: o.hidden, seed: o.seed });
     const dir = methodRunDir(w.resultsFile, row.key);
-    const kept = await loadCheckpoint(dir, { model });
+    const kept = await loadCheckpoint(dir, { model }, { weightsOnly: true });
     if (!kept || kept.state.epoch !== o.epochs) {
       model.dispose();
       throw new KdlabError('CHECKPOINT_CORRUPT', `trainSeedPair: the ${method} student in ${dir} is missing or unfinished; delete the directory and rerun.`);

@@ -223,7 +223,10 @@ export async function runMethods(spec: MethodsSpec, options: MethodsRunOptions):
   const finished = new Map<string, MethodRow>();
   for (const r of readRows(options.resultsFile) as unknown as MethodRow[]) finished.set(r.key, r);
   const kept = (key: string): boolean => !options.keepModels || hasCheckpoint(methodRunDir(options.resultsFile, key));
-  const pending = runs.filter((r) => !finished.has(methodRunKey(r)) || !kept(methodRunKey(r)));
+  // Hashing a run's config is not free: once per run.
+  const keys = new Map(runs.map((r) => [r, methodRunKey(r)]));
+  const keyOf = (r: MethodRunConfig): string => keys.get(r) ?? methodRunKey(r);
+  const pending = runs.filter((r) => !finished.has(keyOf(r)) || !kept(keyOf(r)));
   const skipped = runs.length - pending.length;
   let done = skipped;
   const workers = Math.max(1, Math.min(options.workers ?? os.availableParallelism(), pending.length || 1));
@@ -233,7 +236,7 @@ export async function runMethods(spec: MethodsSpec, options: MethodsRunOptions):
       workers,
       entry: 'methods-worker',
       request: (config): MethodRequest => {
-        const key = methodRunKey(config);
+        const key = keyOf(config);
         const checkpointDir = options.keepModels ? methodRunDir(options.resultsFile, key) : null;
         return { type: 'run', config, key, teacherDir: spec.teacher.checkpointDir, teacherLogitsFile: spec.teacher.logits.file, checkpointDir };
       },
@@ -241,14 +244,14 @@ export async function runMethods(spec: MethodsSpec, options: MethodsRunOptions):
       describe: (c) => `${c.method} seed ${c.seed}`,
       signal: options.signal,
       onDone: (config, result) => {
-        const row: MethodRow = { ...config, ...result, key: methodRunKey(config) };
+        const row: MethodRow = { ...config, ...result, key: keyOf(config) };
         appendRow(options.resultsFile, row as unknown as AnyRow);
         finished.set(row.key, row);
         options.onRow?.({ done: ++done, total: runs.length, row });
       },
     });
   }
-  const rows = runs.map((r) => finished.get(methodRunKey(r))).filter((r): r is MethodRow => r !== undefined);
+  const rows = runs.map((r) => finished.get(keyOf(r))).filter((r): r is MethodRow => r !== undefined);
   return { rows, trained: pending.length, skipped, workers, wallSeconds: (performance.now() - start) / 1000 };
 }
 

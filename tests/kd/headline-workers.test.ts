@@ -18,23 +18,31 @@ import { createStudent } from '../../lib/src/models';
 
 process.env.KDLAB_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-cache-'));
 
-test('compareOverSeeds in worker processes gives the digits of the in-process path at the same BLAS thread count, and a rerun reads them back', async () => {
-  await initBackend({ quiet: true });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-headline-'));
+/**
+ * A slice of the training split, an untrained "teacher" (its logits only need to be fixed numbers)
+ * saved as a checkpoint with its cached logits, and the inWorkers options that point at them.
+ */
+async function workerFixture(prefix: string, trainSize: number, teacherSeed: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const splits = loadSplits({ validationSize: 5000, seed: 0 });
-  const data = { ...splits, train: take(splits.train, 400) };
-  // An untrained "teacher": its logits only need to be fixed numbers.
-  const teacher = createStudent({ hidden: [32], seed: 123 });
+  const data = { ...splits, train: take(splits.train, trainSize) };
+  const teacher = createStudent({ hidden: [32], seed: teacherSeed });
   const soft = teacherLogitsCached(teacher, data.train);
   const checkpointDir = path.join(dir, 'teacher');
   await saveCheckpoint(checkpointDir, { model: teacher });
   teacher.dispose();
-  const common = { data, hidden: [8], seeds: [0, 1], epochs: 1, batchSize: 64, distill: { teacherLogits: soft, temperature: 4, alpha: 0.5 } };
   const inWorkers = {
     resultsFile: path.join(dir, 'headline.jsonl'),
     teacher: { arch: { kind: 'mlp' as const, hidden: [32] }, checkpointDir, logits: { file: soft.file, key: soft.key } },
-    trainSize: 400, validationSize: 5000, splitSeed: 0,
+    trainSize, validationSize: 5000, splitSeed: 0,
   };
+  return { data, soft, inWorkers };
+}
+
+test('compareOverSeeds in worker processes gives the digits of the in-process path at the same BLAS thread count, and a rerun reads them back', async () => {
+  await initBackend({ quiet: true });
+  const { data, soft, inWorkers } = await workerFixture('kdlab-headline-', 400, 123);
+  const common = { data, hidden: [8], seeds: [0, 1], epochs: 1, batchSize: 64, distill: { teacherLogits: soft, temperature: 4, alpha: 0.5 } };
   const here = await withBlasThreads(WORKER_BLAS_THREADS, () => compareOverSeeds(common));
   const there = await compareOverSeeds({ ...common, inWorkers });
   assert.deepEqual(there.runs, here.runs);
@@ -48,20 +56,8 @@ test('compareOverSeeds in worker processes gives the digits of the in-process pa
 
 test('trainSeedPair: both students trained at once in workers equal in-process training (weights, per-epoch validation), stream their epochs, resume, and are read back', async () => {
   await initBackend({ quiet: true });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-pair-'));
-  const splits = loadSplits({ validationSize: 5000, seed: 0 });
-  const data = { ...splits, train: take(splits.train, 300) };
-  const teacher = createStudent({ hidden: [32], seed: 321 });
-  const soft = teacherLogitsCached(teacher, data.train);
-  const checkpointDir = path.join(dir, 'teacher');
-  await saveCheckpoint(checkpointDir, { model: teacher });
-  teacher.dispose();
+  const { data, soft, inWorkers } = await workerFixture('kdlab-pair-', 300, 321);
   const distill = { teacherLogits: soft, temperature: 4, alpha: 0.5 };
-  const inWorkers = {
-    resultsFile: path.join(dir, 'headline.jsonl'),
-    teacher: { arch: { kind: 'mlp' as const, hidden: [32] }, checkpointDir, logits: { file: soft.file, key: soft.key } },
-    trainSize: 300, validationSize: 5000, splitSeed: 0,
-  };
   const options = { data, hidden: [8], seed: 3, epochs: 2, batchSize: 64, distill, inWorkers };
   const baseline = tf.memory().numTensors;
   const epochs: string[] = [];

@@ -6,7 +6,7 @@ import { jitterImages, makeRng, PIXELS } from '../../lib/src/data';
 import { predictLogits } from '../../lib/src/evaluate';
 import { resolveObjective } from '../../lib/src/losses';
 import { countParams, createMlp, createStudent, createTeacher, describeModel, layerWidths, reseedDropout } from '../../lib/src/models';
-import { adamImplementation } from '../../lib/src/kernels/adam-wasm';
+import { adamImplementation } from '../../lib/src/kernels/optimizer-wasm';
 import { Optimizer, trainableVariables, trainingForward } from '../../lib/src/train';
 import { assertClose, rng } from './reference';
 

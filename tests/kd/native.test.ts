@@ -338,3 +338,17 @@ test('a run reproduces its digits only with the same BLAS thread count; withBlas
   await assert.rejects(withBlasThreads(1, async () => { throw new Error('inside'); }), /inside/);
   assert.equal(load.addon.info().threads, before, 'put back after a throw too');
 });
+
+test('the addon refuses operands outside the heap, misaligned or miscounted, naming the kernel', { skip }, () => {
+  if (!addon.ok) return;
+  const heap = new ArrayBuffer(64); // 16 floats
+  const a = addon.addon;
+  // 2×2 · 2×2 into 2×2 fits (12 floats); C at float 14 runs past the end.
+  a.gemm(heap, false, false, 1, 2, 2, 2, 0, 0, 16, 0, 32, -1, 0, 0, 0);
+  assert.throws(() => a.gemm(heap, false, false, 1, 2, 2, 2, 0, 0, 16, 0, 56, -1, 0, 0, 0), (e: unknown) => e instanceof RangeError && /kdlab_native\.gemm: operands outside/.test(e.message));
+  assert.throws(() => a.maxNorm(heap, 2, 16, 2, 2, 1), (e: unknown) => e instanceof RangeError && /kdlab_native\.maxNorm: .*misaligned/.test(e.message));
+  assert.throws(() => a.denseGrad(heap, 0, 0, 32, 48, 2, 5, false), (e: unknown) => e instanceof RangeError && /kdlab_native\.denseGrad/.test(e.message));
+  assert.throws(() => a.dropout(heap, 0, 16, 32, 4, -1, 2, 0), (e: unknown) => e instanceof RangeError && /kdlab_native\.dropout: .*bad threshold/.test(e.message));
+  const short = a.maxNorm as unknown as (...args: unknown[]) => void;
+  assert.throws(() => short(heap, 0, 16), (e: unknown) => e instanceof TypeError && /kdlab_native\.maxNorm: expected \(ArrayBuffer, 5 numbers\)/.test(e.message));
+});

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { loadMnist, makeRng, subset, type DigitSet } from '../../lib/src/data';
 import { InputError } from '../../lib/src/errors';
-import { wasmMomentum } from '../../lib/src/kernels/adam-wasm';
+import { wasmMomentum } from '../../lib/src/kernels/optimizer-wasm';
 import { createTeacher } from '../../lib/src/models';
 import { Optimizer, train, type TrainOptions } from '../../lib/src/train';
 

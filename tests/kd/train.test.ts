@@ -168,6 +168,29 @@ test('checkpoint save/load round-trips weights without a file:// handler', async
   }
 });
 
+test('a weights-only load leaves the optimizer slots unread', async () => {
+  await initBackend({ quiet: true });
+  const dir = tmp();
+  try {
+    const a = createStudent({ hidden: [12], seed: 1 });
+    const slot = { name: 'm0', shape: [3], data: Float32Array.of(1, 2, 3) };
+    await saveCheckpoint(dir, { model: a, optimizer: { name: 'adam', config: { learningRate: 0.1 }, iterations: 7, slots: [slot] } });
+    const b = createStudent({ hidden: [12], seed: 2 });
+    assert.deepEqual(Array.from((await loadCheckpoint(dir, { model: b }))?.optimizer?.slots[0].data ?? []), [1, 2, 3]);
+    // Truncate the slots' file: a full load must notice, a weights-only load must not read it.
+    const slotsFile = fs.readdirSync(dir).find((f) => f.startsWith('optimizer-')) as string;
+    fs.writeFileSync(path.join(dir, slotsFile), Buffer.alloc(4));
+    await assert.rejects(loadCheckpoint(dir, { model: b }), (e: unknown) => (e as { code?: string }).code === 'CHECKPOINT_CORRUPT');
+    const c = createStudent({ hidden: [12], seed: 3 });
+    const loaded = await loadCheckpoint(dir, { model: c }, { weightsOnly: true });
+    assert.equal(loaded?.optimizer, null);
+    assert.deepEqual(weightsOf(c), weightsOf(a));
+    [a, b, c].forEach((m) => m.dispose());
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('an AbortSignal stops between steps and leaves a usable model', async () => {
   await initBackend({ quiet: true });
   const { train: set, validation } = data();

@@ -33,7 +33,7 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
   const student = createModel(c.student, c.seed, 'student');
   let regressor: tf.LayersModel | undefined;
   try {
-    if (!(await loadCheckpoint(req.teacherDir, { model: teacher }))) {
+    if (!(await loadCheckpoint(req.teacherDir, { model: teacher }, { weightsOnly: true }))) {
       throw new InputError('CACHE_MISSING', `no teacher checkpoint in ${req.teacherDir}.`);
     }
     let loss: LossSpec = 'hard';
@@ -52,7 +52,7 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
       loss = { ...c.objective, teacherLogits, teacher: resolved.needsFeatures ? teacher : undefined, regressor } as LossSpec;
     }
     const dir = req.checkpointDir;
-    await train(student, {
+    const result = await train(student, {
       train: trainSet,
       epochs: c.epochs,
       batchSize: c.batchSize,
@@ -62,13 +62,14 @@ async function runOne(req: MethodRequest, backend: string): Promise<void> {
       // A kept student is watched while it trains and survives an interruption.
       ...(dir ? { validation: data.validation, checkpoint: { dir }, resumeFrom: dir, onEpoch: (record: EpochRecord) => send({ type: 'epoch', key: req.key, record }) } : {}),
     });
-    const val = evaluate(student, data.validation);
+    // A kept student was validated after its last epoch already.
+    const valAccuracy = result.last?.valAccuracy ?? evaluate(student, data.validation).accuracy;
     const test = evaluate(student, data.test);
     send({
       type: 'done',
       key: req.key,
       row: {
-        valAccuracy: val.accuracy,
+        valAccuracy,
         testAccuracy: test.accuracy,
         testErrors: test.errors,
         params: countParams(student),

@@ -76,11 +76,14 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
   const byCompute = new Map<string, AnyRow>();
   for (const r of finished.values()) byCompute.set(computeKey(r), r);
 
+  // Hashing a run's config is not free: once per run.
+  const keys = new Map(runs.map((r) => [r, runKey(r)]));
+  const keyOf = (r: AnyRun): string => keys.get(r) ?? runKey(r);
   const total = runs.length;
   let done = 0;
   let trained = 0;
   let reused = 0;
-  const skipped = runs.filter((r) => finished.has(runKey(r))).length;
+  const skipped = runs.filter((r) => finished.has(keyOf(r))).length;
   done = skipped;
 
   const record = (config: AnyRun, row: AnyRow, wasTrained: boolean): void => {
@@ -93,7 +96,7 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
 
   // Runs equivalent to a finished one (e.g. alpha = 0 at another T) are copied, not retrained.
   const reuseIfPossible = (config: AnyRun): boolean => {
-    const key = runKey(config);
+    const key = keyOf(config);
     if (finished.has(key)) return true;
     const twin = byCompute.get(computeKey(config));
     if (!twin) return false;
@@ -120,20 +123,20 @@ export async function runGrid<N extends DistillObjectiveName = 'kd'>(spec: GridS
       workers: workerCount,
       entry: 'worker',
       request: (config): WorkerRequest => {
-        const key = runKey(config);
+        const key = keyOf(config);
         return { type: 'run', config, key, teacherLogitsFile, weightsDir: options.saveWeights ? gridRunWeightsDir(options.resultsFile, { key, sameAs: null }) : null };
       },
       describe: (config) => `${describeRun(config)}, hidden=${config.hidden}`,
       signal: options.signal,
       onDone: (config, result) => {
-        record(config, { ...config, ...result, key: runKey(config), sameAs: null } as AnyRow, true);
+        record(config, { ...config, ...result, key: keyOf(config), sameAs: null } as AnyRow, true);
         trained++;
       },
     });
     for (const config of runs) reuseIfPossible(config);
   }
 
-  const rows = runs.map((r) => finished.get(runKey(r))).filter((r): r is AnyRow => r !== undefined);
+  const rows = runs.map((r) => finished.get(keyOf(r))).filter((r): r is AnyRow => r !== undefined);
   return { rows: rows as RunRow<N>[], trained, skipped, reused, workers: workerCount, wallSeconds: (performance.now() - start) / 1000 };
 }
 

@@ -27,5 +27,5 @@ export function gridRunWeightsDir(resultsFile: string, row: { key: string; sameA
 export async function loadGridWeights(resultsFile: string, row: { key: string; sameAs: string | null }, model: tf.LayersModel): Promise<boolean> {
   const dir = gridRunWeightsDir(resultsFile, row);
   if (!hasCheckpoint(dir)) return false;
-  return (await loadCheckpoint(dir, { model })) !== null;
+  return (await loadCheckpoint(dir, { model }, { weightsOnly: true })) !== null;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError, KdlabError } from '../errors';
-import { fusedUpdate, wasmAdam, wasmMomentum } from '../kernels/adam-wasm';
+import { fusedUpdate, wasmAdam, wasmMomentum } from '../kernels/optimizer-wasm';
 import type { LearningRateSchedule, MomentumRamp, OptimizerName, OptimizerSpec, OptimizerState } from './types';
 
 /**
