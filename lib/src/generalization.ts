@@ -8,6 +8,7 @@ import { NUM_CLASSES, type SplitData } from './data';
 import { buildTransferSet, classCounts, transferLogits, type TransferSetSpec } from './data/transfer-set';
 import { InputError } from './errors';
 import { runInWorkers } from './grid/run';
+import type { SplitSettings, SplitWorkers } from './grid/split-data';
 import { evaluateLogits, predictLogits } from './evaluate';
 import { meanSd, type MeanSd } from './stats';
 import { createStudent } from './models';
@@ -83,13 +84,7 @@ export interface TransferExperimentOptions {
  * run keys differ). The digits of a run depend on that thread count; a run's files are its record,
  * read back whichever path trained it.
  */
-export interface TransferWorkers {
-  validationSize: number;
-  splitSeed: number;
-  poolSize: number | null;
-  /** Default: the number of cores. */
-  workers?: number;
-}
+export type TransferWorkers = SplitWorkers;
 
 /** What runTransferExperiment sends a worker (grid/transfer-worker.ts). */
 export interface TransferRequest {
@@ -99,7 +94,7 @@ export interface TransferRequest {
   dir: string;
   teacherLogitsFile: string;
   teacherKey: string;
-  split: Omit<TransferWorkers, 'workers'>;
+  split: SplitSettings;
 }
 
 const FORMAT = 1;

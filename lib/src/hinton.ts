@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TeacherLogits } from './cache';
 import { setContentHash } from './cache';
@@ -7,6 +8,8 @@ import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type Teacher
 import type { SplitData } from './data';
 import { InputError, KdlabError } from './errors';
 import { evaluate } from './evaluate';
+import { runInWorkers } from './grid/run';
+import type { SplitSettings, SplitWorkers } from './grid/split-data';
 import { meanSd, type MeanSd } from './stats';
 import { createStudent } from './models';
 import { HINTON_2015, SRIVASTAVA_2014 } from './paper';
@@ -228,6 +231,14 @@ export function runKey(data: SplitData, spec: StudentRunSpec): string {
   });
 }
 
+const scoreFile = (dir: string | undefined, key: string): string => path.join(dir ?? workbookDir('results', 'hinton'), `${key}.json`);
+
+/** A finished run's score (cached: true), or null when it has none. */
+function readScore(file: string): StudentScore | null {
+  if (!fs.existsSync(file)) return null;
+  return { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as StudentScore), cached: true };
+}
+
 /** Trains one student (or reads its finished run) and scores it on validation and test. */
 export async function runStudent(
   data: SplitData,
@@ -240,11 +251,9 @@ export async function runStudent(
   } = {},
 ): Promise<StudentScore> {
   const key = runKey(data, spec);
-  const file = path.join(options.dir ?? workbookDir('results', 'hinton'), `${key}.json`);
-  if (fs.existsSync(file)) {
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as StudentScore;
-    return { ...saved, cached: true };
-  }
+  const file = scoreFile(options.dir, key);
+  const saved = readScore(file);
+  if (saved) return saved;
   const { recipe, seed } = spec;
   const model = createStudent({ hidden: recipe.hidden, seed });
   const dir = workbookDir('models', `hinton-student-${key}`);
@@ -275,6 +284,99 @@ export async function runStudent(
   } finally {
     model.dispose();
   }
+}
+
+/** One student of a table or curve, and how progress names it. */
+export interface StudentJob {
+  label: string;
+  spec: StudentRunSpec;
+}
+
+/** What runStudents sends a worker (grid/hinton-worker.ts); the worker rebuilds data from `split`. */
+export interface StudentRequest {
+  type: 'run';
+  key: string;
+  recipe: StudentRecipe;
+  seed: number;
+  loss: 'hard' | { temperature: number; alpha: number };
+  teacherLogitsFile: string;
+  teacherKey: string;
+  split: SplitSettings;
+  dir: string;
+  checkpoint: boolean;
+}
+
+export interface RunStudentsOptions {
+  checkpoint?: boolean;
+  /** Where finished runs are kept (default build/results/hinton). */
+  dir?: string;
+  /**
+   * Train the unfinished runs in worker processes with one BLAS thread each (two at once on two
+   * cores), from split settings that rebuild `data`. Their digits are those of one BLAS thread;
+   * a run's file is its record, read back whichever path trained it.
+   */
+  inWorkers?: SplitWorkers;
+  /** Each run as it finishes (or is read back). */
+  onRun?: (label: string, score: StudentScore) => void;
+}
+
+/** Every job's score in job order: finished runs read back, the others trained. */
+export async function runStudents(data: SplitData, jobs: readonly StudentJob[], o: RunStudentsOptions = {}): Promise<StudentScore[]> {
+  const keys = jobs.map((j) => runKey(data, j.spec));
+  const trained = new Map<string, StudentScore>();
+  const w = o.inWorkers;
+  if (w) {
+    const pending = new Map<string, StudentJob>();
+    jobs.forEach((j, i) => {
+      if (!pending.has(keys[i]) && !fs.existsSync(scoreFile(o.dir, keys[i]))) pending.set(keys[i], j);
+    });
+    const keyOf = new Map([...pending].map(([k, j]) => [j, k]));
+    const logitsOf = (j: StudentJob) => (j.spec.loss === 'hard' ? null : j.spec.loss.teacherLogits);
+    const dir = o.dir ?? workbookDir('results', 'hinton');
+    const split = { validationSize: w.validationSize, splitSeed: w.splitSeed, poolSize: w.poolSize };
+    const lost: string[] = [];
+    await runInWorkers<StudentJob, { seconds: number }>({
+      pending: [...pending.values()],
+      workers: Math.max(1, Math.min(w.workers ?? os.availableParallelism(), pending.size)),
+      entry: 'hinton-worker',
+      request: (j): StudentRequest => {
+        const t = logitsOf(j);
+        if (t && !t.file) throw new InputError('BAD_INPUT', `runStudents in workers: ${j.label} needs the teacher logits' cache file (teacherLogitsCached).`);
+        return {
+          type: 'run', key: keyOf.get(j) ?? '', recipe: j.spec.recipe, seed: j.spec.seed, split, dir, checkpoint: o.checkpoint ?? false,
+          loss: j.spec.loss === 'hard' ? 'hard' : { temperature: j.spec.loss.temperature, alpha: j.spec.loss.alpha },
+          teacherLogitsFile: t?.file ?? '', teacherKey: t?.key ?? '',
+        };
+      },
+      describe: (j) => j.label,
+      onDone: (j) => {
+        const key = keyOf.get(j) ?? '';
+        const score = readScore(scoreFile(o.dir, key));
+        if (!score) {
+          lost.push(j.label);
+          return;
+        }
+        const fresh = { ...score, cached: false };
+        trained.set(key, fresh);
+        o.onRun?.(j.label, fresh);
+      },
+    });
+    if (lost.length > 0) {
+      throw new KdlabError('CHECKPOINT_CORRUPT', `runStudents: ${lost.join('; ')} finished in a worker but left no score file in ${dir}; is the directory writable?`);
+    }
+  }
+  const out: StudentScore[] = [];
+  for (const [i, j] of jobs.entries()) {
+    const now = trained.get(keys[i]);
+    if (now) {
+      out.push(now);
+      continue;
+    }
+    const s = await runStudent(data, j.spec, { checkpoint: o.checkpoint, dir: o.dir });
+    o.onRun?.(j.label, s);
+    out.push(s);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,24 +432,21 @@ export interface RunTableOptions {
   /** The teacher's logits on data.train (teacherLogitsCached). */
   teacherLogits: TeacherLogits;
   onRun?: (what: string, score: StudentScore) => void;
+  /** Train the students in worker processes (runStudents). */
+  inWorkers?: SplitWorkers;
 }
 
 /** Scratch and distilled 2×800 students for every seed of the recipe, and the table's rows. */
 export async function runHintonTable(o: RunTableOptions): Promise<HintonTable> {
   const { data, recipe } = o;
-  const scratch: StudentScore[] = [];
-  const distilled: StudentScore[] = [];
-  for (const seed of recipe.seeds) {
-    const s = await runStudent(data, { recipe: recipe.scratch, seed, loss: 'hard' }, { checkpoint: recipe.checkpointStudents });
-    o.onRun?.(`scratch, seed ${seed}`, s);
-    scratch.push(s);
-    const { temperature, alpha } = recipe.distilled;
-    const d = await runStudent(
-      data, { recipe: recipe.distilled, seed, loss: { temperature, alpha, teacherLogits: o.teacherLogits } }, { checkpoint: recipe.checkpointStudents },
-    );
-    o.onRun?.(`distilled, seed ${seed}`, d);
-    distilled.push(d);
-  }
+  const { temperature, alpha } = recipe.distilled;
+  const jobs = recipe.seeds.flatMap((seed): StudentJob[] => [
+    { label: `scratch, seed ${seed}`, spec: { recipe: recipe.scratch, seed, loss: 'hard' } },
+    { label: `distilled, seed ${seed}`, spec: { recipe: recipe.distilled, seed, loss: { temperature, alpha, teacherLogits: o.teacherLogits } } },
+  ]);
+  const scores = await runStudents(data, jobs, { checkpoint: recipe.checkpointStudents, inWorkers: o.inWorkers, onRun: o.onRun });
+  const scratch = scores.filter((_, i) => i % 2 === 0);
+  const distilled = scores.filter((_, i) => i % 2 === 1);
   const n = data.test.size;
   const teacherErrors = evaluate(o.teacher.model, data.test).errors;
   const H = HINTON_2015;
@@ -361,6 +460,51 @@ export async function runHintonTable(o: RunTableOptions): Promise<HintonTable> {
     mode: recipe.mode, testSize: n, rows, teacher: { seed: o.teacherSeed, testErrors: teacherErrors }, scratch, distilled,
     orderingHolds: t < di && di < sc,
   };
+}
+
+/** The measured facts that bear on a row's distance from its target. */
+export interface GapFacts {
+  system: TableRow['system'];
+  /** Mean test errors minus the target: above 0, the row misses it. */
+  gap: number;
+  epochs: number;
+  trainImages: number;
+  runs: number;
+  /** Runs whose validation accuracy was at its best in the last epoch (cut short, not peaked). */
+  improvingAtEnd: number;
+  /** Per run, the epoch (1-based, the first of equals) with the best validation accuracy. */
+  bestEpochs: number[];
+  /** Per run, the best validation accuracy minus the last epoch's (0: the last was the best). */
+  lostSinceBest: number[];
+}
+
+/**
+ * For every row of the table, its gap to the target and what its validation curves say: a model
+ * whose curve still rises in the last epoch ran out of budget; one that peaked early and fell
+ * overfits; one that sits flat at its best had what its recipe could give.
+ */
+export function gapFacts(
+  table: HintonTable, teacherValCurve: readonly number[], trainImages: { teacher: number; students: number },
+): GapFacts[] {
+  const curves: Record<TableRow['system'], (readonly number[])[]> = {
+    teacher: [teacherValCurve],
+    scratch: table.scratch.map((s) => s.valCurve),
+    distilled: table.distilled.map((s) => s.valCurve),
+  };
+  return table.rows.map((r) => {
+    const runs = curves[r.system].filter((c) => c.length > 0);
+    const best = runs.map((c) => Math.max(...c));
+    return {
+      system: r.system,
+      gap: r.mean.mean - r.target,
+      epochs: Math.max(0, ...runs.map((c) => c.length)),
+      trainImages: r.system === 'teacher' ? trainImages.teacher : trainImages.students,
+      runs: runs.length,
+      improvingAtEnd: runs.filter((c, i) => c[c.length - 1] >= best[i]).length,
+      bestEpochs: runs.map((c, i) => c.indexOf(best[i]) + 1),
+      lostSinceBest: runs.map((c, i) => best[i] - c[c.length - 1]),
+    };
+  });
 }
 
 export interface CurvePoint {
@@ -389,23 +533,20 @@ export async function runTemperatureCurve(
   const summarise = (runs: StudentScore[]) => ({
     runs, valAccuracy: meanSd(runs.map((r) => r.valAccuracy)), testErrors: meanSd(runs.map((r) => r.testErrors)),
   });
-  const scratchRuns: StudentScore[] = [];
-  for (const seed of recipe.seeds) {
-    const s = await runStudent(data, { recipe: c, seed, loss: 'hard' }, { checkpoint: recipe.checkpointStudents });
-    o.onRun?.(`2×${c.hidden[0]} scratch, seed ${seed}`, s);
-    scratchRuns.push(s);
-  }
-  const points: CurvePoint[] = [];
-  for (const temperature of c.temperatures) {
-    const runs: StudentScore[] = [];
-    for (const seed of recipe.seeds) {
-      const loss = { temperature, alpha: c.alpha, teacherLogits: o.teacherLogits };
-      const s = await runStudent(data, { recipe: c, seed, loss }, { checkpoint: recipe.checkpointStudents });
-      o.onRun?.(`2×${c.hidden[0]} T = ${temperature}, seed ${seed}`, s);
-      runs.push(s);
-    }
-    points.push({ temperature, ...summarise(runs) });
-  }
+  const name = `2×${c.hidden[0]}`;
+  const jobs: StudentJob[] = [
+    ...recipe.seeds.map((seed): StudentJob => ({ label: `${name} scratch, seed ${seed}`, spec: { recipe: c, seed, loss: 'hard' } })),
+    ...c.temperatures.flatMap((temperature) => recipe.seeds.map((seed): StudentJob => ({
+      label: `${name} T = ${temperature}, seed ${seed}`,
+      spec: { recipe: c, seed, loss: { temperature, alpha: c.alpha, teacherLogits: o.teacherLogits } },
+    }))),
+  ];
+  const scores = await runStudents(data, jobs, { checkpoint: recipe.checkpointStudents, inWorkers: o.inWorkers, onRun: o.onRun });
+  const n = recipe.seeds.length;
+  const scratchRuns = scores.slice(0, n);
+  const points: CurvePoint[] = c.temperatures.map((temperature, t) => ({
+    temperature, ...summarise(scores.slice(n * (t + 1), n * (t + 2))),
+  }));
   const best = points.reduce((a, b) => (b.valAccuracy.mean > a.valAccuracy.mean ? b : a));
   return { hidden: c.hidden, alpha: c.alpha, points, scratch: summarise(scratchRuns), bestTemperature: best.temperature };
 }

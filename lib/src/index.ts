@@ -55,7 +55,7 @@ export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 
 export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS, loadGridWeights, gridWeightsDir } from './grid';
-export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress } from './grid';
+export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress, SplitSettings, SplitWorkers } from './grid';
 
 export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
@@ -77,11 +77,11 @@ export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOpti
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
 export {
   hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,
-  runTemperatureCurve, targetOf,
+  runTemperatureCurve, targetOf, gapFacts, runStudents,
 } from './hinton';
 export type {
   HintonRecipe, StudentRecipe, Interval, StudentScore, StudentRunSpec, TableRow, HintonTable, CurvePoint, TemperatureCurve,
-  RunTableOptions,
+  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions,
 } from './hinton';
 export type { NotebookSession, Disposable } from './session';
 

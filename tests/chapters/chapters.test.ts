@@ -273,6 +273,7 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
   };
   const r = readJson<{
     mode: string; testSize: number; rows: Row[]; orderingHolds: boolean;
+    gaps: { system: string; gap: number; runs: number; bestEpochs: number[]; lostSinceBest: number[] }[];
     curve: { temperatures: number[]; testErrors: MeanSdJson[]; seeds: number[]; bestTemperature: number; scratch: MeanSdJson };
   }>(resultsFile('07-reproducing-hinton-2015'));
   assert.equal(r.mode, 'quick');
@@ -291,6 +292,13 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
     if (row.system === 'teacher') near(row.paperInterval.low, 52.796, 0.01, 'paper interval');
   }
   assert.ok(by.scratch.seeds.length >= 3 && by.distilled.seeds.length >= 3);
+  // The gap facts: one per row, one best epoch per run, the gap measured against the target.
+  assert.deepEqual(r.gaps.map((g) => g.system), r.rows.map((x) => x.system));
+  for (const g of r.gaps) {
+    near(g.gap, by[g.system].mean.mean - by[g.system].target, 1e-9, `${g.system} gap`);
+    assert.equal(g.bestEpochs.length, g.runs);
+    assert.ok(g.lostSinceBest.every((x) => x >= 0), `${g.system}: the best is never below the last`);
+  }
   // Quick mode's promise: teacher < distilled < scratch on the means over 3 seeds.
   assert.ok(by.teacher.mean.mean < by.distilled.mean.mean && by.distilled.mean.mean < by.scratch.mean.mean,
     `teacher ${by.teacher.mean.mean}, distilled ${by.distilled.mean.mean}, scratch ${by.scratch.mean.mean}`);

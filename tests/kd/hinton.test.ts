@@ -11,9 +11,16 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { chapterConfig, teacherCheckpointDir } from '../../lib/src/chapter';
-import { loadMnist, subset, type SplitData } from '../../lib/src/data';
+import { loadMnist, loadSplits, subset, take, type SplitData } from '../../lib/src/data';
+import { teacherLogitsCached } from '../../lib/src/cache';
+import { WORKER_BLAS_THREADS } from '../../lib/src/grid';
+import { withBlasThreads } from '../../lib/src/kernels/native';
+import { createStudent } from '../../lib/src/models';
 import { InputError } from '../../lib/src/errors';
-import { binomialInterval, hintonRecipe, hintonTeacherConfig, runKey, runStudent, targetOf, type StudentRecipe } from '../../lib/src/hinton';
+import {
+  binomialInterval, gapFacts, hintonRecipe, hintonTeacherConfig, runKey, runStudent, runStudents, targetOf,
+  type HintonTable, type StudentJob, type StudentRecipe, type StudentScore,
+} from '../../lib/src/hinton';
 import { HINTON_2015, SRIVASTAVA_2014 } from '../../lib/src/paper';
 import { Optimizer } from '../../lib/src/train';
 
@@ -113,4 +120,73 @@ test('runStudent trains once, saves the score atomically, reads it back; the key
     fs.rmSync(dir, { recursive: true, force: true });
   }
   assert.equal(tf.memory().numTensors, baseline);
+});
+
+test('gapFacts: the gap to the target and what each validation curve says, worked by hand', () => {
+  const score = (seed: number, testErrors: number, valCurve: number[]): StudentScore => ({
+    seed, valAccuracy: valCurve[valCurve.length - 1], testAccuracy: 1 - testErrors / 10000, testErrors, valCurve, seconds: 1, cached: true,
+  });
+  const mean = (m: number, n: number) => ({ mean: m, sd: 0, n });
+  const row = (system: 'teacher' | 'scratch' | 'distilled', m: number, target: number, n: number) =>
+    ({ system, hidden: [], paperErrors: 0, target, errors: [], seeds: [], mean: mean(m, n), interval: { low: 0, high: 0 },
+      paperInterval: { low: 0, high: 0 }, withinTarget: m <= target });
+  const table: HintonTable = {
+    mode: 'full', testSize: 10000, teacher: { seed: 0, testErrors: 84 }, orderingHolds: true,
+    rows: [row('teacher', 84, 77, 1), row('scratch', 180, 168, 2), row('distilled', 80, 85, 2)],
+    // Scratch: one run peaks at epoch 2 and falls back by 0.3 points, one is flat at its best from epoch 2.
+    scratch: [score(0, 170, [0.95, 0.98, 0.977]), score(1, 190, [0.95, 0.97, 0.97])],
+    distilled: [score(0, 79, [0.96, 0.97, 0.99]), score(1, 81, [0.96, 0.98, 0.985])],
+  };
+  const g = Object.fromEntries(gapFacts(table, [0.9, 0.95, 0.99, 0.99], { teacher: 55000, students: 50000 }).map((x) => [x.system, x]));
+  assert.equal(g.teacher.gap, 7);
+  assert.deepEqual([g.teacher.epochs, g.teacher.trainImages, g.teacher.runs], [4, 55000, 1]);
+  // Equal best values: the first epoch that reached it, and the last epoch counts as "at its best".
+  assert.deepEqual([g.teacher.bestEpochs, g.teacher.improvingAtEnd, g.teacher.lostSinceBest], [[3], 1, [0]]);
+  assert.equal(g.scratch.gap, 12);
+  assert.deepEqual([g.scratch.epochs, g.scratch.trainImages, g.scratch.runs], [3, 50000, 2]);
+  assert.deepEqual(g.scratch.bestEpochs, [2, 2]);
+  assert.equal(g.scratch.improvingAtEnd, 1);
+  near(g.scratch.lostSinceBest[0], 0.003, 1e-12, 'lost since best');
+  assert.equal(g.scratch.lostSinceBest[1], 0);
+  assert.equal(g.distilled.gap, -5);
+  assert.deepEqual([g.distilled.bestEpochs, g.distilled.improvingAtEnd], [[3, 3], 2]);
+});
+
+test('runStudents in worker processes: the digits of in-process training at their BLAS thread count, reported as they finish, read back on a rerun', async () => {
+  await initBackend({ quiet: true });
+  process.env.KDLAB_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-cache-'));
+  const splits = loadSplits({ validationSize: 5000, seed: 0 });
+  const data: SplitData = { ...splits, train: take(splits.train, 300) };
+  const teacher = createStudent({ hidden: [32], seed: 5 });
+  const soft = teacherLogitsCached(teacher, data.train);
+  teacher.dispose();
+  const recipe: StudentRecipe = {
+    hidden: [8], epochs: 2, batchSize: 64,
+    optimizer: { name: 'momentum', learningRate: 0.05, rampMomentum: { from: 0.5, steps: 4 }, schedule: { kind: 'exponential', decayRate: 0.9, decaySteps: 4 } },
+  };
+  const jobs: StudentJob[] = [
+    { label: 'hard 1', spec: { recipe, seed: 1, loss: 'hard' } },
+    { label: 'soft 1', spec: { recipe, seed: 1, loss: { temperature: 4, alpha: 0.7, teacherLogits: soft } } },
+    { label: 'hard 2', spec: { recipe, seed: 2, loss: 'hard' } },
+  ];
+  const inWorkers = { validationSize: 5000, splitSeed: 0, poolSize: 300 };
+  const [there, here] = [fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-hw-')), fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-hh-'))];
+  const numbers = (s: StudentScore) => ({ ...s, seconds: 0, cached: false });
+  try {
+    const seen: string[] = [];
+    const inWorker = await runStudents(data, jobs, { dir: there, inWorkers, onRun: (label, s) => seen.push(`${label} ${s.cached}`) });
+    assert.deepEqual(seen.sort(), ['hard 1 false', 'hard 2 false', 'soft 1 false']);
+    assert.deepEqual(inWorker.map((s) => s.seed), [1, 1, 2], 'scores in job order');
+    const inProcess = await withBlasThreads(WORKER_BLAS_THREADS, () => runStudents(data, jobs, { dir: here }));
+    assert.deepEqual(inWorker.map(numbers), inProcess.map(numbers));
+    assert.notDeepEqual(inWorker[0].valCurve, inWorker[1].valCurve, 'the soft targets changed the run');
+    const again = await runStudents(data, jobs, { dir: there, inWorkers });
+    assert.ok(again.every((s) => s.cached));
+    assert.deepEqual(again.map(numbers), inWorker.map(numbers));
+    // Split settings that do not rebuild data are refused, not trained on other images.
+    await assert.rejects(runStudents(data, jobs, { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-hx-')), inWorkers: { ...inWorkers, poolSize: 200 } }), /do not rebuild/);
+  } finally {
+    fs.rmSync(there, { recursive: true, force: true });
+    fs.rmSync(here, { recursive: true, force: true });
+  }
 });

@@ -4,3 +4,4 @@ export { flattenRows, gridFrame, readRows, selectBest } from './rows';
 export { runGrid, WORKER_BLAS_THREADS } from './run';
 export type { GridProgress, GridResult, GridRunOptions, WorkerReply, WorkerRequest } from './run';
 export { gridWeightsDir, gridRunWeightsDir, loadGridWeights } from './weights';
+export type { SplitSettings, SplitWorkers } from './split-data';
