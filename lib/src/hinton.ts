@@ -332,6 +332,8 @@ export async function runStudents(data: SplitData, jobs: readonly StudentJob[], 
     });
     const keyOf = new Map([...pending].map(([k, j]) => [j, k]));
     const logitsOf = (j: StudentJob) => (j.spec.loss === 'hard' ? null : j.spec.loss.teacherLogits);
+    const noFile = [...pending.values()].find((j) => logitsOf(j)?.file === '');
+    if (noFile) throw new InputError('BAD_INPUT', `runStudents in workers: ${noFile.label} needs the teacher logits' cache file (teacherLogitsCached), the workers read them from there.`);
     const dir = o.dir ?? workbookDir('results', 'hinton');
     const split = { validationSize: w.validationSize, splitSeed: w.splitSeed, poolSize: w.poolSize };
     const lost: string[] = [];
@@ -341,7 +343,6 @@ export async function runStudents(data: SplitData, jobs: readonly StudentJob[], 
       entry: 'hinton-worker',
       request: (j): StudentRequest => {
         const t = logitsOf(j);
-        if (t && !t.file) throw new InputError('BAD_INPUT', `runStudents in workers: ${j.label} needs the teacher logits' cache file (teacherLogitsCached).`);
         return {
           type: 'run', key: keyOf.get(j) ?? '', recipe: j.spec.recipe, seed: j.spec.seed, split, dir, checkpoint: o.checkpoint ?? false,
           loss: j.spec.loss === 'hard' ? 'hard' : { temperature: j.spec.loss.temperature, alpha: j.spec.loss.alpha },

@@ -183,6 +183,9 @@ test('runStudents in worker processes: the digits of in-process training at thei
     const again = await runStudents(data, jobs, { dir: there, inWorkers });
     assert.ok(again.every((s) => s.cached));
     assert.deepEqual(again.map(numbers), inWorker.map(numbers));
+    // Logits without their cache file cannot reach a worker.
+    const fileless = { label: 'no file', spec: { recipe, seed: 9, loss: { temperature: 2, alpha: 0.5, teacherLogits: { ...soft, file: '' } } } };
+    await assert.rejects(runStudents(data, [fileless], { dir: there, inWorkers }), /needs the teacher logits' cache file/);
     // Split settings that do not rebuild data are refused, not trained on other images.
     await assert.rejects(runStudents(data, jobs, { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-hx-')), inWorkers: { ...inWorkers, poolSize: 200 } }), /do not rebuild/);
   } finally {
