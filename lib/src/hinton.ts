@@ -1,3 +1,4 @@
+import type * as tf from '@tensorflow/tfjs';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -5,9 +6,9 @@ import * as path from 'node:path';
 import type { TeacherLogits } from './cache';
 import { setContentHash } from './cache';
 import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type TeacherRun } from './chapter';
-import type { SplitData } from './data';
+import type { DigitSet, SplitData } from './data';
 import { InputError, KdlabError } from './errors';
-import { evaluate } from './evaluate';
+import { argmaxRows, evaluate, predictLogits } from './evaluate';
 import { runInWorkers } from './grid/run';
 import type { SplitSettings, SplitWorkers } from './grid/split-data';
 import { meanSd, type MeanSd } from './stats';
@@ -106,6 +107,11 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
   // Students 0.2 (≙ plain 0.1: 278 test errors after 3 epochs, plain 0.05: 320, Adam 1e-3: 287).
   const studentLr = 0.2;
   const studentOptimizer = sgdRecipe(studentLr, 0.9, studentEpochs, studentPerEpoch, 0.01, 5, true);
+  // The scratch student's step, chosen on validation over 60-epoch runs (tools/probes/hinton-students.js,
+  // seed 0): 0.2 → best validation 98.06%, 0.4 → 98.16%, 0.8 → 98.24%, 1.6 → diverged in epoch 1.
+  // The distilled student stays at 0.2: its soft term went unstable at 0.4 (8,990 test errors).
+  const scratchLr = 0.8;
+  const scratchOptimizer = sgdRecipe(scratchLr, 0.9, studentEpochs, studentPerEpoch, 0.01, 5, true);
   // Teacher 0.4 (≙ plain 0.2 at momentum 0.5: 277 test errors after 3 epochs; plain 0.05: 339).
   const teacherLr = 0.4;
   return {
@@ -124,7 +130,7 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
       batchSize: teacherBatch,
     },
     trainSize: null,
-    scratch: { hidden: [...HINTON_2015.student.hidden], epochs: studentEpochs, batchSize: studentBatch, optimizer: studentOptimizer },
+    scratch: { hidden: [...HINTON_2015.student.hidden], epochs: studentEpochs, batchSize: studentBatch, optimizer: scratchOptimizer },
     distilled: {
       hidden: [...HINTON_2015.student.hidden], epochs: studentEpochs, batchSize: studentBatch, optimizer: studentOptimizer,
       temperature: HINTON_2015.student.temperature, alpha: cfg.distill.alpha,
@@ -141,7 +147,8 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
         `to 1% of it, momentum ramped 0.5 → ${S.finalMomentum} over the first sixth, dampened (v = mu v + (1 − mu) g): ` +
         "the shape of Hinton et al. 2012's schedule",
       `max-norm c = ${S.maxNorm} on the hidden layers only (Srivastava et al. constrain every layer; our output layer is free)`,
-      `students: ${studentEpochs} epochs, batch ${studentBatch}, dampened momentum SGD 0.5 → 0.9, step ${studentLr} decaying to 1%`,
+      `students: ${studentEpochs} epochs, batch ${studentBatch}, dampened momentum SGD 0.5 → 0.9, step decaying to 1% from ` +
+        `${scratchLr} (scratch) and ${studentLr} (distilled), each the best of 0.2, 0.4, 0.8 on validation that trained stably`,
       `distillation weight alpha = ${cfg.distill.alpha} on the soft term (the paper gives no number)`,
       'the 30-unit curve: 30 epochs per temperature and seed, the same momentum SGD',
     ],
@@ -202,8 +209,37 @@ export interface StudentScore {
   /** Validation accuracy per epoch. */
   valCurve: number[];
   seconds: number;
+  /** How closely the trained student fits the images it was trained on. */
+  fit: TrainingFit;
   /** True when read from a finished run's file. */
   cached: boolean;
+}
+
+/**
+ * A trained model on its own training images, in inference mode. A student that distils well
+ * should agree with its teacher there: the disagreements count what it failed to learn from the
+ * soft targets it was given, as opposed to what the teacher did not know.
+ */
+export interface TrainingFit {
+  trainErrors: number;
+  /** Training images on which its class differs from the teacher's (null: trained on hard labels). */
+  teacherDisagreements: number | null;
+}
+
+/** The fit of `model` to `set` and, when given, to the teacher's logits on it. */
+export function trainingFit(model: tf.LayersModel, set: DigitSet, teacherLogits: TeacherLogits | null): TrainingFit {
+  if (teacherLogits !== null && teacherLogits.size !== set.size) {
+    throw new InputError('SHAPE_MISMATCH', `trainingFit: teacher logits for ${teacherLogits.size} images, the set has ${set.size}.`);
+  }
+  const ours = argmaxRows(predictLogits(model, set));
+  const theirs = teacherLogits === null ? null : argmaxRows(teacherLogits.logits);
+  let trainErrors = 0;
+  let disagreements = 0;
+  for (let i = 0; i < ours.length; i++) {
+    if (ours[i] !== set.labels[i]) trainErrors++;
+    if (theirs !== null && ours[i] !== theirs[i]) disagreements++;
+  }
+  return { trainErrors, teacherDisagreements: theirs === null ? null : disagreements };
 }
 
 export interface StudentRunSpec {
@@ -233,10 +269,11 @@ export function runKey(data: SplitData, spec: StudentRunSpec): string {
 
 const scoreFile = (dir: string | undefined, key: string): string => path.join(dir ?? workbookDir('results', 'hinton'), `${key}.json`);
 
-/** A finished run's score (cached: true), or null when it has none. */
+/** A finished run's score (cached: true), or null when it has none or one saved before `fit` was measured. */
 function readScore(file: string): StudentScore | null {
   if (!fs.existsSync(file)) return null;
-  return { ...(JSON.parse(fs.readFileSync(file, 'utf8')) as StudentScore), cached: true };
+  const score = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StudentScore>;
+  return score.fit === undefined ? null : { ...(score as StudentScore), cached: true };
 }
 
 /** Trains one student (or reads its finished run) and scores it on validation and test. */
@@ -275,6 +312,7 @@ export async function runStudent(
       testErrors: test.errors,
       valCurve: r.history.map((h) => h.valAccuracy ?? NaN),
       seconds: r.history.reduce((a, h) => a + h.seconds, 0),
+      fit: trainingFit(model, data.train, spec.loss === 'hard' ? null : spec.loss.teacherLogits),
       cached: false,
     };
     writeFileAtomic(file, JSON.stringify(score, null, 1) + '\n');
@@ -404,7 +442,7 @@ export interface HintonTable {
   mode: Mode;
   testSize: number;
   rows: TableRow[];
-  teacher: { seed: number; testErrors: number };
+  teacher: { seed: number; testErrors: number; trainErrors: number };
   scratch: StudentScore[];
   distilled: StudentScore[];
   /** teacher < distilled < scratch on the mean test errors. */
@@ -450,6 +488,7 @@ export async function runHintonTable(o: RunTableOptions): Promise<HintonTable> {
   const distilled = scores.filter((_, i) => i % 2 === 1);
   const n = data.test.size;
   const teacherErrors = evaluate(o.teacher.model, data.test).errors;
+  const teacherTrainErrors = evaluate(o.teacher.model, data.train).errors;
   const H = HINTON_2015;
   const rows = [
     row('teacher', recipe.teacher.hidden, H.teacher.testErrors, [o.teacherSeed], [teacherErrors], n),
@@ -458,7 +497,7 @@ export async function runHintonTable(o: RunTableOptions): Promise<HintonTable> {
   ];
   const [t, sc, di] = rows.map((r) => r.mean.mean);
   return {
-    mode: recipe.mode, testSize: n, rows, teacher: { seed: o.teacherSeed, testErrors: teacherErrors }, scratch, distilled,
+    mode: recipe.mode, testSize: n, rows, teacher: { seed: o.teacherSeed, testErrors: teacherErrors, trainErrors: teacherTrainErrors }, scratch, distilled,
     orderingHolds: t < di && di < sc,
   };
 }
@@ -477,6 +516,10 @@ export interface GapFacts {
   bestEpochs: number[];
   /** Per run, the best validation accuracy minus the last epoch's (0: the last was the best). */
   lostSinceBest: number[];
+  /** Per run, its errors on its own training images (the teacher: unjittered, dropout off). */
+  trainErrors: number[];
+  /** Distilled rows: per run, the training images on which it and its teacher disagree; else null. */
+  teacherDisagreements: number[] | null;
 }
 
 /**
@@ -492,6 +535,11 @@ export function gapFacts(
     scratch: table.scratch.map((s) => s.valCurve),
     distilled: table.distilled.map((s) => s.valCurve),
   };
+  const trainErrors: Record<TableRow['system'], number[]> = {
+    teacher: [table.teacher.trainErrors],
+    scratch: table.scratch.map((s) => s.fit.trainErrors),
+    distilled: table.distilled.map((s) => s.fit.trainErrors),
+  };
   return table.rows.map((r) => {
     const runs = curves[r.system].filter((c) => c.length > 0);
     const best = runs.map((c) => Math.max(...c));
@@ -504,6 +552,8 @@ export function gapFacts(
       improvingAtEnd: runs.filter((c, i) => c[c.length - 1] >= best[i]).length,
       bestEpochs: runs.map((c, i) => c.indexOf(best[i]) + 1),
       lostSinceBest: runs.map((c, i) => best[i] - c[c.length - 1]),
+      trainErrors: trainErrors[r.system],
+      teacherDisagreements: r.system === 'distilled' ? table.distilled.map((s) => s.fit.teacherDisagreements ?? NaN) : null,
     };
   });
 }

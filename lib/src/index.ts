@@ -77,11 +77,11 @@ export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOpti
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
 export {
   hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,
-  runTemperatureCurve, targetOf, gapFacts, runStudents,
+  runTemperatureCurve, targetOf, gapFacts, runStudents, trainingFit,
 } from './hinton';
 export type {
   HintonRecipe, StudentRecipe, Interval, StudentScore, StudentRunSpec, TableRow, HintonTable, CurvePoint, TemperatureCurve,
-  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions,
+  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions, TrainingFit,
 } from './hinton';
 export type { NotebookSession, Disposable } from './session';
 

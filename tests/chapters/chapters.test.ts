@@ -273,7 +273,10 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
   };
   const r = readJson<{
     mode: string; testSize: number; rows: Row[]; orderingHolds: boolean;
-    gaps: { system: string; gap: number; runs: number; bestEpochs: number[]; lostSinceBest: number[] }[];
+    gaps: {
+      system: string; gap: number; runs: number; bestEpochs: number[]; lostSinceBest: number[]; trainImages: number;
+      trainErrors: number[]; teacherDisagreements: number[] | null;
+    }[];
     curve: { temperatures: number[]; testErrors: MeanSdJson[]; seeds: number[]; bestTemperature: number; scratch: MeanSdJson };
   }>(resultsFile('07-reproducing-hinton-2015'));
   assert.equal(r.mode, 'quick');
@@ -298,6 +301,14 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
     near(g.gap, by[g.system].mean.mean - by[g.system].target, 1e-9, `${g.system} gap`);
     assert.equal(g.bestEpochs.length, g.runs);
     assert.ok(g.lostSinceBest.every((x) => x >= 0), `${g.system}: the best is never below the last`);
+    // The fit to the training images: a count per run within the set's size; disagreements with
+    // the teacher for the distilled row only.
+    assert.equal(g.trainErrors.length, g.runs);
+    assert.ok(g.trainErrors.every((e) => Number.isInteger(e) && e >= 0 && e < g.trainImages), `${g.system}: ${g.trainErrors}`);
+    if (g.system === 'distilled') {
+      assert.ok(g.teacherDisagreements !== null && g.teacherDisagreements.length === g.runs);
+      assert.ok(g.teacherDisagreements.every((d) => Number.isInteger(d) && d >= 0 && d < g.trainImages));
+    } else assert.equal(g.teacherDisagreements, null);
   }
   // Quick mode's promise: teacher < distilled < scratch on the means over 3 seeds.
   assert.ok(by.teacher.mean.mean < by.distilled.mean.mean && by.distilled.mean.mean < by.scratch.mean.mean,

@@ -18,7 +18,7 @@ import { withBlasThreads } from '../../lib/src/kernels/native';
 import { createStudent } from '../../lib/src/models';
 import { InputError } from '../../lib/src/errors';
 import {
-  binomialInterval, gapFacts, hintonRecipe, hintonTeacherConfig, runKey, runStudent, runStudents, targetOf,
+  binomialInterval, gapFacts, trainingFit, hintonRecipe, hintonTeacherConfig, runKey, runStudent, runStudents, targetOf,
   type HintonTable, type StudentJob, type StudentRecipe, type StudentScore,
 } from '../../lib/src/hinton';
 import { HINTON_2015, SRIVASTAVA_2014 } from '../../lib/src/paper';
@@ -74,6 +74,8 @@ test("full mode follows Srivastava et al.'s MNIST settings and decays the step t
   // Dampened, so the momentum ramp does not multiply the step (the plain form went unstable at 0.95).
   assert.equal(t.optimizer?.dampened, true);
   assert.equal(recipe.scratch.optimizer.dampened, true);
+  // Each student's step chosen on validation: scratch 0.8, distilled 0.2 (its soft term diverged at 0.4).
+  assert.deepEqual([recipe.scratch.optimizer.learningRate, recipe.distilled.optimizer.learningRate], [0.8, 0.2]);
   assert.notEqual(path.basename(teacherCheckpointDir(hintonTeacherConfig(full, recipe))), 'teacher-58baf578224f');
   // lr0 · rate^(epochs · batches / batches) = lr0 · 0.01 after the last step.
   const batches = Math.ceil(55000 / (t.batchSize ?? 128));
@@ -123,19 +125,20 @@ test('runStudent trains once, saves the score atomically, reads it back; the key
 });
 
 test('gapFacts: the gap to the target and what each validation curve says, worked by hand', () => {
-  const score = (seed: number, testErrors: number, valCurve: number[]): StudentScore => ({
-    seed, valAccuracy: valCurve[valCurve.length - 1], testAccuracy: 1 - testErrors / 10000, testErrors, valCurve, seconds: 1, cached: true,
+  const score = (seed: number, testErrors: number, valCurve: number[], trainErrors = 0, teacherDisagreements: number | null = null): StudentScore => ({
+    seed, valAccuracy: valCurve[valCurve.length - 1], testAccuracy: 1 - testErrors / 10000, testErrors, valCurve, seconds: 1,
+    fit: { trainErrors, teacherDisagreements }, cached: true,
   });
   const mean = (m: number, n: number) => ({ mean: m, sd: 0, n });
   const row = (system: 'teacher' | 'scratch' | 'distilled', m: number, target: number, n: number) =>
     ({ system, hidden: [], paperErrors: 0, target, errors: [], seeds: [], mean: mean(m, n), interval: { low: 0, high: 0 },
       paperInterval: { low: 0, high: 0 }, withinTarget: m <= target });
   const table: HintonTable = {
-    mode: 'full', testSize: 10000, teacher: { seed: 0, testErrors: 84 }, orderingHolds: true,
+    mode: 'full', testSize: 10000, teacher: { seed: 0, testErrors: 84, trainErrors: 250 }, orderingHolds: true,
     rows: [row('teacher', 84, 77, 1), row('scratch', 180, 168, 2), row('distilled', 80, 85, 2)],
     // Scratch: one run peaks at epoch 2 and falls back by 0.3 points, one is flat at its best from epoch 2.
     scratch: [score(0, 170, [0.95, 0.98, 0.977]), score(1, 190, [0.95, 0.97, 0.97])],
-    distilled: [score(0, 79, [0.96, 0.97, 0.99]), score(1, 81, [0.96, 0.98, 0.985])],
+    distilled: [score(0, 79, [0.96, 0.97, 0.99], 400, 230), score(1, 81, [0.96, 0.98, 0.985], 410, 260)],
   };
   const g = Object.fromEntries(gapFacts(table, [0.9, 0.95, 0.99, 0.99], { teacher: 55000, students: 50000 }).map((x) => [x.system, x]));
   assert.equal(g.teacher.gap, 7);
@@ -150,6 +153,32 @@ test('gapFacts: the gap to the target and what each validation curve says, worke
   assert.equal(g.scratch.lostSinceBest[1], 0);
   assert.equal(g.distilled.gap, -5);
   assert.deepEqual([g.distilled.bestEpochs, g.distilled.improvingAtEnd], [[3, 3], 2]);
+  // The fit to the training images, per run, passed through from the scores; disagreements for distilled rows only.
+  assert.deepEqual([g.teacher.trainErrors, g.scratch.trainErrors, g.distilled.trainErrors], [[250], [0, 0], [400, 410]]);
+  assert.deepEqual([g.teacher.teacherDisagreements, g.scratch.teacherDisagreements, g.distilled.teacherDisagreements], [null, null, [230, 260]]);
+});
+
+test('trainingFit counts a model\'s training errors and its disagreements with the teacher, checked against a hand-built model', async () => {
+  await initBackend({ quiet: true });
+  // A linear model whose logits are the first 10 pixels: its class is the brightest of them.
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [784], units: 10, useBias: false, kernelInitializer: 'zeros' })] });
+  const kernel = new Float32Array(784 * 10);
+  for (let c = 0; c < 10; c++) kernel[c * 10 + c] = 1;
+  model.layers[0].setWeights([tf.tensor2d(kernel, [784, 10])]);
+  const images = new Float32Array(4 * 784);
+  [3, 5, 5, 9].forEach((cls, i) => { images[i * 784 + cls] = 1; });
+  const set = { id: 'hand', images, labels: Uint8Array.from([3, 5, 1, 2]), size: 4 };
+  const teacherClasses = [3, 4, 1, 2];
+  const logits = new Float32Array(40);
+  teacherClasses.forEach((cls, i) => { logits[i * 10 + cls] = 5; });
+  const soft = { logits, key: 'k', setId: 'hand', size: 4, preprocessing: 'none', hit: false, file: '' };
+  const baseline = tf.memory().numTensors;
+  // The model predicts 3, 5, 5, 9: wrong on rows 2 and 3; it differs from the teacher on rows 1, 2 and 3.
+  assert.deepEqual(trainingFit(model, set, soft), { trainErrors: 2, teacherDisagreements: 3 });
+  assert.deepEqual(trainingFit(model, set, null), { trainErrors: 2, teacherDisagreements: null });
+  assert.throws(() => trainingFit(model, set, { ...soft, size: 3 }), /teacher logits for 3 images, the set has 4/);
+  assert.equal(tf.memory().numTensors, baseline);
+  model.dispose();
 });
 
 test('runStudents in worker processes: the digits of in-process training at their BLAS thread count, reported as they finish, read back on a rerun', async () => {

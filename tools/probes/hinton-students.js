@@ -1,23 +1,57 @@
-// Probes of notebook 07's distilled-student gap: the full-mode 2×800 student of seed 0, distilled
-// at T = 20 from the full-mode teacher, with one setting changed. Needs the full-mode teacher
-// (run notebook 07 in full mode first); results go to build/results/hinton-probe/ (resumable).
+// Probes of notebook 07's 2×800 students: the full-mode student (seed 0 unless set), distilled at
+// T = 20 from the full-mode teacher (or trained from scratch), with settings changed. Needs the full-mode
+// teacher (run notebook 07 in full mode first). Each probe trains in this process, keeps its
+// checkpoint under build/models/probe-<settings> (an interrupted probe resumes) and its result in
+// build/results/hinton-probe/<settings>.json (a finished probe is read back).
 //
-//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js alpha1     soft targets only (alpha 1)
-//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js lr 0.4     another initial step
-//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js jitter     2-pixel jitter, teacher run per batch
+//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js distilled|scratch [SETTING=VALUE ...] [jitter] [adam]
 //
-// The first two train through runStudents (one BLAS thread, like the notebook's workers), the
-// third with train() in this process. Two probes can run at once, one per core.
+// Settings: alpha (weight of the soft term), T (temperature), lr (initial step), final (the
+// step's final fraction: 0.01 decays to 1% over the run), epochs, seed (default 0). `jitter`
+// shifts each training image by up to 2 pixels and runs the teacher on each batch; `adam` trains with Adam (lr
+// default 1e-3, the same decay) instead of the recipe's momentum SGD. Besides test errors it prints how
+// closely the student follows its teacher: errors and disagreements on the training images it
+// was taught on, and on the test set. Two probes can run at once, one per core.
 const fs = require('node:fs');
 const path = require('node:path');
+const tf = require('@tensorflow/tfjs');
 const k = require('kdlab');
+const { writeFileAtomic } = require('kdlab/internals');
 
-const [probe, arg] = process.argv.slice(2);
-if (!['alpha1', 'lr', 'jitter'].includes(probe) || (probe === 'lr' && !(Number(arg) > 0))) {
-  console.error('usage: hinton-students.js alpha1 | lr STEP | jitter');
+const [kind, ...rest] = process.argv.slice(2);
+const jitter = rest.includes('jitter');
+const adam = rest.includes('adam');
+const settings = Object.fromEntries(rest.filter((a) => a !== 'jitter' && a !== 'adam').map((a) => a.split('=')).map(([key, v]) => [key, Number(v)]));
+const known = ['alpha', 'T', 'lr', 'final', 'epochs', 'seed'];
+const bad = Object.entries(settings).filter(([key, v]) => !known.includes(key) || !(v >= 0));
+if (!['distilled', 'scratch'].includes(kind) || bad.length > 0 || (kind === 'scratch' && (jitter || 'alpha' in settings || 'T' in settings))) {
+  console.error(`usage: hinton-students.js distilled|scratch [${known.map((s) => `${s}=N`).join(' ')}] [jitter] (alpha, T, jitter: distilled only)`);
   process.exit(2);
 }
-const best = (curve) => `best validation ${Math.max(...curve)} at epoch ${curve.indexOf(Math.max(...curve)) + 1}`;
+
+/** Predicted classes of `model` on `set`, in batches. */
+function classes(model, set) {
+  const out = new Int32Array(set.size);
+  for (let i = 0; i < set.size; i += 1000) {
+    const n = Math.min(1000, set.size - i);
+    const part = tf.tidy(() => model.predict(tf.tensor2d(set.images.subarray(i * 784, (i + n) * 784), [n, 784])).argMax(1).dataSync());
+    out.set(part, i);
+  }
+  return out;
+}
+
+/** The student's errors, and where it and the teacher disagree, on `set`. */
+function fit(student, teacher, set) {
+  const s = classes(student, set);
+  const t = classes(teacher, set);
+  let errors = 0, teacherErrors = 0, disagree = 0;
+  for (let i = 0; i < set.size; i++) {
+    errors += s[i] !== set.labels[i];
+    teacherErrors += t[i] !== set.labels[i];
+    disagree += s[i] !== t[i];
+  }
+  return { errors, teacherErrors, disagree };
+}
 
 (async () => {
   await k.initBackend({ quiet: true });
@@ -26,29 +60,43 @@ const best = (curve) => `best validation ${Math.max(...curve)} at epoch ${curve.
   const data = k.hintonData(cfg, recipe);
   const teacherDir = k.teacherCheckpointDir(k.hintonTeacherConfig(cfg, recipe));
   if (!fs.existsSync(path.join(teacherDir, 'checkpoint.json'))) throw new Error(`no full-mode teacher in ${teacherDir}: run notebook 07 in full mode first.`);
-  const teacher = await k.ensureHintonTeacher(cfg, recipe);
-  const d = recipe.distilled;
-  const started = Date.now();
-  const variant = async (label, student, alpha) => {
-    const soft = k.teacherLogitsCached(teacher.model, data.train);
-    const loss = { temperature: d.temperature, alpha, teacherLogits: soft };
-    const [s] = await k.runStudents(data, [{ label, spec: { recipe: student, seed: 0, loss } }],
-      { checkpoint: true, dir: path.resolve('build', 'results', 'hinton-probe') });
-    console.log(`${label}, seed 0: ${s.testErrors} test errors, ${best(s.valCurve)}, ${s.seconds.toFixed(0)} s`);
-  };
-  if (probe === 'alpha1') await variant('alpha 1', d, 1);
-  else if (probe === 'lr') await variant(`step ${arg} (recipe ${d.optimizer.learningRate})`, { ...d, optimizer: { ...d.optimizer, learningRate: Number(arg) } }, d.alpha);
-  else if (probe === 'jitter') {
-    const student = k.createStudent({ hidden: d.hidden, seed: 0 });
-    const dir = path.resolve('build', 'models', 'probe-jitter-student');
+  const teacher = (await k.ensureHintonTeacher(cfg, recipe)).model;
+  const base = kind === 'scratch' ? recipe.scratch : recipe.distilled;
+  const epochs = settings.epochs ?? base.epochs;
+  const lr = settings.lr ?? (adam ? 1e-3 : base.optimizer.learningRate);
+  const final = settings.final ?? 0.01;
+  const perEpoch = Math.ceil(data.train.size / base.batchSize);
+  const schedule = { kind: 'exponential', decayRate: Math.pow(final, 1 / epochs), decaySteps: perEpoch };
+  const optimizer = adam ? { name: 'adam', learningRate: lr, schedule } : { ...base.optimizer, learningRate: lr, schedule };
+  const name = [kind, ...Object.entries(settings).map(([key, v]) => `${key}${v}`), ...(jitter ? ['jitter'] : []), ...(adam ? ['adam'] : [])].join('-');
+  const resultFile = path.resolve('build', 'results', 'hinton-probe', `${name}.json`);
+  const dir = path.resolve('build', 'models', `probe-${name}`);
+  const seed = settings.seed ?? 0;
+  const student = k.createStudent({ hidden: base.hidden, seed });
+  let result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : null;
+  if (result === null) {
+    const started = Date.now();
+    const soft = { temperature: settings.T ?? recipe.distilled.temperature, alpha: settings.alpha ?? recipe.distilled.alpha };
+    const loss = kind === 'scratch' ? 'hard' : jitter ? { teacher, ...soft } : { teacherLogits: k.teacherLogitsCached(teacher, data.train), ...soft };
     const r = await k.train(student, {
-      train: data.train, validation: data.validation, epochs: d.epochs, batchSize: d.batchSize, seed: 0, jitter: 2,
-      optimizer: d.optimizer, loss: { teacher: teacher.model, temperature: d.temperature, alpha: d.alpha },
-      checkpoint: { dir }, resumeFrom: dir,
+      train: data.train, validation: data.validation, epochs, batchSize: base.batchSize, seed, optimizer, loss,
+      ...(jitter ? { jitter: 2 } : {}), checkpoint: { dir }, resumeFrom: dir,
+      onEpoch: (e) => { if (e.epoch % 10 === 0) console.log(`  epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, validation ${e.valAccuracy}`); },
     });
-    console.log(`jittered, teacher per batch, seed 0: ${k.evaluate(student, data.test).errors} test errors, ${best(r.history.map((h) => h.valAccuracy))}`);
+    const curve = r.history.map((h) => h.valAccuracy);
+    const best = Math.max(...curve);
+    result = {
+      name, settings: { kind, seed, epochs, lr, final, jitter, optimizer: optimizer.name, ...(kind === 'distilled' ? soft : {}) },
+      testErrors: k.evaluate(student, data.test).errors, bestValidation: best, bestEpoch: curve.indexOf(best) + 1,
+      lastLoss: r.last.loss, train: fit(student, teacher, data.train), test: fit(student, teacher, data.test),
+      seconds: Math.round((Date.now() - started) / 1000),
+    };
+    fs.mkdirSync(path.dirname(resultFile), { recursive: true });
+    writeFileAtomic(resultFile, JSON.stringify(result, null, 1) + '\n');
   }
-  console.log(`wall ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const f = (p) => `${p.errors} errors (teacher ${p.teacherErrors}), ${p.disagree} disagreements with the teacher`;
+  console.log(`${name}: ${result.testErrors} test errors; best validation ${result.bestValidation} at epoch ${result.bestEpoch}; ` +
+    `last training loss ${result.lastLoss.toFixed(4)}; training images: ${f(result.train)}; test: ${f(result.test)}; ${result.seconds} s`);
 })().catch((e) => {
   console.error(e.message);
   process.exit(1);
