@@ -6,9 +6,9 @@ import * as path from 'node:path';
 import type { TeacherLogits } from './cache';
 import { setContentHash } from './cache';
 import { chapterData, ensureTeacher, type ChapterConfig, type Mode, type TeacherRun } from './chapter';
-import type { DigitSet, SplitData } from './data';
+import { NUM_CLASSES, type DigitSet, type SplitData } from './data';
 import { InputError, KdlabError } from './errors';
-import { argmaxRows, evaluate, predictLogits } from './evaluate';
+import { argmaxRows, evaluate, evaluateLogits } from './evaluate';
 import { runInWorkers } from './grid/run';
 import type { SplitSettings, SplitWorkers } from './grid/split-data';
 import { meanSd, type MeanSd } from './stats';
@@ -226,20 +226,15 @@ export interface TrainingFit {
   teacherDisagreements: number | null;
 }
 
-/** The fit of `model` to `set` and, when given, to the teacher's logits on it. */
-export function trainingFit(model: tf.LayersModel, set: DigitSet, teacherLogits: TeacherLogits | null): TrainingFit {
-  if (teacherLogits !== null && teacherLogits.size !== set.size) {
-    throw new InputError('SHAPE_MISMATCH', `trainingFit: teacher logits for ${teacherLogits.size} images, the set has ${set.size}.`);
+/** The fit of `model` to `set` and, when given, to the teacher's logits on it (n × 10). */
+export function trainingFit(model: tf.LayersModel, set: DigitSet, teacherLogits: Float32Array | null): TrainingFit {
+  if (teacherLogits !== null && teacherLogits.length !== set.size * NUM_CLASSES) {
+    throw new InputError('SHAPE_MISMATCH', `trainingFit: teacher logits for ${teacherLogits.length / NUM_CLASSES} images, the set has ${set.size}.`);
   }
-  const ours = argmaxRows(predictLogits(model, set));
-  const theirs = teacherLogits === null ? null : argmaxRows(teacherLogits.logits);
-  let trainErrors = 0;
-  let disagreements = 0;
-  for (let i = 0; i < ours.length; i++) {
-    if (ours[i] !== set.labels[i]) trainErrors++;
-    if (theirs !== null && ours[i] !== theirs[i]) disagreements++;
-  }
-  return { trainErrors, teacherDisagreements: theirs === null ? null : disagreements };
+  const ours = evaluate(model, set);
+  if (teacherLogits === null) return { trainErrors: ours.errors, teacherDisagreements: null };
+  const theirs = argmaxRows(teacherLogits);
+  return { trainErrors: ours.errors, teacherDisagreements: ours.predictions.filter((c, i) => c !== theirs[i]).length };
 }
 
 export interface StudentRunSpec {
@@ -312,7 +307,7 @@ export async function runStudent(
       testErrors: test.errors,
       valCurve: r.history.map((h) => h.valAccuracy ?? NaN),
       seconds: r.history.reduce((a, h) => a + h.seconds, 0),
-      fit: trainingFit(model, data.train, spec.loss === 'hard' ? null : spec.loss.teacherLogits),
+      fit: trainingFit(model, data.train, spec.loss === 'hard' ? null : spec.loss.teacherLogits.logits),
       cached: false,
     };
     writeFileAtomic(file, JSON.stringify(score, null, 1) + '\n');
@@ -488,7 +483,8 @@ export async function runHintonTable(o: RunTableOptions): Promise<HintonTable> {
   const distilled = scores.filter((_, i) => i % 2 === 1);
   const n = data.test.size;
   const teacherErrors = evaluate(o.teacher.model, data.test).errors;
-  const teacherTrainErrors = evaluate(o.teacher.model, data.train).errors;
+  // The teacher's logits on the training images are already cached: no second pass over them.
+  const teacherTrainErrors = evaluateLogits(o.teacherLogits.logits, data.train.labels).errors;
   const H = HINTON_2015;
   const rows = [
     row('teacher', recipe.teacher.hidden, H.teacher.testErrors, [o.teacherSeed], [teacherErrors], n),

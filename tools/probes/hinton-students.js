@@ -14,7 +14,6 @@
 // was taught on, and on the test set. Two probes can run at once, one per core.
 const fs = require('node:fs');
 const path = require('node:path');
-const tf = require('@tensorflow/tfjs');
 const k = require('kdlab');
 const { writeFileAtomic } = require('kdlab/internals');
 
@@ -29,28 +28,10 @@ if (!['distilled', 'scratch'].includes(kind) || bad.length > 0 || (kind === 'scr
   process.exit(2);
 }
 
-/** Predicted classes of `model` on `set`, in batches. */
-function classes(model, set) {
-  const out = new Int32Array(set.size);
-  for (let i = 0; i < set.size; i += 1000) {
-    const n = Math.min(1000, set.size - i);
-    const part = tf.tidy(() => model.predict(tf.tensor2d(set.images.subarray(i * 784, (i + n) * 784), [n, 784])).argMax(1).dataSync());
-    out.set(part, i);
-  }
-  return out;
-}
-
 /** The student's errors, and where it and the teacher disagree, on `set`. */
 function fit(student, teacher, set) {
-  const s = classes(student, set);
-  const t = classes(teacher, set);
-  let errors = 0, teacherErrors = 0, disagree = 0;
-  for (let i = 0; i < set.size; i++) {
-    errors += s[i] !== set.labels[i];
-    teacherErrors += t[i] !== set.labels[i];
-    disagree += s[i] !== t[i];
-  }
-  return { errors, teacherErrors, disagree };
+  const f = k.trainingFit(student, set, k.predictLogits(teacher, set));
+  return { errors: f.trainErrors, teacherErrors: k.evaluate(teacher, set).errors, disagree: f.teacherDisagreements };
 }
 
 (async () => {
