@@ -512,7 +512,10 @@ export interface GapFacts {
   bestEpochs: number[];
   /** Per run, the best validation accuracy minus the last epoch's (0: the last was the best). */
   lostSinceBest: number[];
-  /** Per run, its errors on its own training images (the teacher: unjittered, dropout off). */
+  /**
+   * Per run, its errors on the students' training images (the teacher: unjittered, dropout off).
+   * In full mode these are the teacher's training images too; in quick mode a part of them.
+   */
   trainErrors: number[];
   /** Distilled rows: per run, the training images on which it and its teacher disagree; else null. */
   teacherDisagreements: number[] | null;
