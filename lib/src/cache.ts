@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { DigitSet, NUM_CLASSES, PIXELS } from './data';
 import { InputError } from './errors';
 import { predictLogits } from './evaluate';
+import { WORKER_BLAS_THREADS, withBlasThreadsSync } from './kernels/native';
 import { cacheDir, writeFileAtomic } from './paths';
 
 /**
@@ -15,7 +16,8 @@ import { cacheDir, writeFileAtomic } from './paths';
  * tag. Changing any of them gives a different key, so a stale file is never read.
  */
 
-const FORMAT = 'kdlab-teacher-logits-1';
+// 2: the logits are computed at WORKER_BLAS_THREADS; a 1-file may hold another thread count's digits.
+const FORMAT = 'kdlab-teacher-logits-2';
 
 export interface TeacherLogits {
   /** n × 10 logits, row i for row i of the set. */
@@ -100,7 +102,9 @@ export function teacherLogitsCached(teacher: tf.LayersModel, set: DigitSet, opti
     }
     // A truncated or foreign file: recompute and overwrite.
   }
-  const logits = predictLogits(teacher, set, options.batchSize ?? 1000);
+  // The file's digits must not depend on the thread count of the process that filled it (OpenBLAS
+  // sums in another order with another count, and the key cannot tell): always the workers' count.
+  const logits = withBlasThreadsSync(WORKER_BLAS_THREADS, () => predictLogits(teacher, set, options.batchSize ?? 1000));
   writeFileAtomic(file, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
   writeFileAtomic(
     path.join(dir, `${key}.json`),

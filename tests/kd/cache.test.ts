@@ -8,6 +8,7 @@ import { initBackend } from '../../lib/src/backend';
 import { readCachedLogits, setContentHash, teacherLogitsCached, teacherLogitsDir, weightsHash } from '../../lib/src/cache';
 import { PIXELS, type DigitSet } from '../../lib/src/data';
 import { predictLogits } from '../../lib/src/evaluate';
+import { WORKER_BLAS_THREADS, withBlasThreadsSync } from '../../lib/src/kernels/native';
 import { createTeacher } from '../../lib/src/models';
 import { rng } from './reference';
 
@@ -34,7 +35,8 @@ test('teacher-logit cache: computed once, reused, invalidated by any change of w
     assert.equal(first.hit, false);
     assert.ok(fs.existsSync(first.file));
     assert.ok(first.file.startsWith(path.join(dir, 'teacher-logits')));
-    assert.deepEqual(first.logits, predictLogits(teacher, set)); // inference mode, dropout off
+    // Inference mode (dropout off), at the grid workers' BLAS thread count.
+    assert.deepEqual(first.logits, withBlasThreadsSync(WORKER_BLAS_THREADS, () => predictLogits(teacher, set)));
     const second = teacherLogitsCached(teacher, set);
     assert.equal(second.hit, true);
     assert.equal(second.key, first.key);

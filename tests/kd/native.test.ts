@@ -1,10 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { loadNativeAddon, setNativeKernels, withBlasThreads } from '../../lib/src/kernels/native';
+import { loadNativeAddon, setNativeKernels, withBlasThreads, withBlasThreadsSync } from '../../lib/src/kernels/native';
+import { readCachedLogits, teacherLogitsCached } from '../../lib/src/cache';
+import { predictLogits } from '../../lib/src/evaluate';
+import { createTeacher } from '../../lib/src/models';
+import { PIXELS } from '../../lib/src/data';
 import { createStudent } from '../../lib/src/models';
 import { Optimizer, trainableVariables, trainingForward } from '../../lib/src/train';
 import { resolveObjective } from '../../lib/src/losses';
@@ -337,6 +343,34 @@ test('a run reproduces its digits only with the same BLAS thread count; withBlas
   await assert.rejects(withBlasThreads(0, async () => 1), /thread count must be an integer >= 1/);
   await assert.rejects(withBlasThreads(1, async () => { throw new Error('inside'); }), /inside/);
   assert.equal(load.addon.info().threads, before, 'put back after a throw too');
+});
+
+test('the cached teacher logits have the same digits whatever thread count the caller runs at', { skip }, async (t) => {
+  await initBackend({ quiet: true, backend: 'native' });
+  const load = loadNativeAddon();
+  assert.ok(load.ok);
+  const r = rng(11);
+  const n = 2000; // 2000×784 by 784×1200: above OpenBLAS's single-thread threshold
+  const set = { id: 'random:2000', images: Float32Array.from({ length: n * PIXELS }, () => r()), labels: new Uint8Array(n), size: n };
+  const teacher = createTeacher({ hidden: [1200, 1200], seed: 4 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-threads-'));
+  try {
+    const one = withBlasThreadsSync(1, () => predictLogits(teacher, set));
+    const two = withBlasThreadsSync(2, () => predictLogits(teacher, set));
+    const cached = withBlasThreadsSync(2, () => {
+      const c = teacherLogitsCached(teacher, set, { dir });
+      assert.equal(load.addon.info().threads, 2, 'the caller\'s count is back');
+      return c;
+    });
+    assert.equal(cached.hit, false);
+    assert.deepEqual(cached.logits, one, 'computed at one thread although the caller runs at two');
+    assert.deepEqual(readCachedLogits(cached.file), one);
+    t.diagnostic(`two threads alone ${two.some((v, i) => v !== one[i]) ? 'differ from' : 'equal'} one thread here`);
+    assert.throws(() => withBlasThreadsSync(0, () => 1), /withBlasThreadsSync: the thread count must be an integer >= 1/);
+  } finally {
+    teacher.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the addon refuses operands outside the heap, misaligned or miscounted, naming the kernel', { skip }, () => {

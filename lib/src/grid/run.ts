@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KdlabError } from '../errors';
+import { WORKER_BLAS_THREADS } from '../kernels/native';
 import type { DistillObjectiveName } from '../losses';
 import type { EpochRecord } from '../train';
 import { appendRow, readRows } from './rows';
@@ -156,11 +157,6 @@ export interface WorkerPool<C, R> {
   onEpoch?: (config: C, record: EpochRecord) => void;
 }
 
-/**
- * BLAS threads in each grid worker: the workers, not threads inside them, share the cores. A run's
- * digits depend on it (withBlasThreads), so retraining a grid run elsewhere uses the same count.
- */
-export const WORKER_BLAS_THREADS = 1;
 
 /**
  * Runs jobs in `workers` worker processes, one job at a time each: a worker says 'ready', gets a

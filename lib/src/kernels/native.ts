@@ -296,6 +296,13 @@ export function setNativeKernels(on: boolean): boolean {
   return true;
 }
 
+/**
+ * BLAS threads in each grid worker: the workers, not threads inside them, share the cores. A run's
+ * digits depend on it (withBlasThreads), so retraining a grid run elsewhere uses the same count,
+ * and the teacher's cached logits are computed with it (teacherLogitsCached).
+ */
+export const WORKER_BLAS_THREADS = 1;
+
 /** Sets OpenBLAS's thread count for this process; returns the count in effect (0 without the addon). */
 export function setBlasThreads(n: number): number {
   const load = loadNativeAddon();
@@ -309,18 +316,34 @@ export function setBlasThreads(n: number): number {
  * grid run in its own process (grid workers use 1 thread) wraps the training in this.
  */
 export async function withBlasThreads<T>(n: number, fn: () => Promise<T>): Promise<T> {
-  if (!(Number.isInteger(n) && n >= 1)) {
-    throw new InputError('BAD_INPUT', `withBlasThreads: the thread count must be an integer >= 1, got ${n}.`);
-  }
-  const load = loadNativeAddon();
-  if (!load.ok) return fn();
-  const before = load.addon.info().threads;
-  load.addon.setThreads(n);
+  const restore = switchBlasThreads(n, 'withBlasThreads');
   try {
     return await fn();
   } finally {
-    load.addon.setThreads(before);
+    restore();
   }
+}
+
+/** withBlasThreads for synchronous work. */
+export function withBlasThreadsSync<T>(n: number, fn: () => T): T {
+  const restore = switchBlasThreads(n, 'withBlasThreadsSync');
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+/** Sets the count to `n` and returns what puts the previous one back. */
+function switchBlasThreads(n: number, caller: string): () => void {
+  if (!(Number.isInteger(n) && n >= 1)) {
+    throw new InputError('BAD_INPUT', `${caller}: the thread count must be an integer >= 1, got ${n}.`);
+  }
+  const load = loadNativeAddon();
+  if (!load.ok) return () => undefined;
+  const before = load.addon.info().threads;
+  load.addon.setThreads(n);
+  return () => load.addon.setThreads(before);
 }
 
 /**
