@@ -74,8 +74,13 @@ test("full mode follows Srivastava et al.'s MNIST settings and decays the step t
   // Dampened, so the momentum ramp does not multiply the step (the plain form went unstable at 0.95).
   assert.equal(t.optimizer?.dampened, true);
   assert.equal(recipe.scratch.optimizer.dampened, true);
-  // Each student's step chosen on validation: scratch 0.8, distilled 0.2 (its soft term diverged at 0.4).
-  assert.deepEqual([recipe.scratch.optimizer.learningRate, recipe.distilled.optimizer.learningRate], [0.8, 0.2]);
+  // Each student's optimizer chosen on validation: scratch momentum SGD at 0.8 over 60 epochs,
+  // distilled Adam at 1e-3 over 120 epochs, both decaying to 1% of the step by their last epoch.
+  assert.equal(recipe.scratch.optimizer.learningRate, 0.8);
+  assert.deepEqual([recipe.distilled.optimizer.name, recipe.distilled.optimizer.learningRate, recipe.distilled.epochs], ['adam', 1e-3, 120]);
+  const studentBatches = Math.ceil(55000 / recipe.distilled.batchSize);
+  const adam = new Optimizer(recipe.distilled.optimizer);
+  near(adam.learningRateAt(recipe.distilled.epochs * studentBatches), 1e-5, 1e-15, "the distilled student's final step");
   assert.notEqual(path.basename(teacherCheckpointDir(hintonTeacherConfig(full, recipe))), 'teacher-58baf578224f');
   // lr0 · rate^(epochs · batches / batches) = lr0 · 0.01 after the last step.
   const batches = Math.ceil(55000 / (t.batchSize ?? 128));
