@@ -104,7 +104,9 @@ export function hintonRecipe(cfg: ChapterConfig): HintonRecipe {
     };
   }
   const teacherBatch = 100;
-  const teacherEpochs = 200;
+  // 400 epochs, chosen on validation accuracy after the last epoch: 200 epochs gave 98.86% (88 test
+  // errors), 400 gave 98.96% (65); a step of 1.2 instead of 0.4 over 200 epochs gave 98.82% (94).
+  const teacherEpochs = 400;
   const teacherPerEpoch = Math.ceil(TRAIN_ROWS / teacherBatch);
   const studentEpochs = 60;
   const studentBatch = 100;

@@ -1,15 +1,17 @@
 // Probes of notebook 07's 2×800 students: the full-mode student (seed 0 unless set), distilled at
 // T = 20 from the full-mode teacher (or trained from scratch), with settings changed. Needs the full-mode
 // teacher (run notebook 07 in full mode first). Each probe trains in this process, keeps its
-// checkpoint under build/models/probe-<settings> (an interrupted probe resumes) and its result in
-// build/results/hinton-probe/<settings>.json (a finished probe is read back).
+// checkpoint under build/models/probe-<teacher>-<settings> (an interrupted probe resumes) and its
+// result in build/results/hinton-probe/<teacher>/<settings>.json (a finished probe is read back;
+// <teacher> is the teacher's checkpoint name, so a new recipe's teacher never reads an old result).
 //
-//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js distilled|scratch [SETTING=VALUE ...] [jitter] [adam]
+//   KDLAB_BLAS_THREADS=1 node tools/probes/hinton-students.js distilled|scratch [SETTING=VALUE ...] [jitter] [adam|sgd]
 //
 // Settings: alpha (weight of the soft term), T (temperature), lr (initial step), final (the
 // step's final fraction: 0.01 decays to 1% over the run), epochs, seed (default 0). `jitter`
 // shifts each training image by up to 2 pixels and runs the teacher on each batch; `adam` trains with Adam (lr
-// default 1e-3, the same decay) instead of the recipe's momentum SGD. Besides test errors it prints how
+// default 1e-3) and `sgd` with the scratch student's dampened momentum SGD (lr default 0.2), with the
+// same decay, instead of the recipe's optimizer for this student. Besides test errors it prints how
 // closely the student follows its teacher: errors and disagreements on the training images it
 // was taught on, and on the test set. Two probes can run at once, one per core.
 const fs = require('node:fs');
@@ -20,11 +22,12 @@ const { writeFileAtomic } = require('kdlab/internals');
 const [kind, ...rest] = process.argv.slice(2);
 const jitter = rest.includes('jitter');
 const adam = rest.includes('adam');
-const settings = Object.fromEntries(rest.filter((a) => a !== 'jitter' && a !== 'adam').map((a) => a.split('=')).map(([key, v]) => [key, Number(v)]));
+const sgd = rest.includes('sgd');
+const settings = Object.fromEntries(rest.filter((a) => !['jitter', 'adam', 'sgd'].includes(a)).map((a) => a.split('=')).map(([key, v]) => [key, Number(v)]));
 const known = ['alpha', 'T', 'lr', 'final', 'epochs', 'seed'];
 const bad = Object.entries(settings).filter(([key, v]) => !known.includes(key) || !(v >= 0));
-if (!['distilled', 'scratch'].includes(kind) || bad.length > 0 || (kind === 'scratch' && (jitter || 'alpha' in settings || 'T' in settings))) {
-  console.error(`usage: hinton-students.js distilled|scratch [${known.map((s) => `${s}=N`).join(' ')}] [jitter] (alpha, T, jitter: distilled only)`);
+if (!['distilled', 'scratch'].includes(kind) || bad.length > 0 || (adam && sgd) || (kind === 'scratch' && (jitter || 'alpha' in settings || 'T' in settings))) {
+  console.error(`usage: hinton-students.js distilled|scratch [${known.map((s) => `${s}=N`).join(' ')}] [jitter] [adam|sgd] (alpha, T, jitter: distilled only)`);
   process.exit(2);
 }
 
@@ -44,14 +47,17 @@ function fit(student, teacher, set) {
   const teacher = (await k.ensureHintonTeacher(cfg, recipe)).model;
   const base = kind === 'scratch' ? recipe.scratch : recipe.distilled;
   const epochs = settings.epochs ?? base.epochs;
-  const lr = settings.lr ?? (adam ? 1e-3 : base.optimizer.learningRate);
+  const lr = settings.lr ?? (adam ? 1e-3 : sgd ? 0.2 : base.optimizer.learningRate);
   const final = settings.final ?? 0.01;
   const perEpoch = Math.ceil(data.train.size / base.batchSize);
   const schedule = { kind: 'exponential', decayRate: Math.pow(final, 1 / epochs), decaySteps: perEpoch };
-  const optimizer = adam ? { name: 'adam', learningRate: lr, schedule } : { ...base.optimizer, learningRate: lr, schedule };
-  const name = [kind, ...Object.entries(settings).map(([key, v]) => `${key}${v}`), ...(jitter ? ['jitter'] : []), ...(adam ? ['adam'] : [])].join('-');
-  const resultFile = path.resolve('build', 'results', 'hinton-probe', `${name}.json`);
-  const dir = path.resolve('build', 'models', `probe-${name}`);
+  const template = adam ? { name: 'adam' } : sgd ? recipe.scratch.optimizer : base.optimizer;
+  const optimizer = { ...template, learningRate: lr, schedule };
+  const flags = [...(jitter ? ['jitter'] : []), ...(adam ? ['adam'] : []), ...(sgd ? ['sgd'] : [])];
+  const name = [kind, ...Object.entries(settings).map(([key, v]) => `${key}${v}`), ...flags].join('-');
+  const teacherId = path.basename(teacherDir);
+  const resultFile = path.resolve('build', 'results', 'hinton-probe', teacherId, `${name}.json`);
+  const dir = path.resolve('build', 'models', `probe-${teacherId}-${name}`);
   const seed = settings.seed ?? 0;
   const student = k.createStudent({ hidden: base.hidden, seed });
   let result = fs.existsSync(resultFile) ? JSON.parse(fs.readFileSync(resultFile, 'utf8')) : null;
