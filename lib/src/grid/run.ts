@@ -157,7 +157,6 @@ export interface WorkerPool<C, R> {
   onEpoch?: (config: C, record: EpochRecord) => void;
 }
 
-
 /**
  * Runs jobs in `workers` worker processes, one job at a time each: a worker says 'ready', gets a
  * job, answers 'done' (with the row) or 'failed'. One failure, a dying worker or an abort stops
