@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type * as tf from '@tensorflow/tfjs';
-import { loadSplits, take, type SplitData } from './data';
+import { resolveData, type DataRef, type RunData } from './data';
 import { InputError } from './errors';
-import { createTeacher } from './models';
 import { workbookDir, workbookRelative, writeFileAtomic } from './paths';
-import { train, type BatchProgress, type EpochRecord, type OptimizerSpec, type TrainResult } from './train';
+import { executeRun, loadRunModel, runDir, type RunResult, type RunSpec } from './runs';
+import { bestAndLast, type EpochRecord, type OptimizerSpec } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
@@ -146,81 +145,86 @@ export function chapterConfig(mode: string, seed = 0): ChapterConfig {
   };
 }
 
-/** Train / validation / test, with the training split cut to the mode's size. */
-export function chapterData(cfg: ChapterConfig, trainSize: number | null = cfg.trainSize): SplitData {
-  const splits = loadSplits({ validationSize: cfg.validationSize, seed: cfg.seed });
-  return { ...splits, train: trainSize === null ? splits.train : take(splits.train, trainSize) };
+/** The chapter's split with the training split cut to `trainSize` rows, as a DataRef. */
+export function chapterDataRef(cfg: ChapterConfig, trainSize: number | null = cfg.trainSize): DataRef {
+  return { validationSize: cfg.validationSize, splitSeed: cfg.seed, pool: trainSize };
 }
 
-function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
+/** Train / validation / test, with the training split cut to the mode's size (data.ref says how). */
+export function chapterData(cfg: ChapterConfig, trainSize: number | null = cfg.trainSize): RunData {
+  return resolveData(chapterDataRef(cfg, trainSize));
 }
 
 export interface TeacherRun {
   model: tf.Sequential;
-  /** Everything the teacher's training saw (for reports); `history` spans all epochs. */
-  result: TrainResult;
+  /** The teacher's run in the store: distilling runs name it as teacher: { run: key }. */
+  key: string;
+  run: RunResult;
+  /** Its per-epoch history, best (validation) and last epoch. */
+  result: { history: EpochRecord[]; best: EpochRecord | null; last: EpochRecord | null };
+  /** Its folder in the run store (build/runs/<key>), and that path relative to the workbook. */
   checkpointDir: string;
-  /** checkpointDir relative to the workbook (build/models/teacher-…), for printing. */
   checkpointName: string;
   /** True when the teacher was already fully trained and only loaded. */
   loaded: boolean;
 }
 
 /**
- * The chapter's teacher (2×1200 ReLU, dropout, max-norm), trained once per configuration and
- * kept as a checkpoint under build/models/. Rerunning a notebook, or another notebook asking for
- * the same teacher, loads it; an interrupted training resumes from its last epoch.
+ * The chapter's teacher (2×1200 ReLU, dropout, max-norm) as a run spec: trained once per
+ * configuration, with a checkpoint every epoch so that an interrupted training resumes, its
+ * validation curve, test score and weights kept. Two BLAS threads: one long run has both cores.
+ */
+export function teacherSpec(cfg: ChapterConfig): RunSpec {
+  const t = cfg.teacher;
+  return {
+    label: `teacher ${t.hidden.join('×')}`,
+    data: chapterDataRef(cfg, t.trainSize),
+    model: { kind: 'mlp', hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm },
+    objective: { objective: 'hard' },
+    optimizer: t.optimizer ?? { name: 'adam', learningRate: t.learningRate },
+    budget: { epochs: t.epochs },
+    batchSize: t.batchSize ?? cfg.batchSize,
+    seed: cfg.seed,
+    jitter: t.jitter,
+    record: { valCurve: true, test: true, weights: true },
+    blasThreads: 2,
+    checkpointEvery: 1,
+  };
+}
+
+/**
+ * The teacher of `spec` (teacherSpec(cfg) by default), trained once and kept in the run store.
+ * Rerunning a notebook, or another notebook asking for the same teacher, loads it; an
+ * interrupted training resumes from its last epoch.
  */
 export async function ensureTeacher(
   cfg: ChapterConfig,
   options: {
     onEpoch?: (r: EpochRecord) => void;
     signal?: AbortSignal;
-    /** Print a text progress bar (every 10% of the steps) while the teacher has to train. */
+    /** Print one line per epoch while the teacher has to train. */
     progress?: boolean;
+    /** Another teacher's spec (notebook 07's recipe, notebook 08's conv teacher). */
+    spec?: RunSpec;
   } = {},
 ): Promise<TeacherRun> {
-  const t = cfg.teacher;
-  const checkpointDir = teacherCheckpointDir(cfg);
-  const data = chapterData(cfg, t.trainSize);
-  const model = createTeacher({ hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm, seed: cfg.seed });
-  const result = await train(model, {
-    train: data.train,
-    validation: data.validation,
-    epochs: t.epochs,
-    batchSize: t.batchSize ?? cfg.batchSize,
-    optimizer: t.optimizer ?? { name: 'adam', learningRate: t.learningRate },
-    seed: cfg.seed,
-    jitter: t.jitter,
-    checkpoint: { dir: checkpointDir },
-    resumeFrom: checkpointDir,
-    onEpoch: options.onEpoch,
-    onBatch: options.progress ? progressBar(`teacher ${t.hidden.join('×')}`, t.epochs) : undefined,
+  const spec = options.spec ?? teacherSpec(cfg);
+  const epochs = (spec.budget as { epochs?: number }).epochs ?? 0;
+  const run = await executeRun(spec, {
     signal: options.signal,
+    onEpoch: (_s, r) => {
+      options.onEpoch?.(r);
+      if (options.progress) {
+        const val = r.valAccuracy === null ? '' : `, validation ${(100 * r.valAccuracy).toFixed(2)}%`;
+        console.log(`${spec.label ?? 'teacher'}: epoch ${r.epoch}/${epochs}${val} (${r.seconds.toFixed(1)} s)`);
+      }
+    },
   });
-  return { model, result, checkpointDir, checkpointName: workbookRelative(checkpointDir), loaded: result.resumedFromEpoch >= t.epochs };
-}
-
-/**
- * Where ensureTeacher keeps the teacher of `cfg`: build/models/teacher-<hash of its settings>.
- * Fields left undefined (optimizer, batchSize) drop out of the JSON, so 00–05's hash is stable.
- */
-export function teacherCheckpointDir(cfg: ChapterConfig): string {
-  const identity = { t: cfg.teacher, validationSize: cfg.validationSize, seed: cfg.seed, batchSize: cfg.batchSize };
-  return workbookDir('models', `teacher-${hashOf(identity)}`);
-}
-
-/** An onBatch callback printing "label [#####.....] 50% (epoch 2/3)" each time another 10% is done. */
-function progressBar(label: string, epochs: number): (p: BatchProgress) => void {
-  let shown = -1;
-  return (p) => {
-    const done = ((p.epoch - 1) * p.batchesPerEpoch + p.batch) / (epochs * p.batchesPerEpoch);
-    const tenths = Math.floor(done * 10 + 1e-9);
-    if (tenths <= shown) return;
-    shown = tenths;
-    const bar = '#'.repeat(tenths) + '.'.repeat(10 - tenths);
-    console.log(`${label} [${bar}] ${(100 * done).toFixed(0)}% (epoch ${p.epoch}/${epochs}, ${p.samplesPerSecond.toFixed(0)} images/s)`);
+  const model = await loadRunModel(run);
+  const dir = runDir(run.key);
+  return {
+    model, key: run.key, run, result: { history: run.history, ...bestAndLast(run.history) },
+    checkpointDir: dir, checkpointName: workbookRelative(dir), loaded: run.cached,
   };
 }
 

@@ -198,7 +198,7 @@ export async function trainSeedPair(o: SeedPairOptions): Promise<{ scratch: Kept
     const seconds = history.reduce((a, r) => a + r.seconds, 0);
     return {
       model,
-      result: { ...bestAndLast(history), history, aborted: false, steps: kept.state.step, samplesPerSecond: (o.data.train.size * o.epochs) / seconds, resumedFromEpoch: 0 },
+      result: { ...bestAndLast(history), kept: bestAndLast(history).last, history, aborted: false, steps: kept.state.step, samplesPerSecond: (o.data.train.size * o.epochs) / seconds, resumedFromEpoch: 0 },
       score: scoreOf(row),
     };
   };

@@ -44,6 +44,9 @@ export type {
 } from './models';
 
 export { train } from './train';
+
+export { runAll, executeRun, runKey, readRun, loadRunModel, runLogits, runsFrame, createModel } from './runs';
+export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec, RunResult, RunAllOptions, SplitScore, TrainingFit, RunTableRow } from './runs';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec, TeacherSource } from './train';
 
 export { evaluate, evaluateLogits, predictLogits } from './evaluate';
@@ -57,7 +60,7 @@ export { saveCheckpoint, loadCheckpoint } from './checkpoint';
 export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS, loadGridWeights, gridWeightsDir } from './grid';
 export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress, SplitSettings, SplitWorkers } from './grid';
 
-export { chapterConfig, chapterData, ensureTeacher, teacherCheckpointDir, saveResult } from './chapter';
+export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
 export { compareOverSeeds, summarize, chapterSeedWorkers, trainSeedPair } from './headline';
@@ -73,7 +76,7 @@ export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from 
 export {
   transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
 } from './generalization';
-export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferWorkers, TransferSizePoint, SplitScore } from './generalization';
+export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferWorkers, TransferSizePoint } from './generalization';
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
 export {
   hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,
@@ -81,7 +84,7 @@ export {
 } from './hinton';
 export type {
   HintonRecipe, StudentRecipe, Interval, StudentScore, StudentRunSpec, TableRow, HintonTable, CurvePoint, TemperatureCurve,
-  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions, TrainingFit,
+  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions,
 } from './hinton';
 export type { NotebookSession, Disposable } from './session';
 
@@ -91,10 +94,10 @@ export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowT
 export { danfo } from './danfo';
 
 export {
-  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, methodRunDir, createModel, ensureConvTeacher, beyondLogitsSettings,
+  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, methodRunDir, ensureConvTeacher, beyondLogitsSettings,
   lastHiddenShape, regressorParams, METHODS,
 } from './methods';
 export type {
-  ModelArch, MethodName, Method, TeacherRef, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
+  ModelArch, MethodName, Method, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
   MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
 } from './methods';

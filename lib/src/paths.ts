@@ -53,6 +53,8 @@ const WORKBOOK_DIRS = {
   results: ['build', 'results'],
   /** Checkpoints of trained teachers. */
   models: ['build', 'models'],
+  /** The run store: one folder per trained model, named by its spec's key (lib/src/runs). */
+  runs: ['build', 'runs'],
   /** Student versions of the assignments (`kdlab release`). */
   release: ['build', 'release'],
   /** Grade reports (`kdlab grade`). */

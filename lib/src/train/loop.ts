@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint';
 import { batches, IMAGE_SIZE, makeRng, type DigitSet } from '../data';
@@ -37,22 +38,70 @@ export async function train(model: tf.LayersModel, options: TrainOptions): Promi
   };
   let history = resumed.history;
   let aborted = false;
+  const keeper = new BestKeeper(model, run.keep, options.checkpoint?.dir);
   try {
-    for (let epoch = resumed.epoch; epoch < run.epochs; epoch++) {
+    for (let epoch = resumed.epoch; epoch < run.epochs && !budgetSpent(ctx); epoch++) {
       const record = await trainEpoch(ctx, epoch);
       if (!record) {
         aborted = true;
         break;
       }
       history = [...history, record];
+      await keeper.observe(record, history);
       options.onEpoch?.(record);
       await saveIfDue(ctx, record.epoch, history);
     }
+    const steps = optimizer.iterations;
+    const done = summary(history, aborted, steps, ctx.clock, resumed.epoch);
+    return { ...done, kept: aborted ? done.last : await keeper.restore(done) };
   } finally {
+    keeper.dispose();
     optimizer.dispose();
     ctx.stop.release();
   }
-  return summary(history, aborted, optimizer.iterations, ctx.clock, resumed.epoch);
+}
+
+/** True once the step budget (options.steps) is used up. */
+function budgetSpent(ctx: EpochRun): boolean {
+  return ctx.run.maxSteps !== null && ctx.optimizer.iterations >= ctx.run.maxSteps;
+}
+
+/**
+ * keep: 'best': holds a copy of the best epoch's weights (and writes them to <checkpoint>/best, so
+ * a resumed run can go back to an epoch it trained before the interruption) and puts them back at
+ * the end. With keep: 'last' it does nothing.
+ */
+class BestKeeper {
+  private weights: tf.Tensor[] | null = null;
+  private epoch = 0;
+  constructor(private readonly model: tf.LayersModel, private readonly keep: 'last' | 'best', private readonly dir: string | undefined) {}
+
+  async observe(record: EpochRecord, history: EpochRecord[]): Promise<void> {
+    if (this.keep !== 'best' || bestAndLast(history).best !== record) return;
+    this.dispose();
+    this.weights = this.model.getWeights().map((w) => tf.keep(w.clone()));
+    this.epoch = record.epoch;
+    if (this.dir) await saveCheckpoint(path.join(this.dir, 'best'), { model: this.model, state: { epoch: record.epoch, seed: 0, step: 0, history: [] } });
+  }
+
+  async restore(done: TrainResult): Promise<EpochRecord | null> {
+    const { best, last } = done;
+    if (this.keep !== 'best' || !best || best === last) return last;
+    if (this.weights && this.epoch === best.epoch) {
+      this.model.setWeights(this.weights);
+      return best;
+    }
+    const saved = this.dir ? await loadCheckpoint(path.join(this.dir, 'best'), { model: this.model }, { weightsOnly: true }) : null;
+    if (!saved || saved.state.epoch !== best.epoch) {
+      throw new KdlabError('CHECKPOINT_CORRUPT', `keep: 'best' needs the weights of epoch ${best.epoch}, which ${this.dir ? `${this.dir}/best does not hold` : 'were trained before a resume without a checkpoint'}; delete the checkpoint and train again.`);
+    }
+    return best;
+  }
+
+  dispose(): void {
+    if (this.weights) tf.dispose(this.weights);
+    this.weights = null;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +110,9 @@ export async function train(model: tf.LayersModel, options: TrainOptions): Promi
 interface RunSettings {
   set: DigitSet;
   epochs: number;
+  /** options.steps, or null: no step budget. */
+  maxSteps: number | null;
+  keep: 'last' | 'best';
   batchSize: number;
   seed: number;
   jitter: number;
@@ -69,8 +121,16 @@ interface RunSettings {
 }
 
 function checkOptions(model: tf.LayersModel, options: TrainOptions): RunSettings {
-  const { train: set, epochs } = options;
+  const { train: set } = options;
   const batchSize = options.batchSize ?? 128;
+  const maxSteps = options.steps ?? null;
+  if (maxSteps !== null && !(Number.isInteger(maxSteps) && maxSteps > 0)) throw new InputError('BAD_EPOCHS', `steps must be a positive integer, got ${maxSteps}.`);
+  if (options.epochs === undefined && maxSteps === null) throw new InputError('BAD_EPOCHS', 'train: give epochs (whole passes over the set) or steps (optimizer steps in all).');
+  const batchesPerEpoch = set && set.size > 0 ? Math.ceil(set.size / batchSize) : 1;
+  const epochs = options.epochs ?? Math.ceil((maxSteps ?? 0) / batchesPerEpoch);
+  const keep = options.keep ?? 'last';
+  if (keep !== 'last' && keep !== 'best') throw new InputError('BAD_INPUT', `keep must be 'last' or 'best', got ${JSON.stringify(keep)}.`);
+  if (keep === 'best' && !options.validation) throw new InputError('BAD_INPUT', "keep: 'best' picks the epoch with the best validation accuracy: pass validation too.");
   const seed = options.seed ?? 0;
   const jitter = options.jitter ?? 0;
   if (!set || !(set.images instanceof Float32Array) || set.size <= 0) {
@@ -85,7 +145,7 @@ function checkOptions(model: tf.LayersModel, options: TrainOptions): RunSettings
     throw new InputError('BAD_JITTER', `jitter must be a whole number of pixels in 0..${IMAGE_SIZE - 1}, got ${jitter}.`);
   }
   const maxNorm = options.maxNorm ?? maxNormOf(model);
-  return { set, epochs, batchSize, seed, jitter, maxNorm, progressEveryMs: options.progressEveryMs ?? 500 };
+  return { set, epochs, maxSteps, keep, batchSize, seed, jitter, maxNorm, progressEveryMs: options.progressEveryMs ?? 500 };
 }
 
 /** Loads the checkpoint in options.resumeFrom (if any) into the model and the optimizer. */
@@ -162,6 +222,7 @@ async function trainEpoch(ctx: EpochRun, epoch: number): Promise<EpochRecord | n
   try {
     for (const batch of batches(run.set, run.batchSize, { seed: run.seed, epoch })) {
       if (ctx.stop.requested()) return null;
+      if (budgetSpent(ctx)) break;
       const t0 = performance.now();
       const input = ctx.assembler.assemble(batch, jitterRng);
       reseedDropout(model, stepSeed(run.seed, epoch, batchIndex));
@@ -220,14 +281,15 @@ function divergence(epoch: number, loss: number): KdlabError {
 async function saveIfDue(ctx: EpochRun, epochsDone: number, history: EpochRecord[]): Promise<void> {
   const { checkpoint } = ctx.options;
   if (!checkpoint) return;
-  if (epochsDone % (checkpoint.every ?? 1) !== 0 && epochsDone !== ctx.run.epochs) return;
+  if (epochsDone % (checkpoint.every ?? 1) !== 0 && epochsDone !== ctx.run.epochs && !budgetSpent(ctx)) return;
   const { optimizer } = ctx;
   const state = { epoch: epochsDone, seed: ctx.run.seed, step: optimizer.iterations, history };
   await saveCheckpoint(checkpoint.dir, { model: ctx.model, optimizer: optimizer.getState(), state });
 }
 
 function summary(history: EpochRecord[], aborted: boolean, steps: number, clock: EpochRun['clock'], resumedFromEpoch: number): TrainResult {
-  return { ...bestAndLast(history), history, aborted, steps, samplesPerSecond: samplesPerSecond(clock), resumedFromEpoch };
+  const bl = bestAndLast(history);
+  return { ...bl, kept: bl.last, history, aborted, steps, samplesPerSecond: samplesPerSecond(clock), resumedFromEpoch };
 }
 
 /** The epoch with the highest validation accuracy (the first of equals) and the last epoch. */

@@ -104,8 +104,19 @@ export interface EpochRecord {
 export interface TrainOptions {
   train: DigitSet;
   validation?: DigitSet;
-  /** Total number of epochs (a resumed run continues up to this number). */
-  epochs: number;
+  /** Total number of epochs (a resumed run continues up to this number). Default with `steps`: as many as the steps need. */
+  epochs?: number;
+  /**
+   * Stop after this many optimizer steps in all (a fixed budget whatever the set's size); the last
+   * epoch may be partial. With `epochs` too, whichever comes first.
+   */
+  steps?: number;
+  /**
+   * Which weights the model ends with: the last step's (default) or those of the epoch with the
+   * best validation accuracy ('best' needs `validation`; with `checkpoint`, the best epoch's
+   * weights are kept in <dir>/best so that a resumed run can still go back to them).
+   */
+  keep?: 'last' | 'best';
   batchSize?: number;
   optimizer?: OptimizerSpec;
   loss?: LossSpec;
@@ -138,8 +149,10 @@ export interface TrainResult {
   history: EpochRecord[];
   /** The epoch with the highest validation accuracy (null without a validation set). */
   best: EpochRecord | null;
-  /** The final completed epoch: what the model's weights are now. */
+  /** The final completed epoch. */
   last: EpochRecord | null;
+  /** The epoch whose weights the model holds now: `last`, or `best` with keep: 'best'. */
+  kept: EpochRecord | null;
   aborted: boolean;
   /** Optimizer steps taken in total (including steps before a resume). */
   steps: number;

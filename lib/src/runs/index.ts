@@ -1,0 +1,10 @@
+export { checkRunSpec, describeRun, runKey, canonical, RUN_FORMAT } from './spec';
+export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec } from './spec';
+export { runAll, executeRun } from './pool';
+export type { RunAllOptions } from './pool';
+export { readRun, loadRunModel, runLogits, runDir, runsRoot } from './store';
+export type { RunResult, RunOutcome, SplitScore, TrainingFit } from './store';
+export { createModel, lastHiddenShape } from './models';
+export { trainingFit, scoreLogits } from './execute';
+export { runsFrame, runRow } from './frame';
+export type { RunTableRow } from './frame';
