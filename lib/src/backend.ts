@@ -36,7 +36,9 @@ export interface BackendInfo {
   nativeHint?: string;
 }
 
-const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'native', 'wasm', 'cpu'];
+// native first: it is the path the tests cover (CI builds it); tfjs-node, whose install needs
+// libtensorflow from outside the npm registry, only where the OpenBLAS kernels are not built.
+const BACKEND_NAMES: readonly BackendName[] = ['native', 'tensorflow', 'wasm', 'cpu'];
 
 let current: { forced: BackendName | undefined; info: Promise<BackendInfo> } | undefined;
 
@@ -189,8 +191,8 @@ export function describeBackend(info: BackendInfo): string {
 }
 
 /**
- * Picks and activates the fastest backend that works here: tensorflow (tfjs-node) > native
- * (wasm with OpenBLAS matmuls) > wasm > cpu,
+ * Picks and activates the fastest backend that works here: native (wasm with OpenBLAS matmuls) >
+ * tensorflow (tfjs-node) > wasm > cpu,
  * or the one named by KDLAB_BACKEND / `options.backend`. Idempotent: later calls return the
  * same answer (and print nothing) unless they force a different backend.
  */

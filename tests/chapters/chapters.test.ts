@@ -1,53 +1,15 @@
 /**
  * The chapter notebooks executed in quick mode through the workbook's own runner (the main job's
- * code path), with assertions on what matters: the worked example, every expected figure, sane
- * accuracies, the teacher beating both students, no failed cell, a valid and small notebook.
+ * code path), once each, with assertions on what matters: the worked example, every expected
+ * figure, sane accuracies, the teacher beating both students, no failed cell, a valid and small
+ * notebook. Notebook 03 runs in the fast tier (tests/notebook/chapter-03.test.ts).
  */
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FigureId } from '../../lib/src';
-import { FIGURE_INFO } from '../../lib/src/plot/registry';
-import { validateNotebook } from '../../tools/src/runner/nbformat';
-import { runNotebook } from '../../tools/src/runner/runner';
-import { CHAPTERS, FIGURES, ROOT, clearSavedResults, displayedFigureTitles, figureFile, notebookPath, readJson, resultsFile, type Chapter } from './helpers';
-
-const OUT_DIR = path.join(ROOT, 'build', 'test-notebooks');
-
-before(() => {
-  clearSavedResults(CHAPTERS);
-  fs.mkdirSync(OUT_DIR, { recursive: true });
-});
-
-async function execute(name: Chapter): Promise<void> {
-  const outPath = path.join(OUT_DIR, `${name}.ipynb`);
-  const r = await runNotebook(notebookPath(name), { parameters: { mode: 'quick' }, outPath, timeoutCellSeconds: 900 });
-  const why = r.failure ? `cell ${r.failure.sourceCellNumber}: ${r.failure.sourceFirstLine}\n${r.failure.stderr}` : '';
-  assert.equal(r.status, 'ok', `${name} failed: ${why}`);
-  assert.equal(r.executedCells, r.cells);
-
-  const size = fs.statSync(outPath).size;
-  assert.ok(size < 5 * 1024 * 1024, `${name}: executed notebook is ${size} bytes (limit 5 MB)`);
-  const nb = readJson<{ cells: Array<{ cell_type: string; outputs?: Array<{ output_type: string; data?: Record<string, unknown> }> }> }>(outPath);
-  assert.deepEqual(validateNotebook(nb), [], `${name}: the executed notebook is not valid nbformat 4.5`);
-
-  const titles = displayedFigureTitles(nb);
-  for (const id of FIGURES[name]) {
-    assert.ok(fs.existsSync(figureFile(id)), `${name} did not save figure data for ${id}`);
-    const title = FIGURE_INFO[id as FigureId].title;
-    assert.ok(titles.some((t) => t.includes(title.slice(0, 20))), `${name} did not display "${title}"; displayed: ${titles.join(' | ')}`);
-  }
-  // Every figure display carries the offline HTML fallback next to the Plotly JSON.
-  for (const c of nb.cells) {
-    for (const o of c.outputs ?? []) {
-      if (o.data?.['application/vnd.plotly.v1+json']) assert.equal(typeof o.data['text/html'], 'string');
-    }
-  }
-}
-
-const near = (actual: number, expected: number, tol: number, what: string): void =>
-  assert.ok(Math.abs(actual - expected) <= tol, `${what}: ${actual} is not within ${tol} of ${expected}`);
+import { ROOT, readJson, resultsFile } from './helpers';
+import { execute, near } from './execute';
 
 test('00-setup: backend, verified data, smoke training', async () => {
   await execute('00-setup');
@@ -92,36 +54,6 @@ test('02-teacher-and-student: sizes, the teacher, the logit cache refuses jitter
   assert.ok(r.models[2].latencyMs < r.models[0].latencyMs, 'the 2x30 student answers faster than the teacher');
   assert.ok(r.teacherTestAccuracy > 0.95 && r.teacherTestAccuracy < 1, `teacher test accuracy ${r.teacherTestAccuracy}`);
   assert.equal(r.staleCacheRefused, true);
-});
-
-test('03-distillation-loss: code equals formula, T^2 keeps the gradient scale, Hinton identities', async () => {
-  await execute('03-distillation-loss');
-  const r = readJson<{
-    hand: { maxDifference: number };
-    grad: { temperatures: number[]; withT2: number[]; withoutT2: number[] };
-    klVsMse: { ratioAtMaxT: number };
-    identity1: Array<{ relativeError: number }>;
-    identity2: Array<{ T: number; relativeError: number }>;
-    pitfalls: { meanOverElementsRatio: number; missingT2Factor: number; temperature: number };
-    klWeightOverCe: number;
-    mseComparison: Array<{ T: number; 'T²·KL': number; 'MSE on soft labels': number }>;
-  }>(resultsFile('03-distillation-loss'));
-  // Issue 14 point 1: alpha·T²/(1 − alpha) at the quick setting, T 20 and alpha 0.9, is 3,600.
-  near(r.klWeightOverCe, (0.9 * 20 * 20) / (1 - 0.9), 1e-6, 'weight on the raw KL over the weight on CE');
-  // MSE on soft labels has much smaller gradients than T²·KL, and they shrink as T grows.
-  for (const m of r.mseComparison) assert.ok(m['MSE on soft labels'] < m['T²·KL'] / 10, `T = ${m.T}`);
-  const msep = r.mseComparison.map((m) => m['MSE on soft labels']);
-  for (let i = 1; i < msep.length; i++) assert.ok(msep[i] < msep[i - 1], 'MSE on soft labels: gradient falls with T');
-  assert.ok(r.hand.maxDifference < 1e-5);
-  const spread = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
-  assert.ok(spread(r.grad.withT2) < 10, `with T^2 the gradient stays within a small factor (${spread(r.grad.withT2)})`);
-  assert.ok(spread(r.grad.withoutT2) > 100, `without T^2 it collapses (${spread(r.grad.withoutT2)})`);
-  near(r.klVsMse.ratioAtMaxT, 1, 0.05, 'T^2 KL / MSE limit at the highest T');
-  for (const e of r.identity1) assert.ok(e.relativeError < 1e-4);
-  const high = r.identity2.filter((e) => e.T >= 20).map((e) => e.relativeError);
-  for (let i = 1; i < high.length; i++) assert.ok(high[i] < high[i - 1], 'the high-T approximation improves as T grows');
-  near(r.pitfalls.meanOverElementsRatio, 10, 1e-3, "'mean' over all elements divides by the class count");
-  near(r.pitfalls.missingT2Factor, r.pitfalls.temperature ** 2, 1e-2 * r.pitfalls.temperature ** 2, 'missing T^2 weakens the gradient by T^2');
 });
 
 test('04-training-the-student: the teacher beats both students; accuracies are sane', async () => {

@@ -17,7 +17,7 @@ const NATIVE_INSTALLED = ((): boolean => {
   }
 })();
 const ADDON_BUILT = loadNativeAddon().ok;
-const EXPECTED = NATIVE_INSTALLED ? 'tensorflow' : ADDON_BUILT ? 'native' : 'wasm';
+const EXPECTED = ADDON_BUILT ? 'native' : NATIVE_INSTALLED ? 'tensorflow' : 'wasm';
 
 /** Runs a snippet against the source library in a fresh process (backend choice is per process). */
 function runSnippet(code: string, env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {

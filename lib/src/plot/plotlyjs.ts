@@ -4,9 +4,8 @@ import * as zlib from 'node:zlib';
 import { KdlabError } from '../errors';
 
 /**
- * The plotly.js bundle that figures inline so they render with no network. The minified build
- * (plotly.js-dist-min, 4.9 MB) is preferred to plotly.js-dist (11 MB, same code unminified); both
- * are the same version, pinned in lib/package.json.
+ * The plotly.js bundle that figures inline so they render with no network: the minified build
+ * (plotly.js-dist-min, 4.9 MB), pinned in lib/package.json.
  */
 export interface PlotlyJs {
   file: string;
@@ -14,10 +13,7 @@ export interface PlotlyJs {
   source: string;
 }
 
-const CANDIDATES = [
-  ['plotly.js-dist-min', 'plotly.min.js'],
-  ['plotly.js-dist', 'plotly.js'],
-] as const;
+const CANDIDATES = [['plotly.js-dist-min', 'plotly.min.js']] as const;
 
 let cached: PlotlyJs | undefined;
 let cachedGzip: string | undefined;

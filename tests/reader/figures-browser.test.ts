@@ -13,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { CHROMIUM_ARGS, exportFigures, findChromium } from '../../tools/src/figure-export';
 import { FIGURE_IDS, type FigureId, buildFigure, saveFigure } from '../../lib/src/plot/registry';
 import { displayBundle, plotlyLoaderHtml } from '../../lib/src/plot/display';
-import { EXPECTED_TRACES, SAMPLE_INPUTS } from './fixtures';
-import { decodePng, greyVariance, pngSize } from './png';
+import { EXPECTED_TRACES, SAMPLE_INPUTS } from '../plot/fixtures';
+import { decodePng, greyVariance, pngSize } from '../plot/png';
 
 const chromiumPath = findChromium();
 const skip = chromiumPath
