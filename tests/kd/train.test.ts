@@ -356,3 +356,53 @@ test('the loss names its objective: mse trains without a temperature; parameters
   await assert.rejects(bad({ objective: 'mse', alpha: 0.5 }), code('NO_TEACHER', /teacherLogits/));
   m.dispose();
 });
+
+test('a step budget stops after exactly that many steps, mid-epoch, with the same weights as stopping by hand', async () => {
+  await initBackend({ quiet: true });
+  const { train: set } = data(); // 320 images: 5 batches of 64 per epoch
+  const budget = await (async () => {
+    const m = createStudent({ hidden: [16], seed: 6 });
+    const r = await train(m, { train: set, steps: 12, batchSize: 64, seed: 3 });
+    return { r, w: weightsOf(m), dispose: () => m.dispose() };
+  })();
+  assert.equal(budget.r.steps, 12);
+  assert.deepEqual(budget.r.history.map((h) => h.epoch), [1, 2, 3]);
+  assert.equal(budget.r.aborted, false);
+  // The same 12 steps stopped from onBatch (what notebook 06 did before train() had a budget).
+  const m = createStudent({ hidden: [16], seed: 6 });
+  const stop = new AbortController();
+  await train(m, { train: set, epochs: 3, batchSize: 64, seed: 3, progressEveryMs: 0, signal: stop.signal, onBatch: (p) => p.step >= 12 && stop.abort() });
+  assert.deepEqual(budget.w, weightsOf(m));
+  m.dispose();
+  budget.dispose();
+  // With epochs too, whichever comes first.
+  const both = createStudent({ hidden: [16], seed: 6 });
+  assert.equal((await train(both, { train: set, epochs: 1, steps: 100, batchSize: 64 })).steps, 5);
+  const code = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message);
+  await assert.rejects(train(both, { train: set, batchSize: 64 }), code(/give epochs .* or steps/));
+  await assert.rejects(train(both, { train: set, steps: 0 }), code(/steps must be a positive integer/));
+  await assert.rejects(train(both, { train: set, epochs: 1, keep: 'best' }), code(/keep: 'best' .* pass validation too/));
+  both.dispose();
+});
+
+test("keep: 'best' restores the best epoch's weights, also after a resume from a checkpoint", async () => {
+  await initBackend({ quiet: true });
+  const { train: set, validation } = data();
+  const opts = { train: set, validation, batchSize: 32, seed: 1, keep: 'best' as const, optimizer: { name: 'adam' as const, learningRate: 0.05 } };
+  const whole = createStudent({ hidden: [16], seed: 2 });
+  const r = await train(whole, { ...opts, epochs: 6 });
+  const curve = r.history.map((h) => h.valAccuracy as number);
+  const bestEpoch = curve.indexOf(Math.max(...curve)) + 1;
+  // A step of 0.05 makes the curve bounce (here: the best epoch is the 5th of 6).
+  assert.equal(r.kept?.epoch, bestEpoch);
+  assert.equal(evaluate(whole, validation).accuracy, Math.max(...curve));
+  // Interrupted right after the best epoch and resumed: the resumed run must go back to it.
+  const dir = tmp();
+  const part = createStudent({ hidden: [16], seed: 2 });
+  await train(part, { ...opts, epochs: Math.min(bestEpoch, 5), checkpoint: { dir } });
+  const resumed = createStudent({ hidden: [16], seed: 2 });
+  const r2 = await train(resumed, { ...opts, epochs: 6, checkpoint: { dir }, resumeFrom: dir });
+  assert.equal(r2.kept?.epoch, bestEpoch);
+  assert.deepEqual(weightsOf(resumed), weightsOf(whole));
+  for (const m of [whole, part, resumed]) m.dispose();
+});
