@@ -105,3 +105,27 @@ export function assertAlpha(alpha: number, where = 'kdLoss'): void {
     );
   }
 }
+
+// Hidden representations (hintLoss, cosineEmbeddingLoss; notebook 08), the counterparts of the
+// logit checks with the same input rules: tensors (not disposed), float32, batch first and equal
+// on both sides, finite values, shapes never broadcast. Activations come from
+// forwardWithFeatures (models.ts).
+
+export function assertHidden(x: unknown, name: string, where: string): asserts x is tf.Tensor {
+  assertTensor(x, name, where);
+  if (x.rank < 2) {
+    throw new InputError('BAD_RANK', `${where}: ${name} must be [batch, ...features], got shape ${describeShape(x)}.`);
+  }
+  if (x.dtype !== 'float32') throw new InputError('BAD_DTYPE', `${where}: ${name} must be float32 activations, got ${x.dtype}.`);
+  if (x.shape[0] === 0 || x.size === 0) throw new InputError('BAD_RANK', `${where}: ${name} is empty, shape ${describeShape(x)}.`);
+}
+
+export function assertSameBatch(s: tf.Tensor, t: tf.Tensor, where: string): void {
+  if (s.shape[0] !== t.shape[0]) {
+    throw new InputError(
+      'SHAPE_MISMATCH',
+      `${where}: batch mismatch: student activations ${describeShape(s)} vs teacher activations ${describeShape(t)}. ` +
+        'Each teacher row must belong to the same input as the student row.',
+    );
+  }
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors';
+import { assertFinite, assertHidden, assertSameBatch, describeShape } from './checks';
 import { featuresOf, withHardTerm } from './core';
 import type { ObjectiveEntry } from './types';
 
@@ -71,3 +72,34 @@ export const cosine: ObjectiveEntry<'cosine'> = {
         }),
       ),
 };
+
+// The public loss on hidden representations (notebook 08): mean over the batch of 1 − cos(h_S, h_T)
+// on flattened activations (torch.nn.CosineEmbeddingLoss with target 1, as in the PyTorch KD
+// tutorial).
+
+/**
+ * Cosine-embedding loss on hidden representations: mean over the batch of 1 − cos(h_S, h_T),
+ * each example's activations flattened (torch.nn.CosineEmbeddingLoss with target 1, the
+ * PyTorch KD tutorial's hidden-representation loss). 0 when every student vector points the
+ * teacher's way, 1 for orthogonal ones, 2 for opposite ones; the scale of either side does not
+ * matter. Both sides must have the same number of values per example (the tutorial average-pools
+ * the teacher's features to the student's size; a regressor works too).
+ */
+export function cosineEmbeddingLoss(studentHidden: tf.Tensor, teacherHidden: tf.Tensor): tf.Scalar {
+  const where = 'cosineEmbeddingLoss';
+  assertHidden(studentHidden, 'studentHidden', where);
+  assertHidden(teacherHidden, 'teacherHidden', where);
+  assertSameBatch(studentHidden, teacherHidden, where);
+  const perS = studentHidden.size / studentHidden.shape[0];
+  const perT = teacherHidden.size / teacherHidden.shape[0];
+  if (perS !== perT) {
+    throw new InputError(
+      'SHAPE_MISMATCH',
+      `${where}: student activations ${describeShape(studentHidden)} have ${perS} values per example, teacher activations ` +
+        `${describeShape(teacherHidden)} ${perT}. Pool the teacher's features or map the student's through a regressor first.`,
+    );
+  }
+  assertFinite(studentHidden, 'studentHidden', where, 'NON_FINITE_FEATURES');
+  assertFinite(teacherHidden, 'teacherHidden', where, 'NON_FINITE_FEATURES');
+  return tf.tidy(() => cosineCore(studentHidden, teacherHidden));
+}

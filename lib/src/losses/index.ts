@@ -27,7 +27,8 @@
  * hold only a logits file, refuse them (methods.ts runs them).
  *
  * Files: one per objective (hard, kd, mse, mse-prob, dkd, hint, cosine) with its table entry and
- * its public losses; types.ts the Objective union; checks.ts the input checks; core.ts the loss
+ * its public losses (hint.ts and cosine.ts: hintLoss and cosineEmbeddingLoss on hidden
+ * representations); types.ts the Objective union; checks.ts the input checks; core.ts the loss
  * cores several objectives share; table.ts the table and the queries on it.
  */
 
@@ -47,4 +48,6 @@ export { mseLogitsLoss } from './mse';
 export { mseProbabilitiesLoss } from './mse-prob';
 export { DKD_DEFAULTS, dkdLoss, dkdTerms } from './dkd';
 export type { DkdLossOptions, DkdTerms } from './dkd';
-export { cosineCore, poolFeatures } from './cosine';
+export { cosineCore, poolFeatures, cosineEmbeddingLoss } from './cosine';
+export { hintLoss } from './hint';
+export type { Regressor } from './hint';
