@@ -28,11 +28,9 @@ export {
 
 export {
   kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms, poolFeatures,
-  DKD_DEFAULTS,
+  DKD_DEFAULTS, hintLoss, cosineEmbeddingLoss,
 } from './losses';
-export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms } from './losses';
-export { hintLoss, cosineEmbeddingLoss } from './feature-losses';
-export type { Regressor } from './feature-losses';
+export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms, Regressor } from './losses';
 
 export {
   createTeacher, createStudent, createMlp, countParams, describeModel,

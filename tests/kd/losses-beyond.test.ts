@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { InputError } from '../../lib/src/errors';
-import { cosineEmbeddingLoss, hintLoss } from '../../lib/src/feature-losses';
-import { DKD_DEFAULTS, dkdLoss, dkdTerms, mseLogitsLoss, mseProbabilitiesLoss } from '../../lib/src/losses';
+import { cosineEmbeddingLoss, DKD_DEFAULTS, dkdLoss, dkdTerms, hintLoss, mseLogitsLoss, mseProbabilitiesLoss } from '../../lib/src/losses';
 import { createRegressor } from '../../lib/src/models';
 import { assertClose, logSoftmax64, numericGrad, randomMatrix, softmax64, type Matrix } from './reference';
 

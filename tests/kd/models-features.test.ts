@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { PIXELS } from '../../lib/src/data';
 import { InputError } from '../../lib/src/errors';
-import { cosineEmbeddingLoss, hintLoss } from '../../lib/src/feature-losses';
+import { cosineEmbeddingLoss, hintLoss } from '../../lib/src/losses';
 import {
   countParams, createConvNet, createConvStudent, createConvTeacher, createRegressor, createStudent, createTeacher, forwardWithFeatures,
   hiddenLayers,

@@ -11,7 +11,7 @@ import {
  * each run's full configuration is hashed, and each finished run is appended as one JSON line
  * keyed by that hash. The parent process is the only writer, so a rerun after any crash skips
  * what is done and never writes a duplicate; worker processes (one backend each) only train and
- * report. The objective's hyper-parameters come from the objective table in losses.ts.
+ * report. The objective's hyper-parameters come from the objective table in losses/table.ts.
  */
 
 /** One axis per hyper-parameter of the objective: temperature → temperatures, alpha → alphas. */

@@ -12,7 +12,7 @@ import { heapView, registerKernelWithSavedGradient, type WasmHeapBackend } from 
  * tens of microseconds of dispatch: about a sixth of the native KD step. Here it is one pass over
  * 1,280 numbers in float64, and the backward pass is one multiply by the saved gradient.
  *
- * The tf-ops losses in losses.ts stay the reference and the public API (kdLoss and friends);
+ * The tf-ops losses in losses/ stay the reference and the public API (kdLoss and friends);
  * tests/kd/fused-loss.test.ts checks this kernel's loss and gradient against them and against
  * finite differences.
  */

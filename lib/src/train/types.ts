@@ -55,7 +55,7 @@ export interface TeacherSource {
 }
 
 /**
- * A distillation loss: an objective (see Objective in losses.ts; `objective` defaults to 'kd')
+ * A distillation loss: an objective (see Objective in losses/types.ts; `objective` defaults to 'kd')
  * and the teacher, e.g. { teacherLogits, temperature: 4, alpha: 0.9 } or
  * { teacherLogits, objective: 'mse', alpha: 0.5 }. The feature objectives take the teacher model
  * (its hidden representations are computed per batch): { teacher, objective: 'cosine', alpha } or
