@@ -30,6 +30,7 @@ export {
   kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms, poolFeatures,
   DKD_DEFAULTS,
 } from './losses';
+export { resolveObjective } from './losses';
 export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms } from './losses';
 export { hintLoss, cosineEmbeddingLoss } from './feature-losses';
 export type { Regressor } from './feature-losses';
@@ -46,6 +47,7 @@ export type {
 export { train } from './train';
 
 export { runAll, executeRun, runKey, readRun, loadRunModel, runLogits, runsFrame, createModel } from './runs';
+export { lastHiddenShape } from './runs';
 export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec, RunResult, RunAllOptions, SplitScore, TrainingFit, RunTableRow } from './runs';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec, TeacherSource } from './train';
 
@@ -90,12 +92,3 @@ export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from '
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';
 
 export { danfo } from './danfo';
-
-export {
-  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, methodRunDir, ensureConvTeacher, beyondLogitsSettings,
-  lastHiddenShape, regressorParams, METHODS,
-} from './methods';
-export type {
-  ModelArch, MethodName, Method, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
-  MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
-} from './methods';

@@ -28,7 +28,7 @@ import type { NoInfer } from './type-utils';
  * reads a parameter differently: DKD's alpha is a weight ≥ 0) and its test: train() and the grid
  * read everything from here. Feature objectives (hint, cosine) also read the hidden
  * representations of the batch (FeatureInputs): train() then runs the teacher per batch in
- * inference mode, and grids, which hold only a logits file, refuse them (methods.ts runs them).
+ * inference mode, and grids, which hold only a logits file, refuse them (the run engine runs them).
  */
 
 // ---------------------------------------------------------------------------------------------
