@@ -30,6 +30,7 @@ export {
   kdLoss, distillationLoss, studentLoss, softTargetCrossEntropy, mseLogitsLoss, mseProbabilitiesLoss, dkdLoss, dkdTerms, poolFeatures,
   DKD_DEFAULTS, hintLoss, cosineEmbeddingLoss,
 } from './losses';
+export { resolveObjective } from './losses';
 export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms, Regressor } from './losses';
 
 export {
@@ -44,6 +45,7 @@ export type {
 export { train } from './train';
 
 export { runAll, executeRun, runKey, readRun, loadRunModel, runLogits, runsFrame, createModel } from './runs';
+export { lastHiddenShape } from './runs';
 export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec, RunResult, RunAllOptions, SplitScore, TrainingFit, RunTableRow } from './runs';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec, TeacherSource } from './train';
 
@@ -61,9 +63,7 @@ export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgr
 export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export { compareOverSeeds, summarize, chapterSeedWorkers, trainSeedPair } from './headline';
 export { meanSd, formatMeanSd } from './stats';
-export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers, SeedPairOptions, KeptStudent } from './headline';
 export type { MeanSd } from './stats';
 export {
   buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
@@ -90,12 +90,3 @@ export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from '
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';
 
 export { danfo } from './danfo';
-
-export {
-  runMethods, expandMethods, summarizeMethods, methodNeeds, methodRunKey, methodRunDir, ensureConvTeacher, beyondLogitsSettings,
-  lastHiddenShape, regressorParams, METHODS,
-} from './methods';
-export type {
-  ModelArch, MethodName, Method, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
-  MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
-} from './methods';

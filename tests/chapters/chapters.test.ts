@@ -164,31 +164,46 @@ test('06-generalization: transfer-set sizes over seeds, the missing 3 and the 7s
   assert.ok(r.omitted.study.test.atChosen.errorsByClass[3] < r.omitted.study.test.atZero.errorsByClass[3]);
 });
 
-test('08-beyond-logits: every method over >= 3 seeds for both pairs, summaries by hand, the DKD identity, sane accuracies', async () => {
+test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group-by summaries, the DKD identity, sane accuracies', async () => {
   await execute('08-beyond-logits');
-  type Row = { method: string; seed: number; testAccuracy: number; testErrors: number; extraParams: number };
-  type Pair = { teacherTestAccuracy: number; rows: Row[]; summary: Array<{ method: string; runs: number; testAccuracy: { mean: number; sd: number } }> };
+  type Run = { pair: string; method: string; seed: number; objective: string; testAccuracy: number; testErrors: number; extraParams: number; epochs: number };
+  type Summary = { pair: string; method: string; testErrors_count: number; testErrors_mean: number; testErrors_std: number; testAccuracy_mean: number; testAccuracy_std: number };
   const r = readJson<{
     seeds: number[];
-    mlp: Pair;
-    conv: Pair;
+    runs: Run[];
+    summary: Summary[];
+    needs: Array<{ pair: string; method: string; 'extra parameters (training only)': number }>;
+    teachers: Record<'MLP' | 'CNN', { key: string; test: { accuracy: number } }>;
     dkd: { identityMaxError: number; bins: Array<{ 'KD weight on NCKD (1 − p_t)': number; images: number }> };
   }>(resultsFile('08-beyond-logits'));
   const methods = ['scratch', 'kd', 'mse-logits', 'mse-prob', 'dkd', 'hint', 'cosine'];
   assert.ok(r.seeds.length >= 3);
-  for (const [name, pair] of [['mlp', r.mlp], ['conv', r.conv]] as const) {
-    assert.deepEqual(pair.summary.map((s) => s.method), methods, `${name}: every method`);
-    assert.equal(pair.rows.length, methods.length * r.seeds.length, `${name}: one run per method and seed`);
-    assert.ok(pair.teacherTestAccuracy > 0.9 && pair.teacherTestAccuracy < 1, `${name} teacher ${pair.teacherTestAccuracy}`);
-    for (const s of pair.summary) {
-      const accs = pair.rows.filter((x) => x.method === s.method).map((x) => x.testAccuracy);
-      const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
-      const sd = Math.sqrt(accs.reduce((a, x) => a + (x - mean) ** 2, 0) / (accs.length - 1));
-      near(s.testAccuracy.mean, mean, 1e-12, `${name} ${s.method} mean`);
-      near(s.testAccuracy.sd, sd, 1e-12, `${name} ${s.method} sd`);
-      assert.ok(mean > 0.8 && mean < 1, `${name} ${s.method}: test accuracy ${mean}`);
+  assert.notEqual(r.teachers.MLP.key, r.teachers.CNN.key);
+  for (const pair of ['MLP', 'CNN'] as const) {
+    const runs = r.runs.filter((x) => x.pair === pair);
+    const summary = r.summary.filter((s) => s.pair === pair);
+    assert.deepEqual(summary.map((s) => s.method), methods, `${pair}: every method, in the table's order`);
+    assert.equal(runs.length, methods.length * r.seeds.length, `${pair}: one run per method and seed`);
+    const teacher = r.teachers[pair].test.accuracy;
+    assert.ok(teacher > 0.9 && teacher < 1, `${pair} teacher ${teacher}`);
+    for (const s of summary) {
+      const own = runs.filter((x) => x.method === s.method);
+      assert.deepEqual(own.map((x) => x.seed).sort(), [...r.seeds].sort(), `${pair} ${s.method}: every seed`);
+      assert.equal(s.testErrors_count, r.seeds.length);
+      // The group-by's mean and sample sd (n − 1), recomputed from the runs.
+      for (const [col, mean, sd] of [['testAccuracy', s.testAccuracy_mean, s.testAccuracy_std], ['testErrors', s.testErrors_mean, s.testErrors_std]] as const) {
+        const xs = own.map((x) => x[col]);
+        const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+        near(mean, m, 1e-9, `${pair} ${s.method} ${col} mean`);
+        near(sd, Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)), 1e-9, `${pair} ${s.method} ${col} sd`);
+      }
+      assert.ok(s.testAccuracy_mean > 0.8 && s.testAccuracy_mean < 1, `${pair} ${s.method}: test accuracy ${s.testAccuracy_mean}`);
+      for (const x of own) near(x.testErrors, Math.round((1 - x.testAccuracy) * 10000), 0, `${pair} ${s.method}: errors of 10,000`);
     }
-    for (const x of pair.rows) assert.equal(x.extraParams > 0, x.method === 'hint', `${name} ${x.method}: only the hint trains a regressor`);
+    for (const x of runs) assert.equal(x.extraParams > 0, x.method === 'hint', `${pair} ${x.method}: only the hint trains a regressor`);
+    // The needs table's regressor size (computed before training) is the one the runs trained.
+    const hint = r.needs.find((n) => n.pair === pair && n.method === 'hint');
+    assert.equal(hint?.['extra parameters (training only)'], runs.find((x) => x.method === 'hint')?.extraParams);
   }
   // KL = TCKD + (1 − p_t)·NCKD on real outputs, and KD's weight on NCKD falls as the teacher grows confident.
   assert.ok(r.dkd.identityMaxError < 1e-4, `identity residual ${r.dkd.identityMaxError}`);

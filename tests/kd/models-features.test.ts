@@ -9,6 +9,7 @@ import {
   countParams, createConvNet, createConvStudent, createConvTeacher, createRegressor, createStudent, createTeacher, forwardWithFeatures,
   hiddenLayers,
 } from '../../lib/src/models';
+import { createModel, lastHiddenShape } from '../../lib/src/runs/models';
 import { assertClose, rng } from './reference';
 
 /** Hidden activations (forwardWithFeatures) and the convolutional teacher and student. */
@@ -149,4 +150,27 @@ test('hint and cosine losses compose with forwardWithFeatures: a few SGD steps o
   tf.dispose([x, target, pooled]);
   optimizer.dispose();
   for (const m of [teacher, student, regressor]) m.dispose();
+});
+
+test('lastHiddenShape of a model spec is the last hidden layer of the model createModel builds; regressor sizes in closed form', async () => {
+  await initBackend({ quiet: true });
+  // MLP: the last hidden layer's width. Conv: 28 → 14 (stride 2) → 14 (pool, stride 1) → 7 (stride 2), f2 channels.
+  const cases = [
+    { spec: { kind: 'mlp', hidden: [30, 20] } as const, shape: [20] },
+    { spec: { kind: 'conv', filters: [4, 8] } as const, shape: [7, 7, 8] },
+  ];
+  for (const { spec, shape } of cases) {
+    const s = spec.kind === 'mlp' ? { kind: 'mlp' as const, hidden: [...spec.hidden] } : { kind: 'conv' as const, filters: [...spec.filters] as [number, number] };
+    assert.deepEqual(lastHiddenShape(s), shape);
+    const m = createModel(s, 0);
+    assert.deepEqual(hiddenLayers(m).at(-1)?.shape, shape);
+    m.dispose();
+  }
+  // The hint's regressor (what notebook 08 counts as extra parameters): a dense layer s → t on
+  // vectors (s·t weights + t biases), a 1×1 convolution c_s → c_t on images of the same size.
+  for (const [a, b, n] of [[[800], [1200], 800 * 1200 + 1200], [[7, 7, 32], [7, 7, 64], 32 * 64 + 64]] as const) {
+    const r = createRegressor([...a], [...b]);
+    assert.equal(countParams(r), n, `${a} → ${b}`);
+    r.dispose();
+  }
 });

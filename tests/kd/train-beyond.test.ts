@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { loadMnist, subset, type DigitSet } from '../../lib/src/data';
@@ -225,4 +228,48 @@ test('feature objectives: missing teacher or regressor, wrong regressor, student
   assert.equal(expandGrid(grid('dkd', { temperatures: [4], alphas: [1, 8], betas: [8] })).length, 2, 'a DKD grid takes alphas above 1');
   assert.throws(() => expandGrid(grid('dkd', { temperatures: [4], alphas: [-1], betas: [8] })), code('BAD_GRID'));
   for (const m of [teacher, student, big]) m.dispose();
+});
+
+test('feature objectives as runs: hint and cosine name their teacher run, train from its hidden layers (not as scratch)', async () => {
+  await initBackend({ quiet: true });
+  const { checkRunSpec, executeRun, loadRunModel } = await import('../../lib/src/runs');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-feature-runs-'));
+  const env = { runs: process.env.KDLAB_RUNS_DIR, cache: process.env.KDLAB_CACHE_DIR };
+  process.env.KDLAB_RUNS_DIR = path.join(tmp, 'runs');
+  process.env.KDLAB_CACHE_DIR = path.join(tmp, 'cache');
+  try {
+    const base = {
+      data: { validationSize: 100, splitSeed: 0, pool: 128 }, optimizer: { name: 'adam', learningRate: 1e-3 },
+      budget: { epochs: 1 }, batchSize: 32, seed: 3, record: { weights: true },
+    } as const;
+    const teacher = await executeRun({ ...base, model: { kind: 'mlp', hidden: [16] }, objective: { objective: 'hard' } });
+    const student = (objective: Objective) => ({
+      ...base, model: { kind: 'mlp' as const, hidden: [8] }, objective, teacher: objective.objective === 'hard' ? undefined : { run: teacher.key },
+    });
+    for (const objective of [{ objective: 'hint', alpha: 0.5 }, { objective: 'cosine', alpha: 0.5 }] as Objective[]) {
+      checkRunSpec(student(objective));
+      assert.throws(() => checkRunSpec({ ...student(objective), teacher: undefined }), code('BAD_RUN_SPEC'), `${objective.objective} without a teacher`);
+    }
+    assert.throws(() => checkRunSpec({ ...student({ objective: 'hard' }), teacher: { run: teacher.key } }), code('BAD_RUN_SPEC'));
+    const hard = await executeRun(student({ objective: 'hard' }));
+    const hint = await executeRun(student({ objective: 'hint', alpha: 0.5 }));
+    const cosine = await executeRun(student({ objective: 'cosine', alpha: 0.5 }));
+    // The hint's regressor maps the student's 8 units to the teacher's 16: 8·16 weights + 16 biases.
+    assert.deepEqual([hard.extraParams, hint.extraParams, cosine.extraParams], [0, 8 * 16 + 16, 0]);
+    // Same seed, same initial weights and batches: only the loss differs, so the weights must too.
+    const weights = async (r: typeof hard) => {
+      const m = await loadRunModel(r);
+      const w = m.getWeights().flatMap((t) => Array.from(t.dataSync()));
+      m.dispose();
+      return w;
+    };
+    const w0 = await weights(hard);
+    for (const r of [hint, cosine]) assert.notDeepEqual(await weights(r), w0, `${r.spec.objective.objective} trained like scratch`);
+  } finally {
+    if (env.runs === undefined) delete process.env.KDLAB_RUNS_DIR;
+    else process.env.KDLAB_RUNS_DIR = env.runs;
+    if (env.cache === undefined) delete process.env.KDLAB_CACHE_DIR;
+    else process.env.KDLAB_CACHE_DIR = env.cache;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -45,13 +45,14 @@ export function trainingFit(model: tf.LayersModel, set: DigitSet, teacherLogits:
   return { trainErrors, teacherDisagreements: disagreements };
 }
 
-/** The teacher's finished run, loaded: its model, and its logits on the run's training images. */
-async function teacherOf(spec: RunSpec, data: RunData): Promise<{ model: tf.Sequential; logits: Float32Array }> {
+/** The teacher's finished run, loaded: its model, and (withLogits) its logits on the run's training images. */
+async function teacherOf(spec: RunSpec, data: RunData, withLogits: boolean): Promise<{ model: tf.Sequential; logits: Float32Array | null }> {
   const key = spec.teacher?.run ?? '';
   if (!readRun(key)) {
     throw new KdlabError('TEACHER_MISSING', `run "${spec.label ?? runKey(spec)}" distils from run ${key}, which is not in the store: run the teacher's spec first (runAll([teacher, ...students]) orders them).`);
   }
   const model = await loadRunModel(key);
+  if (!withLogits) return { model, logits: null };
   const pool = teacherLogitsCached(model, data.pool).logits;
   return { model, logits: data.poolIndices ? transferLogits(pool, { ...data.train, poolIndices: data.poolIndices, poolId: data.pool.id }) : pool };
 }
@@ -70,7 +71,8 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
   const data = resolveData(spec.data);
   const resolved = resolveObjective(spec.objective, `run "${spec.label ?? key}"`);
   const model = createModel(spec.model, spec.seed, 'student');
-  const teacher = resolved.needsTeacher ? await teacherOf(spec, data) : null;
+  // Hint and cosine read the teacher's hidden layers (its model), the logit objectives its logits.
+  const teacher = resolved.needsTeacher || resolved.needsFeatures ? await teacherOf(spec, data, resolved.needsTeacher || record.fit) : null;
   let regressor: tf.Sequential | undefined;
   try {
     if (resolved.needsRegressor && teacher) {
@@ -78,7 +80,7 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       regressor = createRegressor(shapeOf(model), shapeOf(teacher.model), { seed: spec.seed });
     }
     const loss: LossSpec = teacher
-      ? ({ ...spec.objective, teacherLogits: teacher.logits, teacher: resolved.needsFeatures ? teacher.model : undefined, regressor } as LossSpec)
+      ? ({ ...spec.objective, teacherLogits: teacher.logits ?? undefined, teacher: resolved.needsFeatures ? teacher.model : undefined, regressor } as LossSpec)
       : 'hard';
     const checkpointDir = path.join(dir, 'checkpoint');
     const budget = spec.budget as { epochs?: number; steps?: number };

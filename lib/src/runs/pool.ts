@@ -84,7 +84,9 @@ export async function executeRun(spec: RunSpec, options: Omit<RunAllOptions, 'wo
 async function prepareTeacherLogits(specs: RunSpec[]): Promise<void> {
   const wanted = new Map<string, RunSpec>();
   for (const s of specs) {
-    if (!s.teacher || !resolveObjective(s.objective).needsTeacher) continue;
+    const r = resolveObjective(s.objective);
+    // Logits for the logit objectives, and for a feature objective's training fit (execute.ts).
+    if (!s.teacher || !(r.needsTeacher || (r.needsFeatures && s.record?.fit))) continue;
     wanted.set(JSON.stringify([s.teacher.run, s.data.validationSize, s.data.splitSeed, s.data.pool ?? null]), s);
   }
   for (const s of wanted.values()) {

@@ -136,8 +136,10 @@ export function checkRunSpec(spec: RunSpec): void {
     || (m.kind === 'conv' && Array.isArray(m.filters) && m.filters.length === 2 && m.filters.every(positiveInt)));
   if (!okModel) bad(`model must be { kind: 'mlp', hidden: [800, 800] } or { kind: 'conv', filters: [16, 32] }, got ${JSON.stringify(m)}.`);
   const resolved = resolveObjective(spec.objective, `run "${spec.label ?? describeRun(spec)}"`);
-  if (resolved.needsTeacher && !spec.teacher?.run) bad(`objective '${spec.objective.objective}' needs teacher: { run: <key of the teacher's run> }.`);
-  if (!resolved.needsTeacher && spec.teacher) bad(`objective 'hard' uses no teacher: remove teacher.`);
+  // Logit objectives read the teacher's logits, feature objectives (hint, cosine) its hidden layers.
+  const usesTeacher = resolved.needsTeacher || resolved.needsFeatures;
+  if (usesTeacher && !spec.teacher?.run) bad(`objective '${spec.objective.objective}' needs teacher: { run: <key of the teacher's run> }.`);
+  if (!usesTeacher && spec.teacher) bad(`objective '${spec.objective.objective}' uses no teacher: remove teacher.`);
   const b = spec.budget as Partial<{ epochs: number; steps: number }>;
   if (!b || (b.epochs === undefined) === (b.steps === undefined)) bad(`budget must be { epochs: n } or { steps: n }, got ${JSON.stringify(b)}.`);
   if (b.epochs !== undefined && !positiveInt(b.epochs)) bad(`budget.epochs must be a positive integer, got ${b.epochs}.`);
