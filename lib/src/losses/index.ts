@@ -21,10 +21,10 @@
  * kdLoss and the training step call. Adding an objective = a member of `Objective` (types.ts), a
  * file <name>.ts with its entry and public loss, listed in OBJECTIVES (table.ts; and in PARAMETERS
  * for a new kind of hyper-parameter, or `rules` when one objective reads a parameter differently:
- * DKD's alpha is a weight ≥ 0) and its test: train() and the grid read everything from the table.
- * Feature objectives (hint, cosine) also read the hidden representations of the batch
- * (FeatureInputs): train() then runs the teacher per batch in inference mode, and grids, which
- * hold only a logits file, refuse them (methods.ts runs them).
+ * DKD's alpha is a weight ≥ 0) and its test: train() and run specs read everything from the
+ * table. Feature objectives (hint, cosine) also read the hidden representations of the batch
+ * (FeatureInputs): train() then runs the teacher per batch in inference mode (a run spec names
+ * the teacher's run, whose weights the engine loads).
  *
  * Files: one per objective (hard, kd, mse, mse-prob, dkd, hint, cosine) with its table entry and
  * its public losses (hint.ts and cosine.ts: hintLoss and cosineEmbeddingLoss on hidden
