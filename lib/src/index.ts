@@ -63,9 +63,7 @@ export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgr
 export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
-export { compareOverSeeds, summarize, chapterSeedWorkers, trainSeedPair } from './headline';
 export { meanSd, formatMeanSd } from './stats';
-export type { SeedComparison, SeedRun, RunScore, CompareOverSeedsOptions, SeedWorkers, SeedPairOptions, KeptStudent } from './headline';
 export type { MeanSd } from './stats';
 export {
   buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
