@@ -9,7 +9,6 @@ export { KdlabError, InputError, DataError, BackendError } from './errors';
 export type { ErrorCode, InputErrorCode, DataErrorCode, RuntimeErrorCode } from './errors';
 
 export { initBackend, describeBackend } from './backend';
-export { withBlasThreads } from './kernels/native';
 export type { BackendInfo, BackendName } from './backend';
 
 export { workbookDir } from './paths';
@@ -56,9 +55,6 @@ export { teacherLogitsCached } from './cache';
 export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
 export { saveCheckpoint, loadCheckpoint } from './checkpoint';
-
-export { runGrid, expandGrid, selectBest, flattenRows, gridFrame, WORKER_BLAS_THREADS, loadGridWeights, gridWeightsDir } from './grid';
-export type { GridSpec, RunConfig, RunRow, GridResult, GridRunOptions, GridProgress, SplitSettings, SplitWorkers } from './grid';
 
 export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec, saveResult } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';

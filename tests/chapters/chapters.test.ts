@@ -59,6 +59,7 @@ test('02-teacher-and-student: sizes, the teacher, the logit cache refuses jitter
 test('04-training-the-student: the teacher beats both students; accuracies are sane', async () => {
   await execute('04-training-the-student');
   type Run = { seed: number; scratch: { testErrors: number }; distilled: { testErrors: number } };
+  type MeanSd = { mean: number; sd: number; n: number };
   const r = readJson<{
     seed: number;
     teacherTestAccuracy: number;
@@ -66,7 +67,9 @@ test('04-training-the-student: the teacher beats both students; accuracies are s
     distilled: { testAccuracy: number; testErrors: number };
     small: { scratch: { testAccuracy: number }; distilled: { testAccuracy: number } };
     stepCheck: { lossGap: number; weightGap: number };
-    headline: { seeds: number[]; runs: Run[]; scratchErrors: { mean: number; sd: number }; distilledErrors: { mean: number; sd: number } };
+    headline: {
+      seeds: number[]; runs: Run[]; scratchErrors: MeanSd; distilledErrors: MeanSd; errorsSaved: MeanSd; distilledWins: number;
+    };
   }>(resultsFile('04-training-the-student'));
   // The KD step written out in the notebook is train()'s step: same loss, same weights.
   assert.ok(r.stepCheck.lossGap < 1e-3, `loss by hand vs train(): ${r.stepCheck.lossGap}`);
@@ -76,9 +79,19 @@ test('04-training-the-student: the teacher beats both students; accuracies are s
   assert.ok(h.seeds.length >= 3 && h.runs.length === h.seeds.length);
   const own = h.runs.find((x) => x.seed === r.seed);
   assert.deepEqual([own?.scratch.testErrors, own?.distilled.testErrors], [r.scratch.testErrors, r.distilled.testErrors]);
+  assert.deepEqual(h.runs.map((x) => x.seed), h.seeds, 'one paired row per seed, in seed order');
+  // The notebook's danfo group-by and paired Series, against mean and sample sd computed here.
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  near(h.scratchErrors.mean, mean(h.runs.map((x) => x.scratch.testErrors)), 1e-9, 'scratch mean');
-  near(h.distilledErrors.mean, mean(h.runs.map((x) => x.distilled.testErrors)), 1e-9, 'distilled mean');
+  const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+  const scratchErrors = h.runs.map((x) => x.scratch.testErrors);
+  const distilledErrors = h.runs.map((x) => x.distilled.testErrors);
+  const saved = h.runs.map((x) => x.scratch.testErrors - x.distilled.testErrors);
+  for (const [got, xs, what] of [[h.scratchErrors, scratchErrors, 'scratch'], [h.distilledErrors, distilledErrors, 'distilled'], [h.errorsSaved, saved, 'saved']] as const) {
+    near(got.mean, mean(xs), 1e-9, `${what} mean`);
+    near(got.sd, sd(xs), 1e-9, `${what} sd`);
+    assert.equal(got.n, h.seeds.length, `${what} n`);
+  }
+  assert.equal(h.distilledWins, saved.filter((x) => x > 0).length, 'distilled wins');
   assert.ok(h.distilledErrors.mean < h.scratchErrors.mean, `quick mode: distilled ${h.distilledErrors.mean} vs scratch ${h.scratchErrors.mean} test errors over seeds`);
   const students = [r.scratch.testAccuracy, r.distilled.testAccuracy, r.small.scratch.testAccuracy, r.small.distilled.testAccuracy];
   for (const a of students) {
@@ -89,22 +102,24 @@ test('04-training-the-student: the teacher beats both students; accuracies are s
 });
 
 test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for the chosen setting', async () => {
-  // Grid rows saved by an older version of the code would not match this version's training.
-  const grids = path.join(ROOT, 'build', 'results', 'grids');
-  for (const f of fs.existsSync(grids) ? fs.readdirSync(grids) : []) if (f.startsWith('05-quick-')) fs.rmSync(path.join(grids, f), { recursive: true });
   await execute('05-evaluation-and-tuning');
   const r = readJson<{
     grid: { temperatures: number[]; alphas: number[] };
-    chosen: Array<{ student: string; temperature: number; alpha: number; valAccuracy: number; plainStudentValAccuracy: number; plainStudentTestAccuracy: number; testAccuracy: number; loadedFromGrid: boolean }>;
+    chosen: Array<{ student: string; temperature: number; alpha: number; valAccuracy: number; plainStudentValAccuracy: number; plainStudentTestAccuracy: number; testAccuracy: number }>;
     table: Array<{ model: string; student: string; valAccuracy: number; testAccuracy: number }>;
     teacherTestAccuracy: number;
-    large: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
-    small: Array<{ temperature: number; alpha: number; valAccuracy: number }>;
+    large: Array<{ temperature: number; alpha: number; valAccuracy: number; key: string; objective: string }>;
+    small: Array<{ temperature: number; alpha: number; valAccuracy: number; key: string; objective: string }>;
   }>(resultsFile('05-evaluation-and-tuning'));
   for (const rows of [r.large, r.small]) {
     assert.equal(rows.length, r.grid.temperatures.length * r.grid.alphas.length);
-    const alpha0 = rows.filter((x) => x.alpha === 0).map((x) => x.valAccuracy);
-    assert.equal(new Set(alpha0).size, 1, 'alpha = 0 does not depend on T');
+    // One run per cell with alpha > 0, and one plain run ('hard') shown in every alpha = 0 cell.
+    const alpha0 = rows.filter((x) => x.alpha === 0);
+    assert.equal(new Set(alpha0.map((x) => x.key)).size, 1, 'alpha = 0 is one run, whatever T');
+    assert.ok(alpha0.every((x) => x.objective === 'hard'));
+    const distilled = rows.filter((x) => x.alpha > 0);
+    assert.ok(distilled.every((x) => x.objective === 'kd'));
+    assert.equal(new Set(distilled.map((x) => x.key)).size, distilled.length, 'every distilled cell is its own run');
     for (const x of rows) assert.ok(x.valAccuracy > 0.5 && x.valAccuracy < 1);
   }
   // §3.5 compares with the teacher: its row and the plain student's test accuracy are in the table.
@@ -116,8 +131,7 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
     assert.equal(c.valAccuracy, Math.max(...rows.map((x) => x.valAccuracy)), 'the chosen setting has the best validation accuracy');
     assert.ok(c.valAccuracy >= c.plainStudentValAccuracy);
     assert.ok(c.testAccuracy > 0.85 && c.testAccuracy < 1, `chosen ${c.student} test accuracy ${c.testAccuracy}`);
-    // The grid saved its students and the notebook loaded them: the very models the grid validated.
-    assert.ok(c.loadedFromGrid, `the ${c.student} students were loaded from the grid's weights, not retrained`);
+    // The runs kept their students and the notebook loaded them: the very models the grid validated.
     const final = (model: string) => r.table.find((x) => x.model === model && x.student === c.student)?.valAccuracy;
     assert.equal(final('chosen on validation'), c.valAccuracy, `the loaded ${c.student} scores its grid run's validation accuracy`);
     assert.equal(final('plain student (α = 0)'), c.plainStudentValAccuracy, `the loaded plain ${c.student} scores its grid run's validation accuracy`);

@@ -13,7 +13,7 @@ import { initBackend } from '../../lib/src/backend';
 import { chapterConfig } from '../../lib/src/chapter';
 import { loadMnist, loadSplits, subset, take, type SplitData } from '../../lib/src/data';
 import { teacherLogitsCached } from '../../lib/src/cache';
-import { WORKER_BLAS_THREADS } from '../../lib/src/grid';
+import { WORKER_BLAS_THREADS } from '../../lib/src/kernels/native';
 import { withBlasThreads } from '../../lib/src/kernels/native';
 import { createStudent } from '../../lib/src/models';
 import { InputError } from '../../lib/src/errors';

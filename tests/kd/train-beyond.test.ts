@@ -8,7 +8,6 @@ import { initBackend } from '../../lib/src/backend';
 import { loadMnist, subset, type DigitSet } from '../../lib/src/data';
 import { InputError } from '../../lib/src/errors';
 import { cosineEmbeddingLoss, dkdLoss, hintLoss, mseProbabilitiesLoss, poolFeatures, resolveObjective, studentLoss, type Objective } from '../../lib/src/losses';
-import { expandGrid, type GridSpec } from '../../lib/src/grid';
 import { createConvStudent, createConvTeacher, createRegressor, createStudent, createTeacher, forwardWithFeatures, hiddenLayers } from '../../lib/src/models';
 import { createTrainStep, Optimizer, train, type StepBatch } from '../../lib/src/train';
 import { resolveLoss } from '../../lib/src/train/teacher-targets';
@@ -198,7 +197,7 @@ test('hint and cosine on the conv teacher and student: conv regressor learns, ch
   teacher.dispose();
 });
 
-test('feature objectives: missing teacher or regressor, wrong regressor, student larger than teacher, grids → clear InputErrors', async () => {
+test('feature objectives: missing teacher or regressor, wrong regressor, student larger than teacher → clear InputErrors', async () => {
   await initBackend({ quiet: true });
   const set = digits();
   const teacher = createTeacher({ hidden: [32, 32], seed: 1 });
@@ -222,11 +221,6 @@ test('feature objectives: missing teacher or regressor, wrong regressor, student
   assert.deepEqual(idle.getWeights().map((w) => Array.from(w.dataSync())), idleBefore);
   idle.dispose();
   assert.equal(tf.memory().numTensors, baseline, 'failed calls leave no tensors');
-  const grid = (objective: string, extra: object) =>
-    ({ name: 'g', objective, students: [[8]], epochs: 1, teacherLogits: { file: 'f', key: 'k' }, ...extra }) as unknown as GridSpec;
-  assert.throws(() => expandGrid(grid('hint', { alphas: [0.5] })), (e) => code('BAD_GRID')(e) && /runMethods/.test((e as Error).message));
-  assert.equal(expandGrid(grid('dkd', { temperatures: [4], alphas: [1, 8], betas: [8] })).length, 2, 'a DKD grid takes alphas above 1');
-  assert.throws(() => expandGrid(grid('dkd', { temperatures: [4], alphas: [-1], betas: [8] })), code('BAD_GRID'));
   for (const m of [teacher, student, big]) m.dispose();
 });
 

@@ -18,7 +18,7 @@ import { buildTransferSet, classCounts, transferLogits, transferSetFraction, tra
 import { InputError } from '../../lib/src/errors';
 import { runTransferExperiment, summarizeTransferSizes, transferRun, transferSizeFigureData, type TransferRun } from '../../lib/src/generalization';
 import { teacherLogitsCached } from '../../lib/src/cache';
-import { WORKER_BLAS_THREADS } from '../../lib/src/grid';
+import { WORKER_BLAS_THREADS } from '../../lib/src/kernels/native';
 import { withBlasThreads } from '../../lib/src/kernels/native';
 import { createStudent } from '../../lib/src/models';
 import { accuracyVsTransferSetSize } from '../../lib/src/plot/figures/accuracy-vs-transfer-set-size';

@@ -60,7 +60,7 @@ test('require("kdlab") loads neither the tools nor zeromq, ajv, playwright or da
   for (const internal of ['uncheckedLosses', 'killAllKernels', 'KdOptimizer', 'Optimizer', 'createTrainStep', 'workbookRoot', 'writeFileAtomic', 'gradeSubmission', 'runNotebook', 'HOMEWORK_PROBES']) {
     assert.ok(!out.names.includes(internal), `kdlab exports the internal ${internal}`);
   }
-  for (const used of ['kdLoss', 'train', 'createStudent', 'startNotebook', 'saveFigure', 'show', 'runGrid']) {
+  for (const used of ['kdLoss', 'train', 'createStudent', 'startNotebook', 'saveFigure', 'show', 'runAll', 'runsFrame']) {
     assert.ok(out.names.includes(used), `kdlab no longer exports ${used}`);
   }
 });

@@ -297,9 +297,9 @@ export function setNativeKernels(on: boolean): boolean {
 }
 
 /**
- * BLAS threads in each grid worker: the workers, not threads inside them, share the cores. A run's
- * digits depend on it (withBlasThreads), so retraining a grid run elsewhere uses the same count,
- * and the teacher's cached logits are computed with it (teacherLogitsCached).
+ * BLAS threads in each worker process: the workers, not threads inside them, share the cores. A
+ * run's digits depend on it (withBlasThreads), so the teacher's cached logits are computed with it
+ * (teacherLogitsCached); a run spec's own count is its blasThreads (runs/execute.ts sets it).
  */
 export const WORKER_BLAS_THREADS = 1;
 
@@ -312,8 +312,8 @@ export function setBlasThreads(n: number): number {
 /**
  * Runs `fn` with OpenBLAS set to `n` threads and puts the previous count back afterwards (a no-op
  * without the addon). OpenBLAS's sums come out in a different order with a different thread count,
- * so a run reproduces another run's digits only with the same count: a notebook that retrains a
- * grid run in its own process (grid workers use 1 thread) wraps the training in this.
+ * so a run reproduces another run's digits only with the same count: the run engine trains each
+ * spec inside this at its blasThreads, in a worker or in-process alike.
  */
 export async function withBlasThreads<T>(n: number, fn: () => Promise<T>): Promise<T> {
   const restore = switchBlasThreads(n, 'withBlasThreads');

@@ -30,7 +30,7 @@ export async function run(_argv: string[]): Promise<number> {
     line('ok', 'tfjs', info.tfjsVersion);
     if (info.blas) {
       line('ok', 'kernels', `${info.nativeKernels.join(', ')} on OpenBLAS; conv gradients as im2col + that matmul; every other op on tfjs wasm`);
-      line('ok', 'blas', `${info.blas.library} (core ${info.blas.core}, ${info.blas.threading}, ${threads(info.blas.threads)} per process; grid workers use 1)`);
+      line('ok', 'blas', `${info.blas.library} (core ${info.blas.core}, ${info.blas.threading}, ${threads(info.blas.threads)} per process; run workers use 1)`);
       line('ok', 'addon', path.relative(root, info.blas.addonPath));
     } else if (info.tfjsBackend === 'wasm') {
       line('ok', 'kernels', `all on tfjs wasm (${threads(info.threads)}); BatchMatMul/_FusedMatMul with the transposed-operand fix, conv gradients as im2col + matmul`);

@@ -1,6 +1,6 @@
 /**
  * "Implement it yourself" questions: the library the notebooks import (`kdlab`) has its own
- * softmax with temperature, distillation losses and grid runner, because the chapter notebooks
+ * softmax with temperature, distillation losses and run engine, because the chapter notebooks
  * use them. An assignment that asks for one of these says the library's version must not be
  * used; the grader checks the student's cells do not import it, and scores the question 0 with a
  * note if they do.
@@ -15,8 +15,7 @@ export const FORBIDDEN_LIBRARY_NAMES: Readonly<Record<string, readonly string[]>
   'hw1-q2-tests': ['softmaxWithTemperature', 'softmaxT', 'WORKED_EXAMPLE_LOGITS'],
   'hw1-q3-tests': ['softmaxWithTemperature', 'softmaxT', 'entropy', 'entropyOf'],
   'hw2-q1-tests': ['distillationLoss', 'kdLoss', 'softTargetCrossEntropy', 'studentLoss', 'logSoftmaxWithTemperature', 'logSoftmaxT'],
-  'hw3-q1-tests': ['runGrid', 'expandGrid', 'flattenRows', 'gridFrame'],
-  'hw3-q2-tests': ['selectBest', 'runGrid', 'gridFrame'],
+  'hw3-q1-tests': ['runAll', 'executeRun', 'runsFrame'],
   'hw4-q1-tests': ['buildTransferSet', 'transferSetWithout', 'transferSetOnly', 'transferSetFraction'],
   'hw4-q2-tests': ['errorsWithShift', 'bestShift', 'biasShiftStudy', 'evaluateLogits'],
   'hw4-q3-tests': ['errorsWithShift', 'bestShift', 'biasShiftStudy', 'evaluateLogits'],
