@@ -67,10 +67,6 @@ export {
 export type { TransferSet, TransferSetSpec } from './data/transfer-set';
 export { errorsWithShift, shiftGrid, bestShift, biasShiftStudy } from './bias-shift';
 export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from './bias-shift';
-export {
-  transferRun, runTransferExperiment, transferRunKey, summarizeTransferSizes, transferSizeFigureData, perClassAccuracy,
-} from './generalization';
-export type { TransferRun, TransferRunSpec, TransferLoss, TransferExperimentOptions, TransferWorkers, TransferSizePoint } from './generalization';
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
 export {
   hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,

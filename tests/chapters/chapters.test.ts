@@ -138,7 +138,7 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
   }
 });
 
-test('06-generalization: transfer-set sizes over seeds, the missing 3 and the 7s-and-8s, shifts chosen on validation', async () => {
+test('06-generalization: transfer-set sizes over seeds (group-bys checked by hand), the missing 3 and the 7s-and-8s, shifts chosen on validation', async () => {
   await execute('06-generalization');
   interface Scored { errors: number; errorsByClass: number[]; countByClass: number[] }
   interface Study { classes: number[]; chosenShift: number; validation: { atZero: Scored; atChosen: Scored }; test: { atZero: Scored; atChosen: Scored }; testOptimum: { shift: number; atOptimum: Scored } }
@@ -146,22 +146,41 @@ test('06-generalization: transfer-set sizes over seeds, the missing 3 and the 7s
     settings: { fractions: number[]; seeds: number; steps: number };
     poolSize: number;
     teacherTestAccuracy: number;
-    transferSizes: Array<{ fraction: number; size: number; hard: { mean: number; sd: number; n: number }; soft: { mean: number; sd: number; n: number }; gains: number[] }>;
-    sizeRuns: Array<{ transferSize: number; steps: number; testAccuracy: number }>;
+    runs: Array<{ fraction: number; targets: string; seed: number; trainSize: number; steps: number; testAccuracy: number; objective: string }>;
+    bySize: Array<{ fraction: number; targets: string; trainSize_mean: number; testAccuracy_mean: number; testAccuracy_std: number; testAccuracy_count: number }>;
+    gains: Array<{ fraction: number; gain_mean: number; gain_std: number; gain_min: number; gain_count: number }>;
     omitted: { counts: number[]; steps: number; study: Study };
     only: { counts: number[]; steps: number; study: Study };
   }>(resultsFile('06-generalization'));
   const s = r.settings;
-  assert.equal(r.sizeRuns.length, s.fractions.length * s.seeds * 2);
+  assert.equal(r.runs.length, s.fractions.length * s.seeds * 2);
+  assert.ok(r.teacherTestAccuracy > 0.95 && r.teacherTestAccuracy < 1);
   // Every student got the same budget in steps, whatever the size of its transfer set.
-  for (const run of [...r.sizeRuns, r.omitted, r.only]) assert.equal(run.steps, s.steps);
-  assert.deepEqual(r.transferSizes.map((p) => p.size), s.fractions.map((f) => Math.max(1, Math.round(f * r.poolSize))));
-  for (const p of r.transferSizes) {
-    assert.equal(p.hard.n, s.seeds);
-    assert.ok(p.hard.mean > 0.5 && p.soft.mean > 0.5 && p.soft.mean < 1, `fraction ${p.fraction}`);
+  for (const run of [...r.runs, r.omitted, r.only]) assert.equal(run.steps, s.steps);
+  for (const run of r.runs) assert.equal(run.objective, run.targets === 'hard labels' ? 'hard' : 'kd');
+  // The group-by, recomputed from the runs: one row per fraction and kind of target, in fraction order.
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+  assert.deepEqual(r.bySize.map((p) => p.fraction), s.fractions.flatMap((f) => [f, f]));
+  for (const p of r.bySize) {
+    const accs = r.runs.filter((x) => x.fraction === p.fraction && x.targets === p.targets).map((x) => x.testAccuracy);
+    assert.equal(p.testAccuracy_count, s.seeds);
+    near(p.testAccuracy_mean, mean(accs), 1e-12, `${p.fraction} ${p.targets} mean`);
+    near(p.testAccuracy_std, sd(accs), 1e-12, `${p.fraction} ${p.targets} sd`);
+    assert.equal(p.trainSize_mean, Math.max(1, Math.round(p.fraction * r.poolSize)));
+    assert.ok(p.testAccuracy_mean > 0.5 && p.testAccuracy_mean < 1, `fraction ${p.fraction}`);
+  }
+  // The gains, paired by seed: soft − hard of the same fraction and seed.
+  assert.deepEqual(r.gains.map((x) => x.fraction), s.fractions);
+  for (const x of r.gains) {
+    const acc = (t: string, seed: number) => r.runs.find((y) => y.fraction === x.fraction && y.targets === t && y.seed === seed)?.testAccuracy ?? NaN;
+    const gains = [...new Set(r.runs.map((y) => y.seed))].map((seed) => acc('soft targets', seed) - acc('hard labels', seed));
+    assert.equal(x.gain_count, s.seeds);
+    near(x.gain_mean, mean(gains), 1e-12, `gain at ${x.fraction}`);
+    near(x.gain_min, Math.min(...gains), 1e-12, `worst gain at ${x.fraction}`);
   }
   // The effect quick mode is meant to show: on the smallest set soft targets win on every seed.
-  assert.ok(r.transferSizes[0].gains.every((g) => g > 0), `gains on the smallest set: ${r.transferSizes[0].gains.join(', ')}`);
+  assert.ok(r.gains[0].gain_min > 0, `worst gain on the smallest set: ${r.gains[0].gain_min}`);
   // No 3 in the transfer set, only 7s and 8s in the other.
   assert.equal(r.omitted.counts[3], 0);
   assert.deepEqual(r.only.counts.map((n, d) => (n > 0 ? d : -1)).filter((d) => d >= 0), [7, 8]);

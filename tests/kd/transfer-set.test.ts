@@ -1,27 +1,15 @@
 /**
- * Transfer sets (fraction, without some digits, only some digits), the bias-shift search and the
- * transfer-set experiment driver of notebook 06, against counts worked out by hand.
+ * Transfer sets (fraction, without some digits, only some digits) and the bias-shift search of
+ * notebook 06, against counts worked out by hand.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../lib/src/backend';
 import { biasShiftStudy, bestShift, errorsWithShift, shiftGrid, type ScoredSplit } from '../../lib/src/bias-shift';
-import type { TeacherLogits } from '../../lib/src/cache';
 import { chapterConfig } from '../../lib/src/chapter';
 import { PIXELS, loadSplits, take, type DigitSet } from '../../lib/src/data';
 import { buildTransferSet, classCounts, transferLogits, transferSetFraction, transferSetOnly, transferSetWithout } from '../../lib/src/data/transfer-set';
 import { InputError } from '../../lib/src/errors';
-import { runTransferExperiment, summarizeTransferSizes, transferRun, transferSizeFigureData, type TransferRun } from '../../lib/src/generalization';
-import { teacherLogitsCached } from '../../lib/src/cache';
-import { WORKER_BLAS_THREADS } from '../../lib/src/kernels/native';
-import { withBlasThreads } from '../../lib/src/kernels/native';
-import { createStudent } from '../../lib/src/models';
-import { accuracyVsTransferSetSize } from '../../lib/src/plot/figures/accuracy-vs-transfer-set-size';
 
 /** 30 images, label i % 10, every pixel of image i equal to i / 100: rows are recognisable. */
 function toyPool(n = 30): DigitSet {
@@ -175,96 +163,6 @@ test('biasShiftStudy: the shift is chosen on validation; the test optimum only w
   assert.equal(codeOf(() => biasShiftStudy({ classes: [3], shifts, validation: test, test })), 'TEST_SET_PEEK');
   assert.equal(codeOf(() => biasShiftStudy({ classes: [12], shifts, validation, test })), 'BAD_CLASSES');
   assert.equal(codeOf(() => errorsWithShift({ ...validation, logits: new Float32Array(7) }, [3], 0)), 'SHAPE_MISMATCH');
-});
-
-test('transfer runs: a fixed number of steps, saved and read back, no tensor left behind', async () => {
-  await initBackend({ quiet: true });
-  const splits = loadSplits({ validationSize: 5000, seed: 0 });
-  const data = { train: take(splits.train, 300), validation: take(splits.validation, 200), test: take(splits.test, 300) };
-  const logits = Float32Array.from({ length: 3000 }, (_, k) => Math.sin(k));
-  const teacher: TeacherLogits = { logits, key: 'toy-teacher', setId: data.train.id, size: 300, preprocessing: 'none', hit: true, file: '' };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-transfer-'));
-  const baseline = tf.memory().numTensors;
-  try {
-    const spec = { transfer: { fraction: 0.1, seed: 0 }, loss: { temperature: 4, alpha: 0.9 }, seed: 0, hidden: [16], steps: 7, batchSize: 8, learningRate: 1e-3 };
-    const first = await transferRun(spec, { data, teacher, dir });
-    assert.equal(first.transferSize, 30);
-    assert.equal(first.steps, 7, '30 images in batches of 8 is 4 steps per epoch: stopped after 7');
-    assert.equal(first.cached, false);
-    assert.equal(first.validation, null);
-    assert.equal(first.test.errorsByClass.reduce((a, b) => a + b, 0), first.test.errors);
-    const again = await transferRun(spec, { data, teacher, dir });
-    assert.equal(again.cached, true);
-    assert.deepEqual(again.test, first.test);
-    const kept = await transferRun({ ...spec, transfer: { exclude: [3] }, keepLogits: true }, { data, teacher, dir });
-    assert.equal(kept.transferCounts[3], 0);
-    assert.equal(kept.logits?.validation.split, 'validation');
-    assert.equal(kept.logits?.test.logits.length, 3000);
-    const back = await transferRun({ ...spec, transfer: { exclude: [3] }, keepLogits: true }, { data, teacher, dir });
-    assert.equal(back.cached, true);
-    assert.deepEqual(Array.from(back.logits?.test.logits ?? []), Array.from(kept.logits?.test.logits ?? []));
-    assert.equal(fs.readdirSync(dir).filter((f) => f.endsWith('.json')).length, 2);
-    assert.equal(tf.memory().numTensors, baseline, 'training and scoring leave no tensors');
-    await assert.rejects(transferRun({ ...spec, steps: 0 }, { data, teacher, dir }), (e) => e instanceof InputError && e.code === 'BAD_EPOCHS');
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('transfer runs in worker processes: the digits of the in-process path at the same BLAS thread count, read back on rerun, a wrong split refused', async () => {
-  await initBackend({ quiet: true });
-  process.env.KDLAB_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-cache-'));
-  const splits = loadSplits({ validationSize: 5000, seed: 0 });
-  const data = { ...splits, train: take(splits.train, 300) };
-  const toyTeacher = createStudent({ hidden: [12], seed: 5 });
-  const teacher = teacherLogitsCached(toyTeacher, data.train);
-  toyTeacher.dispose();
-  const [here, there] = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-transfer-')));
-  try {
-    const base = { hidden: [16], steps: 9, batchSize: 16, learningRate: 1e-3 };
-    const runs = [
-      { ...base, transfer: { fraction: 0.5, seed: 1 }, loss: 'hard' as const, seed: 1 },
-      { ...base, transfer: { fraction: 0.5, seed: 1 }, loss: { temperature: 4, alpha: 0.9 }, seed: 1 },
-      { ...base, transfer: { exclude: [3] }, loss: { temperature: 4, alpha: 0.9 }, seed: 2, keepLogits: true },
-    ];
-    const inWorkers = { validationSize: 5000, splitSeed: 0, poolSize: 300 };
-    const local = await withBlasThreads(WORKER_BLAS_THREADS, () => runTransferExperiment({ data, teacher, runs, dir: here }));
-    const remote = await runTransferExperiment({ data, teacher, runs, dir: there, inWorkers });
-    assert.deepEqual(remote.map((r) => r.test), local.map((r) => r.test));
-    assert.deepEqual(remote.map((r) => r.cached), [false, false, false], 'trained now (in the workers)');
-    assert.deepEqual(Array.from(remote[2].logits?.validation.logits ?? []), Array.from(local[2].logits?.validation.logits ?? []));
-    const again = await runTransferExperiment({ data, teacher, runs, dir: there, inWorkers });
-    assert.deepEqual(again.map((r) => r.cached), [true, true, true], 'read back, nothing trained');
-    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-transfer-'));
-    await assert.rejects(runTransferExperiment({ data, teacher, runs: runs.slice(0, 1), dir: other, inWorkers: { ...inWorkers, poolSize: 400 } }), /do not rebuild the notebook's pool/);
-    fs.rmSync(other, { recursive: true, force: true });
-  } finally {
-    for (const d of [here, there]) fs.rmSync(d, { recursive: true, force: true });
-  }
-});
-
-test('summarizeTransferSizes and the figure data: mean ± sd per fraction, paired gains', () => {
-  const run = (fraction: number, seed: number, hard: boolean, accuracy: number): TransferRun => ({
-    key: `${fraction}-${seed}-${hard}`, transferSize: Math.round(fraction * 1000), transferCounts: [], steps: 10, seconds: 0, cached: true, validation: null,
-    spec: { transfer: { fraction, seed }, loss: hard ? 'hard' : { temperature: 20, alpha: 0.9 }, seed, hidden: [8], steps: 10, batchSize: 4, learningRate: 1e-3 },
-    test: { accuracy, errors: 0, errorsByClass: [] },
-  });
-  const runs = [run(1, 0, true, 0.9), run(1, 0, false, 0.92), run(1, 1, true, 0.94), run(1, 1, false, 0.92),
-    run(0.1, 0, true, 0.5), run(0.1, 0, false, 0.7), run(0.1, 1, true, 0.6), run(0.1, 1, false, 0.7)];
-  const points = summarizeTransferSizes(runs);
-  assert.deepEqual(points.map((p) => p.fraction), [0.1, 1]);
-  assert.ok(Math.abs(points[0].hard.mean - 0.55) < 1e-12);
-  assert.ok(Math.abs(points[0].hard.sd - Math.sqrt(0.005)) < 1e-12, 'sample sd of 0.5 and 0.6');
-  assert.equal(points[0].soft.sd, 0);
-  assert.deepEqual(points[0].gains.map((g) => +g.toFixed(12)), [0.2, 0.1]);
-  assert.deepEqual(points[1].gains.map((g) => +g.toFixed(12)), [0.02, -0.02]);
-  const data = transferSizeFigureData(points, 0.97);
-  assert.deepEqual(data.sizes, [100, 1000]);
-  const fig = accuracyVsTransferSetSize(data);
-  const hard = fig.data[0] as { error_y?: { array: number[] }; y: number[] };
-  assert.deepEqual(hard.y.map((y) => +y.toFixed(12)), [0.55, 0.92]);
-  assert.ok(Math.abs((hard.error_y?.array[0] ?? 0) - Math.sqrt(0.005)) < 1e-12, 'the error bars are the sds');
-  assert.throws(() => summarizeTransferSizes(runs.filter((r) => r.spec.loss === 'hard')), InputError);
 });
 
 test('chapter settings for notebook 06: the paper\'s fractions, at least 3 seeds, same steps in both modes\' runs', () => {
