@@ -3,7 +3,7 @@ import { resolveData, type DataRef, type RunData } from './data';
 import { InputError } from './errors';
 import { workbookDir, workbookRelative, writeFileAtomic } from './paths';
 import { executeRun, loadRunModel, runDir, type RunResult, type RunSpec } from './runs';
-import { bestAndLast, type EpochRecord, type OptimizerSpec } from './train';
+import { bestAndLast, type EpochRecord } from './train';
 
 /**
  * The chapter notebooks' shared settings and the steps several notebooks repeat (the teacher,
@@ -29,14 +29,6 @@ export interface ChapterConfig {
     learningRate: number;
     /** The teacher may see more data than the students (quick mode: a stronger teacher fast). */
     trainSize: number | null;
-    /**
-     * Another optimizer (e.g. notebook 07's momentum SGD with a decaying step size). Absent in
-     * notebooks 00–05: their teacher is Adam at `learningRate`, and its identity (the checkpoint's
-     * hash) does not change because this field exists.
-     */
-    optimizer?: OptimizerSpec;
-    /** Another batch size for the teacher (absent: cfg.batchSize). */
-    batchSize?: number;
   };
   students: { large: number[]; small: number[] };
   studentEpochs: number;
@@ -181,9 +173,9 @@ export function teacherSpec(cfg: ChapterConfig): RunSpec {
     data: chapterDataRef(cfg, t.trainSize),
     model: { kind: 'mlp', hidden: t.hidden, dropout: t.dropout, inputDropout: t.inputDropout, maxNorm: t.maxNorm },
     objective: { objective: 'hard' },
-    optimizer: t.optimizer ?? { name: 'adam', learningRate: t.learningRate },
+    optimizer: { name: 'adam', learningRate: t.learningRate },
     budget: { epochs: t.epochs },
-    batchSize: t.batchSize ?? cfg.batchSize,
+    batchSize: cfg.batchSize,
     seed: cfg.seed,
     jitter: t.jitter,
     record: { valCurve: true, test: true, weights: true },

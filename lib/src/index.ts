@@ -61,6 +61,8 @@ export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './
 export { startNotebook } from './session';
 export { meanSd, formatMeanSd } from './stats';
 export type { MeanSd } from './stats';
+export { binomialInterval } from './stats';
+export type { Interval } from './stats';
 export {
   buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
 } from './data/transfer-set';
@@ -68,14 +70,6 @@ export type { TransferSet, TransferSetSpec } from './data/transfer-set';
 export { errorsWithShift, shiftGrid, bestShift, biasShiftStudy } from './bias-shift';
 export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from './bias-shift';
 export { HINTON_2015, DARK_KNOWLEDGE_TALK, OTHER_CONVENTIONS, PEERS_REPORTED, SRIVASTAVA_2014 } from './paper';
-export {
-  hintonRecipe, hintonData, ensureHintonTeacher, hintonTeacherConfig, binomialInterval, runStudent, runHintonTable,
-  runTemperatureCurve, targetOf, gapFacts, runStudents, trainingFit,
-} from './hinton';
-export type {
-  HintonRecipe, StudentRecipe, Interval, StudentScore, StudentRunSpec, TableRow, HintonTable, CurvePoint, TemperatureCurve,
-  RunTableOptions, GapFacts, StudentJob, RunStudentsOptions,
-} from './hinton';
 export type { NotebookSession, Disposable } from './session';
 
 export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from './plot';

@@ -244,60 +244,71 @@ test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group
   for (let i = 1; i < w.length; i++) assert.ok(w[i] < w[i - 1], `KD's weight on NCKD by confidence: ${w.join(', ')}`);
 });
 
-test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, ordering, the 30-unit curve', async () => {
+test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, ordering, the gaps, the 30-unit curve (group-bys checked by hand)', async () => {
   await execute('07-reproducing-hinton-2015');
-  type MeanSdJson = { mean: number; sd: number; n: number };
   type Row = {
-    system: string; paperErrors: number; target: number; errors: number[]; seeds: number[]; mean: MeanSdJson;
-    interval: { low: number; high: number }; paperInterval: { low: number; high: number }; withinTarget: boolean;
+    system: string; runs: number; mean: number; sd: number; paper: number; target: number;
+    interval: { low: number; high: number }; paperInterval: { low: number; high: number };
   };
+  type Run = { system: string; seed: number; objective: string; temperature: number | null; testErrors: number; valAccuracy: number };
   const r = readJson<{
-    mode: string; testSize: number; rows: Row[]; orderingHolds: boolean;
-    gaps: {
-      system: string; gap: number; runs: number; bestEpochs: number[]; lostSinceBest: number[]; trainImages: number;
-      trainErrors: number[]; teacherDisagreements: number[] | null;
-    }[];
-    curve: { temperatures: number[]; testErrors: MeanSdJson[]; seeds: number[]; bestTemperature: number; scratch: MeanSdJson };
+    mode: string; testSize: number; trainSize: number; rows: Row[]; runs: Run[]; orderingHolds: boolean;
+    facts: Array<Record<string, number | string | null>>;
+    curve: {
+      points: Array<{ temperature: number; testErrors_mean: number; testErrors_std: number; testErrors_count: number; valAccuracy_mean: number }>;
+      hardOnly: { testErrors_mean: number; testErrors_count: number }; bestTemperature: number;
+      band: Array<{ band: string; testErrors_count: number }>; runs: Run[];
+    };
   }>(resultsFile('07-reproducing-hinton-2015'));
   assert.equal(r.mode, 'quick');
   assert.equal(r.testSize, 10000);
   const by = Object.fromEntries(r.rows.map((x) => [x.system, x]));
   // The paper's column is HINTON_2015's (§3), and the targets are paper + 15%.
-  assert.deepEqual([by.teacher.paperErrors, by.scratch.paperErrors, by.distilled.paperErrors], [67, 146, 74]);
+  assert.deepEqual([by.teacher.paper, by.scratch.paper, by.distilled.paper], [67, 146, 74]);
   assert.deepEqual([by.teacher.target, by.scratch.target, by.distilled.target], [77, 168, 85]);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
   for (const row of r.rows) {
-    assert.equal(row.errors.length, row.seeds.length);
-    near(row.mean.mean, mean(row.errors), 1e-9, `${row.system} mean`);
-    assert.ok(row.interval.low < row.mean.mean && row.mean.mean < row.interval.high, `${row.system}: interval around the mean`);
-    assert.equal(row.withinTarget, row.mean.mean <= row.target);
+    // The group-by, recomputed from the runs.
+    const errors = r.runs.filter((x) => x.system === row.system).map((x) => x.testErrors);
+    assert.equal(row.runs, errors.length);
+    near(row.mean, mean(errors), 1e-9, `${row.system} mean`);
+    near(row.sd, sd(errors), 1e-9, `${row.system} sd`);
+    assert.ok(row.interval.low < row.mean && row.mean < row.interval.high, `${row.system}: interval around the mean`);
     // Wilson 95% for 67 of 10,000, worked by hand: 52.80 .. 84.99.
     if (row.system === 'teacher') near(row.paperInterval.low, 52.796, 0.01, 'paper interval');
   }
-  assert.ok(by.scratch.seeds.length >= 3 && by.distilled.seeds.length >= 3);
-  // The gap facts: one per row, one best epoch per run, the gap measured against the target.
-  assert.deepEqual(r.gaps.map((g) => g.system), r.rows.map((x) => x.system));
-  for (const g of r.gaps) {
-    near(g.gap, by[g.system].mean.mean - by[g.system].target, 1e-9, `${g.system} gap`);
-    assert.equal(g.bestEpochs.length, g.runs);
-    assert.ok(g.lostSinceBest.every((x) => x >= 0), `${g.system}: the best is never below the last`);
-    // The fit to the training images: a count per run within the set's size; disagreements with
-    // the teacher for the distilled row only.
-    assert.equal(g.trainErrors.length, g.runs);
-    assert.ok(g.trainErrors.every((e) => Number.isInteger(e) && e >= 0 && e < g.trainImages), `${g.system}: ${g.trainErrors}`);
-    if (g.system === 'distilled') {
-      assert.ok(g.teacherDisagreements !== null && g.teacherDisagreements.length === g.runs);
-      assert.ok(g.teacherDisagreements.every((d) => Number.isInteger(d) && d >= 0 && d < g.trainImages));
-    } else assert.equal(g.teacherDisagreements, null);
+  assert.equal(by.teacher.runs, 1);
+  assert.ok(by.scratch.runs >= 3 && by.distilled.runs >= 3);
+  // The gap facts: one line per run, read from its history and fit.
+  assert.equal(r.facts.length, r.runs.length);
+  for (const f of r.facts) {
+    const epochs = f.epochs as number;
+    const best = f['best val. epoch'] as number;
+    assert.ok(Number.isInteger(best) && best >= 1 && best <= epochs, `${f.system}: best epoch ${best} of ${epochs}`);
+    assert.ok((f['last below best (points)'] as number) >= 0, `${f.system}: the best is never below the last`);
+    const e = f['train errors'] as number;
+    assert.ok(Number.isInteger(e) && e >= 0 && e < r.trainSize, `${f.system}: ${e} training errors`);
+    const d = f['disagreements with teacher'];
+    if (f.system === 'distilled') assert.ok(Number.isInteger(d) && (d as number) >= 0 && (d as number) < r.trainSize);
+    else assert.equal(d, null);
   }
   // Quick mode's promise: teacher < distilled < scratch on the means over 3 seeds.
-  assert.ok(by.teacher.mean.mean < by.distilled.mean.mean && by.distilled.mean.mean < by.scratch.mean.mean,
-    `teacher ${by.teacher.mean.mean}, distilled ${by.distilled.mean.mean}, scratch ${by.scratch.mean.mean}`);
+  assert.ok(by.teacher.mean < by.distilled.mean && by.distilled.mean < by.scratch.mean,
+    `teacher ${by.teacher.mean}, distilled ${by.distilled.mean}, scratch ${by.scratch.mean}`);
   assert.equal(r.orderingHolds, true);
-  // The curve: every temperature over at least 3 seeds, some inside the paper's 2.5–4.
-  assert.equal(r.curve.testErrors.length, r.curve.temperatures.length);
-  for (const n of r.curve.seeds) assert.ok(n >= 3);
-  assert.ok(r.curve.temperatures.some((T) => T >= 2.5 && T <= 4));
-  assert.ok(r.curve.temperatures.includes(r.curve.bestTemperature));
-  for (const e of r.curve.testErrors) assert.ok(e.mean > 0 && e.mean < 3000, `30-unit student errors ${e.mean}`);
+  // The curve: every temperature over at least 3 seeds, in order, some inside the paper's 2.5–4.
+  const temperatures = r.curve.points.map((p) => p.temperature);
+  assert.deepEqual(temperatures, [...temperatures].sort((a, b) => a - b));
+  for (const p of r.curve.points) {
+    const errors = r.curve.runs.filter((x) => x.objective === 'kd' && x.temperature === p.temperature).map((x) => x.testErrors);
+    assert.ok(p.testErrors_count >= 3 && p.testErrors_count === errors.length);
+    near(p.testErrors_mean, mean(errors), 1e-9, `T = ${p.temperature}`);
+    assert.ok(p.testErrors_mean > 0 && p.testErrors_mean < 3000, `30-unit student errors ${p.testErrors_mean}`);
+  }
+  assert.ok(temperatures.some((T) => T >= 2.5 && T <= 4));
+  const best = r.curve.points.reduce((a, p) => (p.valAccuracy_mean > a.valAccuracy_mean ? p : a));
+  assert.equal(r.curve.bestTemperature, best.temperature, 'the best T is chosen on validation');
+  assert.ok(r.curve.hardOnly.testErrors_count >= 3);
+  assert.equal(r.curve.band.reduce((a, b) => a + b.testErrors_count, 0), r.curve.runs.filter((x) => x.objective === 'kd').length);
 });
