@@ -11,3 +11,5 @@ export { setFusedSoftmaxLoss, fusedSoftmaxLossAvailable, fusedSoftmaxLoss } from
 export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';
 export { resolveObjective } from './losses';
 export type { ObjectiveLoss } from './losses';
+export { describeBackend } from './backend';
+export { makeRng, PIXELS } from './data';

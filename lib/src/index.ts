@@ -1,27 +1,25 @@
 /**
  * kdlab: what the chapter notebooks and the assignments import, by name. Listed one by one so
  * that a reader sees the whole vocabulary here and nothing internal leaks into a notebook's
- * namespace. The tools (CLI, runner, grader, benchmarks) use 'kdlab/internals' for the rest.
+ * namespace: every value here is used by a chapter notebook or an assignment. The tools (CLI,
+ * runner, grader, benchmarks) use 'kdlab/internals' and 'kdlab/compute-internals' for the rest.
  */
 export * as tf from '@tensorflow/tfjs';
 
-export { KdlabError, InputError, DataError, BackendError } from './errors';
+export { KdlabError } from './errors';
 export type { ErrorCode, InputErrorCode, DataErrorCode, RuntimeErrorCode } from './errors';
 
-export { initBackend, describeBackend } from './backend';
+export { initBackend } from './backend';
 export type { BackendInfo, BackendName } from './backend';
 
 export { workbookDir } from './paths';
 export type { WorkbookDir } from './paths';
 
-export {
-  loadMnist, loadSplits, take, subset, trainValidationSplit, batches, makeRng, jitterImages,
-  IMAGE_SIZE, PIXELS, NUM_CLASSES,
-} from './data';
+export { loadMnist, loadSplits, take, subset, batches, NUM_CLASSES } from './data';
 export type { DigitSet, SplitData, MnistData, Batch, Rng } from './data';
 
 export {
-  softmaxWithTemperature, logSoftmaxWithTemperature, entropy, softmaxT, logSoftmaxT, entropyOf,
+  softmaxWithTemperature, logSoftmaxWithTemperature, entropy, softmaxT, entropyOf,
   WORKED_EXAMPLE_LOGITS, CHAPTER_PRINTED_T1,
 } from './softmax';
 
@@ -32,14 +30,8 @@ export {
 export { resolveObjective } from './losses';
 export type { KdLossOptions, Objective, DistillObjective, DkdLossOptions, DkdTerms, Regressor } from './losses';
 
-export {
-  createTeacher, createStudent, createMlp, countParams, describeModel,
-  createConvNet, createConvTeacher, createConvStudent, createRegressor, forwardWithFeatures, hiddenLayers,
-} from './models';
-export type {
-  MlpOptions, TeacherOptions, StudentOptions, ConvNetOptions, ConvTeacherOptions, ConvStudentOptions, RegressorOptions,
-  HiddenLayer, ForwardWithFeatures,
-} from './models';
+export { createTeacher, createStudent, countParams, describeModel, createRegressor } from './models';
+export type { TeacherOptions, StudentOptions, RegressorOptions } from './models';
 
 export { train } from './train';
 
@@ -54,18 +46,16 @@ export type { Evaluation } from './evaluate';
 export { teacherLogitsCached } from './cache';
 export type { TeacherLogits, TeacherLogitsOptions } from './cache';
 
-export { saveCheckpoint, loadCheckpoint } from './checkpoint';
+export { saveCheckpoint } from './checkpoint';
 
-export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec, saveResult } from './chapter';
+export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
 export { startNotebook } from './session';
 export { meanSd, formatMeanSd } from './stats';
 export type { MeanSd } from './stats';
 export { binomialInterval } from './stats';
 export type { Interval } from './stats';
-export {
-  buildTransferSet, transferSetFraction, transferSetWithout, transferSetOnly, classCounts, transferLogits,
-} from './data/transfer-set';
+export { buildTransferSet, transferSetWithout, classCounts } from './data/transfer-set';
 export type { TransferSet, TransferSetSpec } from './data/transfer-set';
 export { errorsWithShift, shiftGrid, bestShift, biasShiftStudy } from './bias-shift';
 export type { ScoredSplit, ShiftErrors, BiasShiftOptions, BiasShiftStudy } from './bias-shift';

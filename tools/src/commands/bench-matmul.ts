@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { describeBackend, initBackend } from 'kdlab';
+import { initBackend } from 'kdlab';
+import { describeBackend } from 'kdlab/compute-internals';
 import { setNativeKernels, stockWasmMatMul } from 'kdlab/compute-internals';
 
 interface Case {

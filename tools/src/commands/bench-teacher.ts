@@ -5,7 +5,8 @@
  * and extrapolates to the full epoch. Prints numbers; it is not a test.
  */
 import * as os from 'node:os';
-import { chapterConfig, chapterData, createTeacher, describeBackend, initBackend, train } from 'kdlab';
+import { chapterConfig, chapterData, createTeacher, initBackend, train } from 'kdlab';
+import { describeBackend } from 'kdlab/compute-internals';
 import { fusedSoftmaxLossAvailable, setBlasThreads, setFusedDropout, setFusedSoftmaxLoss, setNativeKernels } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 

@@ -9,9 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { NUM_CLASSES, PIXELS, countParams, createStudent, describeBackend, initBackend, loadMnist, makeRng } from 'kdlab';
+import { NUM_CLASSES, countParams, createStudent, initBackend, loadMnist } from 'kdlab';
 import {
-  Optimizer, adamImplementation, createTrainStep, layerWidths, plainSgemmGflops, resolveObjective, setBlasThreads,
+  PIXELS, describeBackend, makeRng, Optimizer, adamImplementation, createTrainStep, layerWidths, plainSgemmGflops, resolveObjective, setBlasThreads,
   setFusedSoftmaxLoss, setNativeKernels, trainableVariables, trainingForward, fusedSoftmaxLossAvailable, fusedSoftmaxLoss, type ObjectiveLoss,
 } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describeBackend, initBackend, runAll, runKey, workbookDir, type RunResult, type RunSpec } from 'kdlab';
+import { initBackend, runAll, runKey, workbookDir, type RunResult, type RunSpec } from 'kdlab';
+import { describeBackend } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
 
 /**
