@@ -98,3 +98,4 @@ export type {
   ModelArch, MethodName, Method, TeacherRef, MethodsSpec, MethodRunConfig, MethodRow, MethodsResult, MethodsRunOptions,
   MethodsProgress, MethodSummary, MethodNeeds, BeyondLogitsSettings, ConvTeacherSettings, ConvTeacherRun,
 } from './methods';
+export * from './export';

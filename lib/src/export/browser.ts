@@ -1,0 +1,12 @@
+/**
+ * What the playground page (tools/src/playground) takes from 'kdlab' when bundled for a browser:
+ * the same source modules the notebooks run (models.ts, losses.ts, softmax.ts and export/), and
+ * nothing that needs Node. The page's bundler resolves 'kdlab' to this file; a name the page
+ * imports that is missing here fails the bundle (tests/playground/export.test.ts builds it).
+ */
+export * as tf from '@tensorflow/tfjs';
+export { NUM_CLASSES, PIXELS, IMAGE_SIZE } from '../data/dataset';
+export { createMlp, createStudent, countParams } from '../models';
+export { kdLoss, distillationLoss, studentLoss } from '../losses';
+export { softmaxWithTemperature, logSoftmaxWithTemperature } from '../softmax';
+export * from './index';
