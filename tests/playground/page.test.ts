@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { chapterConfig, chapterData, loadExportedModel, PIXELS, softmaxWithTemperature, tf } from 'kdlab';
+import { chapterConfig, chapterData, initBackend, loadExportedModel, PIXELS, softmaxWithTemperature, tf } from 'kdlab';
 import { workbookDir } from 'kdlab/internals';
 import { CHROMIUM_ARGS, findChromium } from '../../tools/src/figure-export';
 import { LIVE_DEFAULTS, writePlaygroundPage, type PlaygroundPage } from '../../tools/src/playground/page';
@@ -85,6 +85,8 @@ before(async () => {
   if (skip) return;
   const t0 = Date.now();
   manifest = await preparePlayground({ mode: 'quick', log: (l) => console.log(`  ${l}`) });
+  // Node computes its side on the workbook's own backend (native or wasm), the page on tfjs's CPU backend.
+  console.log(`  Node backend: ${(await initBackend({ quiet: true })).name}`);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-playground-'));
   built = await writePlaygroundPage(dir, manifest);
   console.log(`  prepared and built in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${(built.bytes / 1e6).toFixed(2)} MB own files + ${(built.plotlyBytes / 1e6).toFixed(2)} MB plotly.min.js`);
@@ -108,8 +110,12 @@ before(async () => {
   const opened = Date.now();
   await page.goto(pathToFileURL(built.file).href, { waitUntil: 'load' });
   await page.evaluate(() => window.kdPlayground.ready);
-  const readyMs = await page.evaluate(() => window.kdPlayground.readyMs ?? NaN);
-  console.log(`  first interaction possible ${readyMs.toFixed(0)} ms after navigation start (page.goto to ready: ${Date.now() - opened} ms; target < 2,000 ms, measured, not asserted)`);
+  const timings = await page.evaluate(() => window.kdPlayground.timings);
+  assert.ok(timings, 'the page did not record its timings');
+  console.log(
+    `  first interaction possible ${timings.readyMs.toFixed(0)} ms after navigation start (scripts parsed at ${timings.scriptStartMs.toFixed(0)} ms, ` +
+      `models decoded at ${timings.modelsMs.toFixed(0)} ms; page.goto to ready ${Date.now() - opened} ms; target < 2,000 ms, measured, not asserted)`,
+  );
 });
 
 after(async () => {

@@ -21,6 +21,7 @@ test set, and writes DIR/playground.html (default build/book/), which works from
   --mode M   chapter settings (default quick)
   --seed N   seed of the chapter settings (default 0)
   --out DIR  where the page goes (default build/book/)
+  --force    export and score the models again even when build/playground/ is up to date
 `;
 
 function human(bytes: number): string {
@@ -36,6 +37,7 @@ export async function run(argv: string[]): Promise<number> {
         mode: { type: 'string', default: 'quick' },
         seed: { type: 'string', default: '0' },
         out: { type: 'string' },
+        force: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: false,
@@ -55,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const rel = (p: string): string => path.relative(workbookRoot(), p) || '.';
   const started = Date.now();
-  const manifest = await preparePlayground({ mode: args.mode, seed });
+  const manifest = await preparePlayground({ mode: args.mode, seed, force: args.force });
   const outDir = args.out ? path.resolve(workbookRoot(), args.out) : workbookDir('book');
   const page = await writePlaygroundPage(outDir, manifest);
   process.stdout.write(

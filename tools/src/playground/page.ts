@@ -11,7 +11,7 @@ import { escapeHtml, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/in
 import { ToolError } from '../errors';
 import { PLOTLY_FILE, writePlotlyJs } from '../figure-export';
 import { bundlePlaygroundScript } from './bundle';
-import { playgroundDir, readManifest, readVariant, type PlaygroundManifest } from './prepare';
+import { playgroundDir, readManifest, readVariant, type PlaygroundManifest } from './manifest';
 
 export const PLAYGROUND_PAGE = 'playground.html';
 export const PLAYGROUND_ASSETS_DIR = 'playground';
@@ -70,7 +70,7 @@ const CSS = `
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans CJK SC",sans-serif;margin:0;color:#222;background:#fff;line-height:1.45}
 header.top{background:#f4f6f8;border-bottom:1px solid #dde2e6;padding:8px 20px}header.top a{color:#0072B2;margin-right:18px;text-decoration:none}
 main{max-width:1080px;margin:0 auto;padding:8px 20px 40px}h1{font-size:26px;margin:18px 0 6px}h2{font-size:19px;margin:28px 0 8px;border-bottom:1px solid #e3e6e9;padding-bottom:4px}
-.meta{color:#666;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}
+.meta{color:#666;font-size:13px}.row{display:flex;flex-wrap:wrap;gap:24px;align-items:flex-start}.pad-col{flex:0 0 290px;width:290px}.controls{flex:1 1 520px;min-width:0}
 #pad{width:280px;height:280px;border:2px solid #444;border-radius:6px;touch-action:none;cursor:crosshair;background:#000}
 #preview{width:84px;height:84px;image-rendering:pixelated;border:1px solid #999;background:#000}
 .tools button,#start,#measure{font:inherit;padding:4px 12px;margin:4px 6px 4px 0;border:1px solid #0072B2;background:#fff;color:#0072B2;border-radius:4px;cursor:pointer}
@@ -96,7 +96,6 @@ function html(m: PlaygroundManifest): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Playground: the distilled student in your browser · KD workbook</title>
 <style>${CSS}</style>
-<script src="figures/${PLOTLY_FILE}"></script>
 </head>
 <body>
 <header class="top"><a href="index.html">知识蒸馏 · KD workbook</a><a href="#draw">Draw</a><a href="#sizes">Sizes and latency</a><a href="#live">Distil live</a></header>
@@ -110,14 +109,14 @@ compare sizes and latencies on your own machine, and distil a small student live
 
 <h2 id="draw">Draw a digit · 手写一个数字</h2>
 <div class="row">
-  <div>
+  <div class="pad-col">
     <canvas id="pad" width="280" height="280" aria-label="drawing pad"></canvas>
     <div class="tools"><button id="clear" type="button">Clear</button> or load a test digit:</div>
     <div id="digits"></div>
     <p class="meta">What the models see (28×28, MNIST's preprocessing: fit to 20×20, centred by mass):</p>
     <canvas id="preview" width="28" height="28"></canvas>
   </div>
-  <div>
+  <div class="controls">
     <label class="slider">T = <strong id="temperature-value"></strong>
       <input id="temperature" type="range" min="0.5" max="20" step="0.1" value="1"></label>
     <label>Student: <select id="student"></select></label>
@@ -156,7 +155,7 @@ The code is the library's own (<code>createStudent</code>, <code>kdLoss</code>),
 <div id="chart"></div>
 </main>
 <script src="${PLAYGROUND_ASSETS_DIR}/assets.js"></script>
-<script src="${PLAYGROUND_ASSETS_DIR}/playground.js"></script>
+<script src="${PLAYGROUND_ASSETS_DIR}/playground.js" data-plotly="figures/${PLOTLY_FILE}"></script>
 </body>
 </html>
 `;

@@ -11,59 +11,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import {
-  chapterConfig, chapterData, countParams, createStudent, describeModel, ensureTeacher, evaluate, exportLayersModel, initBackend,
-  layersModelJson, loadExportedModel, NUM_CLASSES, parseLayersModelJson, PIXELS, teacherLogitsCached, tf, train,
+  chapterConfig, chapterData, teacherCheckpointDir, countParams, createStudent, describeModel, ensureTeacher, evaluate, exportLayersModel, initBackend,
+  layersModelJson, loadExportedModel, NUM_CLASSES, PIXELS, teacherLogitsCached, tf, train,
   type ChapterConfig, type ExportedModel, type LossSpec, type WeightQuantization,
 } from 'kdlab';
-import { workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
-import { ToolError } from '../errors';
+import { workbookDir, writeFileAtomic } from 'kdlab/internals';
+import {
+  formatTable, playgroundDir, QUANTIZATIONS, readManifest, readVariant, variantDir, type ModelEntry, type PlaygroundManifest, type VariantRow,
+} from './manifest';
 
-export const QUANTIZATIONS: readonly WeightQuantization[] = ['float32', 'float16', 'uint8'];
-
-/** Where `kdlab playground` keeps its exported models, table and data subset. */
-export function playgroundDir(...parts: string[]): string {
-  return path.join(workbookRoot(), 'build', 'playground', ...parts);
-}
-
-export interface ModelEntry {
-  /** File-name id: teacher, student-800-distilled, … */
-  id: string;
-  label: string;
-  role: 'teacher' | 'student';
-  hidden: number[];
-  /** How it was trained, in words. */
-  training: string;
-  params: number;
-  architecture: string;
-}
-
-export interface VariantRow {
-  model: string;
-  quantization: WeightQuantization;
-  /** Bytes of the weight file, of model.json, and both. */
-  weightBytes: number;
-  jsonBytes: number;
-  totalBytes: number;
-  /** Full test set (10,000 images), the model loaded back from the stored files. */
-  testAccuracy: number;
-  testErrors: number;
-  /** Largest |Δ logit| against the float32 model over the test set. */
-  maxLogitDiff: number;
-}
-
-export interface PlaygroundManifest {
-  format: 'kdlab-playground-1';
-  mode: string;
-  seed: number;
-  createdAt: string;
-  backend: string;
-  models: ModelEntry[];
-  table: VariantRow[];
-  /** Which stored variant the page embeds for each model. */
-  embedded: Record<string, WeightQuantization>;
-  distill: { temperature: number; alpha: number };
-  data: { train: number; test: number; digits: number[] };
-}
+export { formatTable, playgroundDir, QUANTIZATIONS, readManifest, readVariant, variantDir };
+export type { ModelEntry, PlaygroundManifest, VariantRow };
 
 interface StudentSpec {
   id: string;
@@ -95,10 +53,6 @@ function hashOf(value: unknown): string {
   return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 12);
 }
 
-export function variantDir(id: string, q: WeightQuantization): string {
-  return playgroundDir('models', id, q);
-}
-
 function writeVariant(exported: ExportedModel, id: string): { weightBytes: number; jsonBytes: number } {
   const dir = variantDir(id, exported.quantization);
   const weights = `${id}.weights.bin`;
@@ -108,25 +62,6 @@ function writeVariant(exported: ExportedModel, id: string): { weightBytes: numbe
   return { weightBytes: exported.weightData.byteLength, jsonBytes: Buffer.byteLength(json) };
 }
 
-/** A stored variant read back from its model.json and weight file. */
-export function readVariant(id: string, q: WeightQuantization, dir = playgroundDir()): ExportedModel {
-  const d = path.join(dir, 'models', id, q);
-  const jsonFile = path.join(d, 'model.json');
-  if (!fs.existsSync(jsonFile)) {
-    throw new ToolError('PLAYGROUND_MISSING', `no exported model at ${path.relative(workbookRoot(), jsonFile)}: run \`npx kdlab playground\` first.`);
-  }
-  const json = JSON.parse(fs.readFileSync(jsonFile, 'utf8')) as { weightsManifest: { paths: string[] }[] };
-  const bin = fs.readFileSync(path.join(d, json.weightsManifest[0].paths[0]));
-  return parseLayersModelJson(json, bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength));
-}
-
-export function readManifest(dir = playgroundDir()): PlaygroundManifest | null {
-  const file = path.join(dir, 'manifest.json');
-  if (!fs.existsSync(file)) return null;
-  const m = JSON.parse(fs.readFileSync(file, 'utf8')) as PlaygroundManifest;
-  return m.format === 'kdlab-playground-1' ? m : null;
-}
-
 /** Sizes of the bundled data subset. */
 export const TRAIN_SUBSET = 5000;
 export const TEST_SUBSET = 1000;
@@ -134,7 +69,16 @@ export const TEST_SUBSET = 1000;
 export interface PrepareOptions {
   mode?: string;
   seed?: number;
+  /** Export and score again even when build/playground/ matches the models. */
+  force?: boolean;
   log?: (line: string) => void;
+}
+
+const DATA_FILES = ['train-images.u8.gz', 'train-labels.u8.gz', 'train-teacher-logits.f32.gz', 'test-images.u8.gz', 'test-labels.u8.gz'];
+
+function preparedFilesExist(m: PlaygroundManifest): boolean {
+  const models = m.models.every((e) => QUANTIZATIONS.every((q) => fs.existsSync(path.join(variantDir(e.id, q), 'model.json'))));
+  return models && DATA_FILES.every((f) => fs.existsSync(playgroundDir('data', f)));
 }
 
 function gz(bytes: Uint8Array): Buffer {
@@ -147,14 +91,23 @@ function gz(bytes: Uint8Array): Buffer {
  */
 export async function preparePlayground(options: PrepareOptions = {}): Promise<PlaygroundManifest> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const backend = await initBackend({ quiet: true });
   const cfg = chapterConfig(options.mode ?? 'quick', options.seed ?? 0);
+  const { temperature, alpha } = cfg.distill;
+  const teacherDir = teacherCheckpointDir(cfg);
+  const trainId = `${cfg.trainSize ?? 'all'}`;
+  const identity = hashOf({ teacher: path.basename(teacherDir), mode: cfg.mode, seed: cfg.seed, epochs: cfg.studentEpochs, batch: cfg.batchSize, temperature, alpha, train: trainId });
+  const key = hashOf({ identity, students: studentSpecs(cfg), quantizations: QUANTIZATIONS, subset: [TRAIN_SUBSET, TEST_SUBSET], format: 1 });
+  const previous = readManifest();
+  if (!options.force && previous && previous.key === key && fs.existsSync(path.join(teacherDir, 'checkpoint.json')) && preparedFilesExist(previous)) {
+    log(`build/playground/ is up to date with the teacher (${path.basename(teacherDir)}) and the students (key ${key}); --force exports again`);
+    return previous;
+  }
+  const backend = await initBackend({ quiet: true });
   const data = chapterData(cfg);
   const t0 = Date.now();
   const teacher = await ensureTeacher(cfg, { progress: true });
   log(`teacher ${describeModel(teacher.model)}: ${teacher.loaded ? 'loaded' : 'trained'} (${teacher.checkpointName}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   const soft = teacherLogitsCached(teacher.model, data.train);
-  const { temperature, alpha } = cfg.distill;
 
   const models: { entry: ModelEntry; model: tf.LayersModel }[] = [
     {
@@ -166,7 +119,6 @@ export async function preparePlayground(options: PrepareOptions = {}): Promise<P
       model: teacher.model,
     },
   ];
-  const identity = hashOf({ teacher: path.basename(teacher.checkpointDir), mode: cfg.mode, seed: cfg.seed, epochs: cfg.studentEpochs, batch: cfg.batchSize, temperature, alpha, train: data.train.id });
   for (const s of studentSpecs(cfg)) {
     const model = createStudent({ hidden: s.hidden, seed: cfg.seed });
     const dir = workbookDir('models', `playground-${identity}`, s.id);
@@ -234,7 +186,7 @@ export async function preparePlayground(options: PrepareOptions = {}): Promise<P
   const embedded: Record<string, WeightQuantization> = {};
   for (const { entry } of models) embedded[entry.id] = chooseEmbedded(table, entry.id);
   const manifest: PlaygroundManifest = {
-    format: 'kdlab-playground-1', mode: cfg.mode, seed: cfg.seed, createdAt: new Date().toISOString(), backend: backend.name,
+    format: 'kdlab-playground-1', mode: cfg.mode, seed: cfg.seed, createdAt: new Date().toISOString(), key, backend: backend.name,
     models: models.map((m) => m.entry), table, embedded, distill: { temperature, alpha },
     data: { train: nTrain, test: nTest, digits },
   };
@@ -244,16 +196,3 @@ export async function preparePlayground(options: PrepareOptions = {}): Promise<P
   return manifest;
 }
 
-function mb(bytes: number): string {
-  return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
-}
-
-/** The size / accuracy table as markdown (also printed by `kdlab playground`). */
-export function formatTable(m: PlaygroundManifest): string {
-  const head = `| model | parameters | stored as | on disk (model.json + weights) | test accuracy (10,000) | test errors | max abs logit change | in the page |\n|---|---:|---|---:|---:|---:|---:|---|\n`;
-  const rows = m.table.map((r) => {
-    const e = m.models.find((x) => x.id === r.model);
-    return `| ${e?.label ?? r.model} | ${e?.params.toLocaleString('en-US') ?? ''} | ${r.quantization} | ${mb(r.totalBytes)} | ${(100 * r.testAccuracy).toFixed(2)}% | ${r.testErrors} | ${r.quantization === 'float32' ? '—' : r.maxLogitDiff.toExponential(1)} | ${m.embedded[r.model] === r.quantization ? 'yes' : ''} |`;
-  });
-  return `${head}${rows.join('\n')}\n`;
-}

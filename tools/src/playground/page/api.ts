@@ -20,7 +20,10 @@ export interface TrainPoint {
 
 export interface PlaygroundApi {
   ready: Promise<void>;
+  /** performance.now() when the first test digit was classified: the first interaction is possible. */
   readyMs?: number;
+  /** When the page script started (after assets.js parsed), when the models were decoded, when ready. */
+  timings?: { scriptStartMs: number; modelsMs: number; readyMs: number };
   input: () => number[];
   logits: (id: string) => number[];
   temperature: () => number;

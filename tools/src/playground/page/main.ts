@@ -81,6 +81,22 @@ function median(xs: number[]): number {
 
 const nextTask = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
+/** plotly.js, loaded only once the models answer: its 4.9 MB would otherwise delay the first interaction. */
+let plotlyLoaded: Promise<void> | undefined;
+function loadPlotly(src: string): Promise<void> {
+  plotlyLoaded ??= new Promise<void>((resolve, reject) => {
+    if (window.Plotly) return resolve();
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(Object.assign(new Error(`playground: ${src} did not load; rebuild the book with \`npx kdlab book\``), { code: 'PLAYGROUND_PAGE' }));
+    document.head.appendChild(s);
+  });
+  return plotlyLoaded;
+}
+const plotlySrc = (document.currentScript as HTMLScriptElement | null)?.dataset.plotly ?? 'figures/plotly.min.js';
+const scriptStartMs = performance.now();
+
 async function main(): Promise<void> {
   const assets = window.KDLAB_PLAYGROUND_ASSETS as Assets | undefined;
   if (!assets) throw Object.assign(new Error('playground: playground/assets.js did not load; rebuild with `npx kdlab playground`'), { code: 'PLAYGROUND_PAGE' });
@@ -95,6 +111,7 @@ async function main(): Promise<void> {
       models.set(m.id, { meta: m, model });
     }),
   );
+  const modelsMs = performance.now();
   const teacherId = assets.models.find((m) => m.role === 'teacher')?.id ?? 'teacher';
   const students = assets.models.filter((m) => m.role === 'student');
   const testImagesU8 = new Uint8Array(await gunzipBase64(assets.data.testImages));
@@ -331,6 +348,8 @@ async function main(): Promise<void> {
   if (assets.digits.length > 0) loadDigit(assets.digits[0]);
   const api: PlaygroundApi = window.kdPlayground;
   api.readyMs = performance.now();
+  api.timings = { scriptStartMs, modelsMs, readyMs: api.readyMs };
+  void loadPlotly(plotlySrc).catch((err: unknown) => console.error(err));
   api.input = () => Array.from(input);
   api.logits = (id) => Array.from(logits.get(id) ?? predict(id, input));
   api.temperature = () => temperature;
@@ -448,6 +467,7 @@ async function main(): Promise<void> {
       const a0 = accuracyOf(scratch.logits(testImages), testLabels);
       const b0 = accuracyOf(distilled.logits(testImages), testLabels);
       api.training.history.push({ epoch: 0, scratch: a0, distilled: b0, seconds: 0 });
+      await loadPlotly(plotlySrc);
       if (window.Plotly) {
         await window.Plotly.newPlot(
           chart,
