@@ -19,6 +19,7 @@ import { CHROMIUM_ARGS, findChromium } from '../../tools/src/figure-export';
 import { LIVE_DEFAULTS, writePlaygroundPage, type PlaygroundPage } from '../../tools/src/playground/page';
 import type {} from '../../tools/src/playground/page/api';
 import { preparePlayground, readVariant, type PlaygroundManifest } from '../../tools/src/playground/prepare';
+import { buildBook } from '../../tools/src/book/build';
 
 const chromium = findChromium();
 const skip = chromium ? false : 'no Chromium (apt-get install chromium, or set CHROMIUM_PATH)';
@@ -248,4 +249,32 @@ test('no console error and no request outside the page\'s own files', { skip }, 
   const outside = requests.filter((u) => !u.startsWith(pathToFileURL(dir).href + '/') && !/^(data|blob|about):/.test(u));
   assert.deepEqual(outside, []);
   console.log(`  ${requests.length} requests, all under the page's folder: ${[...new Set(requests.map((u) => path.basename(u)))].join(', ')}`);
+});
+
+test('kdlab book writes the playground and links it from the index', { skip }, async () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-playground-book-'));
+  try {
+    const notebooks = path.join(work, 'notebooks');
+    fs.mkdirSync(notebooks);
+    fs.copyFileSync(path.join(__dirname, '..', '..', 'notebooks', '00-setup.ipynb'), path.join(notebooks, '00-setup.ipynb'));
+    const book = await buildBook({
+      notebooksDir: notebooks, outDir: path.join(work, 'book'), homeworkDir: null, resultsDir: path.join(work, 'results'),
+      figuresDir: path.join(work, 'no-pngs'), environment: 'fixture',
+    });
+    assert.ok(book.playground, 'no playground page in the book');
+    assert.match(fs.readFileSync(book.index, 'utf8'), /<a href="playground\.html">/);
+    for (const f of ['playground.html', 'playground/assets.js', 'playground/playground.js', 'figures/plotly.min.js']) {
+      assert.ok(fs.existsSync(path.join(book.outDir, f)), `${f} missing from the book`);
+    }
+    // A rebuild without the playground removes its files.
+    const again = await buildBook({
+      notebooksDir: notebooks, outDir: path.join(work, 'book'), homeworkDir: null, resultsDir: path.join(work, 'results'),
+      figuresDir: path.join(work, 'no-pngs'), environment: 'fixture', playground: false,
+    });
+    assert.equal(again.playground, undefined);
+    assert.ok(!fs.existsSync(path.join(book.outDir, 'playground.html')) && !fs.existsSync(path.join(book.outDir, 'playground')));
+    assert.doesNotMatch(fs.readFileSync(again.index, 'utf8'), /playground\.html/);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 });

@@ -122,6 +122,9 @@ before(async () => {
     resultsDir: results,
     figuresDir: path.join(work, 'no-pngs'),
     environment: 'kdlab doctor — fixture environment\n[ok  ] node v20',
+    // The fixture book is the same on every machine: no playground page, even where
+    // `kdlab playground` has run (tests/playground/page.test.ts checks that one).
+    playground: false,
   });
 });
 
