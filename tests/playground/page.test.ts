@@ -206,7 +206,34 @@ test('a stroke drawn with the mouse is preprocessed and classified like Node doe
   await page.screenshot({ path: path.join(shots, 'playground-drawn.png'), fullPage: true });
 });
 
+test('a touch stroke (pointer events of type touch) draws and is classified', { skip }, async () => {
+  await page.click('#clear');
+  const box = await page.locator('#pad').boundingBox();
+  assert.ok(box);
+  // A "1": one vertical stroke, sent as the pointer events a finger produces.
+  const points = Array.from({ length: 12 }, (_, i) => [box.x + 0.5 * box.width, box.y + (0.15 + 0.06 * i) * box.height]);
+  await page.evaluate((pts) => {
+    const pad = document.getElementById('pad') as HTMLCanvasElement;
+    pts.forEach(function (p, i) {
+      const type = i === 0 ? 'pointerdown' : 'pointermove';
+      pad.dispatchEvent(new PointerEvent(type, { pointerId: 7, pointerType: 'touch', isPrimary: true, clientX: p[0], clientY: p[1], bubbles: true }));
+    });
+    const last = pts[pts.length - 1];
+    pad.dispatchEvent(new PointerEvent('pointerup', { pointerId: 7, pointerType: 'touch', isPrimary: true, clientX: last[0], clientY: last[1], bubbles: true }));
+  }, points);
+  await page.waitForFunction(() => document.querySelectorAll('#teacher-bars .bar-row').length === 10);
+  const pixels = await page.evaluate(() => window.kdPlayground.input());
+  assert.ok(pixels.reduce((a, b) => a + b, 0) > 10, 'the touch stroke left no ink');
+  const s = await shown();
+  const t = await nodeLogits('teacher', pixels);
+  assert.equal(s.teacherClass, String(argmax(t)));
+  assert.ok(maxDiff(s.teacher, softmaxAt(t, s.T)) < PROB_TOLERANCE);
+  console.log(`  touch-drawn "1": teacher says ${s.teacherClass}, student ${s.studentClass}`);
+});
+
 test('latency of every model is measured in the page', { skip }, async () => {
+  await page.evaluate(() => window.kdPlayground.latency); // the measurement the page starts by itself
+  await page.click('#measure'); // and one with the page idle, which the table then shows
   const lat = await page.evaluate(() => window.kdPlayground.latency);
   assert.equal(lat.length, manifest.models.length);
   for (const l of lat) {

@@ -21,7 +21,7 @@ export const PLAYGROUND_ASSETS_DIR = 'playground';
  * machine's CPU backend; 2×100 takes about 10 s), T = 4 and alpha = 0.9 (notebook 07's 2×30 curve
  * peaks at T = 2–4; T = 20, the chapter's setting for 2×800, learns slowly on 5,000 images).
  */
-export const LIVE_DEFAULTS = { hidden: 30, temperature: 4, alpha: 0.9 };
+export const LIVE_DEFAULTS = { hidden: 30, temperature: 4, alpha: 0.9, epochs: 10 };
 
 export interface PlaygroundPage {
   file: string;
@@ -144,9 +144,14 @@ highlighted: the variant this page carries.</p>
 one from the labels only (alpha = 0), one with the distillation loss <code>kdLoss</code> against the teacher's logits for those images
 (computed in Node by the teacher above). Test accuracy on ${m.data.test.toLocaleString('en-US')} test images after each epoch.
 The code is the library's own (<code>createStudent</code>, <code>kdLoss</code>), bundled for the browser.</p>
+<p class="meta">What to expect (the same code in Node, seed 0, test accuracy after 2 / 5 / 10 epochs on these 5,000 images):
+2×30 from scratch 87.0 / 89.5 / 92.2%, distilled at T = 4 83.8 / 88.9 / 91.4%, at T = 2 86.0 / 89.3 / 93.0%;
+2×100 from scratch 89.5 / 91.4 / 93.3%, distilled at T = 4 88.4 / 91.4 / 94.2%. The hard labels learn faster in the first
+epochs; the soft targets pay off later and more for the wider student, by about a point here (1,000 test images: ±0.8 points is noise).
+Notebook 06 measures it over training-set sizes with the 2×800 student.</p>
 <div>
   <label>Student: <select id="live-hidden"><option value="30" selected>2×30</option><option value="100">2×100</option></select></label>
-  <label>Epochs: <input id="live-epochs" type="number" min="1" max="50" value="5" style="width:4em"></label>
+  <label>Epochs: <input id="live-epochs" type="number" min="1" max="50" value="${LIVE_DEFAULTS.epochs}" style="width:4em"></label>
   <label class="slider">T = <strong id="live-temperature-value"></strong> <input id="live-temperature" type="range" min="1" max="20" step="0.5" value="${LIVE_DEFAULTS.temperature}"></label>
   <label class="slider">alpha = <strong id="live-alpha-value"></strong> <input id="live-alpha" type="range" min="0" max="1" step="0.05" value="${LIVE_DEFAULTS.alpha}"></label>
   <button id="start" type="button">Start</button>

@@ -264,7 +264,11 @@ async function main(): Promise<void> {
   canvas.addEventListener('pointerdown', (e) => {
     drawing = true;
     last = null;
-    canvas.setPointerCapture(e.pointerId);
+    try {
+      canvas.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer the browser no longer tracks (or a synthetic one): draw without capture.
+    }
     stroke(at(e));
   });
   canvas.addEventListener('pointermove', (e) => {
@@ -375,7 +379,10 @@ async function main(): Promise<void> {
   async function measure(): Promise<Latency[]> {
     const out: Latency[] = [];
     const x = tf.tensor2d(testImages.slice(0, PIXELS), [1, PIXELS]);
-    for (const { meta, model } of models.values()) {
+    for (const m of assets!.models) {
+      const entry = models.get(m.id);
+      if (!entry) continue;
+      const { meta, model } = entry;
       for (let i = 0; i < 3; i++) tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
       const times: number[] = [];
       const runs = 30;
