@@ -163,3 +163,31 @@ test('the playground bundle builds from the library sources with no Node module 
   assert.ok(!/require\("(node:)?fs"\)/.test(b.code));
   console.log(`  bundle ${(b.bytes / 1e3).toFixed(0)} kB from ${b.librarySources.length} library sources; Node built-ins stubbed: ${b.stubbedNodeModules.join(', ')}`);
 });
+
+test('kdlab playground: usage, bad flags, and a page asked for before any export say what to run', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const cli = path.join(__dirname, '..', '..', 'tools', 'bin', 'kdlab.js');
+  const run = (...args: string[]): { code: number; out: string } => {
+    try {
+      return { code: 0, out: execFileSync(process.execPath, [cli, 'playground', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (err) {
+      const e = err as { status: number; stdout: string; stderr: string };
+      return { code: e.status, out: `${e.stdout}${e.stderr}` };
+    }
+  };
+  const help = run('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.out, /float32, float16 and uint8/);
+  assert.equal(run('--seed', '-1').code, 2);
+  assert.equal(run('--bogus').code, 2);
+  const { writePlaygroundPage } = await import('../../tools/src/playground/page');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-no-playground-'));
+  try {
+    await assert.rejects(writePlaygroundPage(dir, null), (e: Error & { code?: string }) => e.code === 'PLAYGROUND_MISSING' && /run `npx kdlab playground` first/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
