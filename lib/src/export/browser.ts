@@ -5,6 +5,7 @@
  * imports that is missing here fails the bundle (tests/playground/export.test.ts builds it).
  */
 export * as tf from '@tensorflow/tfjs';
+export { KdlabError, InputError } from '../errors';
 export { NUM_CLASSES, PIXELS, IMAGE_SIZE } from '../data/dataset';
 export { createMlp, createStudent, countParams } from '../models';
 export { kdLoss, distillationLoss, studentLoss } from '../losses';

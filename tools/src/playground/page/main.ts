@@ -5,7 +5,7 @@
  * createStudent trained on kdLoss (LiveStudent). Test hooks live on window.kdPlayground.
  */
 import {
-  LiveStudent, NUM_CLASSES, PIXELS, accuracyOf, loadExportedModel, mnistPreprocess, softmaxWithTemperature, tf,
+  KdlabError, LiveStudent, NUM_CLASSES, PIXELS, accuracyOf, loadExportedModel, mnistPreprocess, softmaxWithTemperature, tf,
   type ExportedModel, type LiveSet,
 } from 'kdlab';
 import type { Latency, PlaygroundApi, TrainPoint } from './api';
@@ -51,7 +51,7 @@ const CANVAS = 280;
 
 function $(id: string): HTMLElement {
   const el = document.getElementById(id);
-  if (!el) throw Object.assign(new Error(`playground: element #${id} is missing from the page`), { code: 'PLAYGROUND_PAGE' });
+  if (!el) throw new KdlabError<'PLAYGROUND_PAGE'>('PLAYGROUND_PAGE', `playground: element #${id} is missing from the page`);
   return el;
 }
 
@@ -89,7 +89,7 @@ function loadPlotly(src: string): Promise<void> {
     const s = document.createElement('script');
     s.src = src;
     s.onload = () => resolve();
-    s.onerror = () => reject(Object.assign(new Error(`playground: ${src} did not load; rebuild the book with \`npx kdlab book\``), { code: 'PLAYGROUND_PAGE' }));
+    s.onerror = () => reject(new KdlabError<'PLAYGROUND_PAGE'>('PLAYGROUND_PAGE', `playground: ${src} did not load; rebuild the book with \`npx kdlab book\``));
     document.head.appendChild(s);
   });
   return plotlyLoaded;
@@ -99,7 +99,7 @@ const scriptStartMs = performance.now();
 
 async function main(): Promise<void> {
   const assets = window.KDLAB_PLAYGROUND_ASSETS as Assets | undefined;
-  if (!assets) throw Object.assign(new Error('playground: playground/assets.js did not load; rebuild with `npx kdlab playground`'), { code: 'PLAYGROUND_PAGE' });
+  if (!assets) throw new KdlabError<'PLAYGROUND_PAGE'>('PLAYGROUND_PAGE', 'playground: playground/assets.js did not load; rebuild with `npx kdlab playground`');
   await tf.setBackend('cpu');
   await tf.ready();
 
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   const canvas = $('pad') as HTMLCanvasElement;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   const preview = ($('preview') as HTMLCanvasElement).getContext('2d');
-  if (!ctx || !preview) throw Object.assign(new Error('playground: this browser has no 2D canvas'), { code: 'PLAYGROUND_PAGE' });
+  if (!ctx || !preview) throw new KdlabError<'PLAYGROUND_PAGE'>('PLAYGROUND_PAGE', 'playground: this browser has no 2D canvas');
   function clearPad(): void {
     ctx!.fillStyle = '#000';
     ctx!.fillRect(0, 0, CANVAS, CANVAS);
