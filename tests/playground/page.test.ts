@@ -231,6 +231,20 @@ test('a touch stroke (pointer events of type touch) draws and is classified', { 
   console.log(`  touch-drawn "1": teacher says ${s.teacherClass}, student ${s.studentClass}`);
 });
 
+test('"next digit they disagree on" loads a test image where the two models differ', { skip }, async () => {
+  await page.click('#disagree');
+  const note = (await page.locator('#disagree-note').textContent()) ?? '';
+  const s = await shown();
+  console.log(`  ${note}`);
+  if (/agree on all/.test(note)) {
+    assert.deepEqual(manifest.disagreements[await page.evaluate(() => window.kdPlayground.studentId())], []);
+    return; // possible for a strong student; then there is nothing to show
+  }
+  assert.notEqual(s.teacherClass, s.studentClass, 'the loaded digit is not a disagreement');
+  assert.equal(await page.locator('#verdict').getAttribute('class'), 'disagree');
+  assert.ok((await page.locator('#student-bars .bar-row.other').count()) === 1, 'the teacher\'s class is not marked in the student bars');
+});
+
 test('latency of every model is measured in the page', { skip }, async () => {
   await page.evaluate(() => window.kdPlayground.latency); // the measurement the page starts by itself
   await page.click('#measure'); // and one with the page idle, which the table then shows

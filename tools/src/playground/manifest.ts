@@ -56,6 +56,8 @@ export interface PlaygroundManifest {
   embedded: Record<string, WeightQuantization>;
   distill: { temperature: number; alpha: number };
   data: { train: number; test: number; digits: number[] };
+  /** Per student: indices of the bundled test images on which its embedded variant and the teacher's predict different classes. */
+  disagreements: Record<string, number[]>;
 }
 
 export function variantDir(id: string, q: WeightQuantization): string {

@@ -57,7 +57,7 @@ function assetsScript(m: PlaygroundManifest): string {
     quantization: r.quantization, totalBytes: r.totalBytes, testAccuracy: r.testAccuracy, testErrors: r.testErrors, inPage: m.embedded[r.model] === r.quantization,
   }));
   const assets = {
-    mode: m.mode, createdAt: m.createdAt, distill: m.distill, models, table, digits: m.data.digits,
+    mode: m.mode, createdAt: m.createdAt, distill: m.distill, models, table, digits: m.data.digits, disagreements: m.disagreements,
     data: {
       trainImages: readGz('train-images.u8.gz'), trainLabels: readGz('train-labels.u8.gz'), trainLogits: readGz('train-teacher-logits.f32.gz'),
       testImages: readGz('test-images.u8.gz'), testLabels: readGz('test-labels.u8.gz'), train: m.data.train, test: m.data.test,
@@ -113,6 +113,8 @@ compare sizes and latencies on your own machine, and distil a small student live
     <canvas id="pad" width="280" height="280" aria-label="drawing pad"></canvas>
     <div class="tools"><button id="clear" type="button">Clear</button> or load a test digit:</div>
     <div id="digits"></div>
+    <div class="tools"><button id="disagree" type="button">Next test digit they disagree on</button></div>
+    <p class="meta" id="disagree-note"></p>
     <p class="meta">What the models see (28×28, MNIST's preprocessing: fit to 20×20, centred by mass):</p>
     <canvas id="preview" width="28" height="28"></canvas>
   </div>

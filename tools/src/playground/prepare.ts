@@ -96,7 +96,7 @@ export async function preparePlayground(options: PrepareOptions = {}): Promise<P
   const teacherDir = teacherCheckpointDir(cfg);
   const trainId = `${cfg.trainSize ?? 'all'}`;
   const identity = hashOf({ teacher: path.basename(teacherDir), mode: cfg.mode, seed: cfg.seed, epochs: cfg.studentEpochs, batch: cfg.batchSize, temperature, alpha, train: trainId });
-  const key = hashOf({ identity, students: studentSpecs(cfg), quantizations: QUANTIZATIONS, subset: [TRAIN_SUBSET, TEST_SUBSET], format: 1 });
+  const key = hashOf({ identity, students: studentSpecs(cfg), quantizations: QUANTIZATIONS, subset: [TRAIN_SUBSET, TEST_SUBSET], format: 2 });
   const previous = readManifest();
   if (!options.force && previous && previous.key === key && fs.existsSync(path.join(teacherDir, 'checkpoint.json')) && preparedFilesExist(previous)) {
     log(`build/playground/ is up to date with the teacher (${path.basename(teacherDir)}) and the students (key ${key}); --force exports again`);
@@ -185,10 +185,25 @@ export async function preparePlayground(options: PrepareOptions = {}): Promise<P
 
   const embedded: Record<string, WeightQuantization> = {};
   for (const { entry } of models) embedded[entry.id] = chooseEmbedded(table, entry.id);
+  // Where the page's teacher and each student disagree on the bundled test images, with the stored variants the page loads.
+  const subsetImages = data.test.images.subarray(0, nTest * PIXELS);
+  const classesOf = async (id: string): Promise<number[]> => {
+    const m = await loadExportedModel(readVariant(id, embedded[id]));
+    const logits = tf.tidy(() => (m.predict(tf.tensor2d(subsetImages, [nTest, PIXELS])) as tf.Tensor).argMax(1).dataSync());
+    m.dispose();
+    return Array.from(logits);
+  };
+  const teacherClasses = await classesOf('teacher');
+  const disagreements: Record<string, number[]> = {};
+  for (const { entry } of models) {
+    if (entry.role !== 'student') continue;
+    const mine = await classesOf(entry.id);
+    disagreements[entry.id] = mine.flatMap((c, i) => (c !== teacherClasses[i] ? [i] : []));
+  }
   const manifest: PlaygroundManifest = {
     format: 'kdlab-playground-1', mode: cfg.mode, seed: cfg.seed, createdAt: new Date().toISOString(), key, backend: backend.name,
     models: models.map((m) => m.entry), table, embedded, distill: { temperature, alpha },
-    data: { train: nTrain, test: nTest, digits },
+    data: { train: nTrain, test: nTest, digits }, disagreements,
   };
   writeFileAtomic(playgroundDir('manifest.json'), JSON.stringify(manifest, null, 1));
   writeFileAtomic(playgroundDir('table.md'), formatTable(manifest));

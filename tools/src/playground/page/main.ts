@@ -43,6 +43,8 @@ interface Assets {
   models: EmbeddedModel[];
   table: TableRow[];
   digits: number[];
+  /** Per student: bundled test images on which it and the teacher disagree (found in Node with these same stored models). */
+  disagreements: Record<string, number[]>;
   data: { trainImages: string; trainLabels: string; trainLogits: string; testImages: string; testLabels: string; train: number; test: number };
 }
 
@@ -328,6 +330,20 @@ async function main(): Promise<void> {
     strip.appendChild(b);
   }
 
+  // ---- where teacher and student disagree, over the bundled test images
+  let nextDisagreement = 0;
+  $('disagree').addEventListener('click', () => {
+    const found = assets!.disagreements[studentId] ?? [];
+    const note = $('disagree-note');
+    if (found.length === 0) {
+      note.textContent = `The teacher and this student agree on all ${testLabels.length.toLocaleString('en-US')} test images here.`;
+      return;
+    }
+    const index = found[nextDisagreement++ % found.length];
+    loadDigit(index);
+    note.textContent = `Test image ${index} (label ${testLabels[index]}): one of ${found.length} of the ${testLabels.length.toLocaleString('en-US')} test images here on which they disagree.`;
+  });
+
   // ---- T and student
   const tSlider = $('temperature') as HTMLInputElement;
   const showT = (): void => {
@@ -341,6 +357,7 @@ async function main(): Promise<void> {
   showT();
   picker.addEventListener('change', () => {
     studentId = picker.value;
+    nextDisagreement = 0;
     logits.set(studentId, predict(studentId, input));
     $('student-title').textContent = models.get(studentId)?.meta.label ?? studentId;
     render();
