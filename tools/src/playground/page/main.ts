@@ -8,7 +8,7 @@ import {
   KdlabError, LiveStudent, NUM_CLASSES, PIXELS, accuracyOf, loadExportedModel, mnistPreprocess, softmaxWithTemperature, tf,
   type ExportedModel, type LiveSet,
 } from 'kdlab';
-import type { Latency, PlaygroundApi, TrainPoint } from './api';
+import type { Latency, PlaygroundApi } from './api';
 
 interface EmbeddedModel {
   id: string;
