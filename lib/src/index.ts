@@ -66,3 +66,6 @@ export { show, liveChart, showTable, saveTable, saveFigure, buildFigure } from '
 export type { Figure, LiveChart, LivePoint, LiveChartOptions, ShowOptions, ShowTableOptions, FigureId, FigureInputs } from './plot';
 
 export { danfo } from './danfo';
+
+export { exportLayersModel, loadExportedModel } from './export';
+export type { ExportedModel, WeightQuantization } from './export';

@@ -122,6 +122,9 @@ before(async () => {
     resultsDir: results,
     figuresDir: path.join(work, 'no-pngs'),
     environment: 'kdlab doctor — fixture environment\n[ok  ] node v20',
+    // The fixture book is the same on every machine: no playground page, even where
+    // `kdlab playground` has run (tests/playground/page.test.ts checks that one).
+    playground: false,
   });
 });
 
@@ -173,7 +176,10 @@ test('every page opens offline in Chromium: no errors, figures drawn, math rende
   const reports: PageReport[] = [];
   try {
     const files = ['index.html', ...book.pages.map((p) => p.file), 'figures/index.html', ...book.figurePages];
-    fs.rmSync(SCREENSHOTS, { recursive: true, force: true });
+    // Stale page screenshots go; the ones other tests keep here (jupyter-*, playground-*) stay.
+    for (const f of fs.existsSync(SCREENSHOTS) ? fs.readdirSync(SCREENSHOTS) : []) {
+      if (!/^(jupyter|playground)-/.test(f)) fs.rmSync(path.join(SCREENSHOTS, f), { recursive: true, force: true });
+    }
     for (const file of files) reports.push(await checkPage(browser, book.outDir, file, { screenshotDir: SCREENSHOTS }));
     // The same chapter on a phone.
     reports.push(await checkPage(browser, book.outDir, `${CHAPTERS[0]}.html`, { width: 390, screenshotName: 'phone.png', screenshotDir: SCREENSHOTS }));

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   release: { summary: 'release homework/ --out build/release/: student versions of the assignments', load: () => import('./commands/release') },
   grade: { summary: 'grade <submission.ipynb>... [--source homework/] [--out DIR]: autograde in fresh kernels', load: () => import('./commands/grade') },
   figures: { summary: 'export every figure as offline HTML (and PNG with --png)', load: () => import('./commands/figures') },
+  playground: { summary: 'playground [--mode quick]: export the students (float32/float16/uint8) and write build/book/playground.html', load: () => import('./commands/playground') },
   book: { summary: 'book [--out DIR]: the executed notebooks as an offline HTML book (build/book/index.html)', load: () => import('./commands/book') },
 };
 

@@ -14,6 +14,8 @@ import { escapeHtml, scriptJson, workbookDir, workbookRoot, writeFileAtomic } fr
 import { ToolError } from '../errors';
 import { exportFigures, PLOTLY_FILE } from '../figure-export';
 import { releaseHomework } from '../homework/release';
+import { writePlaygroundPage, PLAYGROUND_PAGE, type PlaygroundPage } from '../playground/page';
+import { readManifest } from '../playground/manifest';
 import { readNotebook, type Notebook } from '../runner/nbformat';
 import type { Heading } from './markdown';
 import { renderNotebook } from './render';
@@ -32,6 +34,8 @@ export interface BookOptions {
   figuresDir?: string;
   /** The environment text shown on the index page; default: the output of `kdlab doctor`. */
   environment?: string;
+  /** Write playground.html from build/playground/ (default: when `kdlab playground` prepared it). */
+  playground?: boolean;
 }
 
 export interface BookPage {
@@ -54,10 +58,12 @@ export interface BookResult {
   figurePages: string[];
   plotly: { file: string; bytes: number; version: string };
   bytes: number;
+  /** The playground page, when build/playground/ had its models. */
+  playground?: PlaygroundPage;
 }
 
 /** The folder's own files, never a user's: the only things a rebuild deletes first. */
-const GENERATED = ['assets', 'figures', 'notebooks', 'homework'];
+const GENERATED = ['assets', 'figures', 'notebooks', 'homework', 'playground'];
 
 function rel(p: string): string {
   const r = path.relative(workbookRoot(), p);
@@ -285,9 +291,11 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
     pages.push({ file, kind: p.kind, title: titles[i], notebook: p.notebook, figures: r.figures.length, errorOutputs: r.errorOutputs, mode: meta.mode, ranAt: when });
   });
 
+  const manifest = options.playground === false ? null : readManifest();
+  const playground = manifest ? await writePlaygroundPage(outDir, manifest) : undefined;
   const environment = options.environment ?? doctorReport();
   const index = path.join(outDir, 'index.html');
-  writeFileAtomic(index, indexPage(pages, figures.figures.map((f) => ({ id: f.id, section: f.section, title: f.title })), environment));
+  writeFileAtomic(index, indexPage(pages, figures.figures.map((f) => ({ id: f.id, section: f.section, title: f.title })), environment, playground !== undefined));
   return {
     outDir,
     index,
@@ -296,10 +304,11 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
     plotly: figures.plotly,
     // What a host serves: the screenshots the tests keep in the folder are not part of the book.
     bytes: bytesUnder(outDir) - (fs.existsSync(path.join(outDir, 'screenshots')) ? bytesUnder(path.join(outDir, 'screenshots')) : 0),
+    playground,
   };
 }
 
-function indexPage(pages: BookPage[], figures: { id: string; section: string; title: string }[], environment: string): string {
+function indexPage(pages: BookPage[], figures: { id: string; section: string; title: string }[], environment: string, playground = false): string {
   const chapters = pages.filter((p) => p.kind === 'chapter');
   const homework = pages.filter((p) => p.kind === 'homework');
   const modes = [...new Set(chapters.map((p) => p.mode ?? 'unrecorded'))];
@@ -318,6 +327,10 @@ function indexPage(pages: BookPage[], figures: { id: string; section: string; ti
     (dates.length > 0 ? `, ${escapeHtml(formatDate(dates[0]))}${dates.length > 1 && dates[dates.length - 1] !== dates[0] ? ` to ${escapeHtml(formatDate(dates[dates.length - 1]))}` : ''}` : '') +
     `. Rebuild with <code>npm start</code> (runs everything) or <code>npx kdlab book</code> (pages only).</p>\n` +
     `<h2 id="chapters">Chapters · 章节</h2>\n<ol class="chapters">\n${chapters.map(item).join('\n')}\n</ol>\n` +
+    (playground
+      ? `<h2 id="playground">Playground · 浏览器里的学生</h2>\n<p><a href="${PLAYGROUND_PAGE}">The distilled student in your browser</a>: ` +
+        `draw a digit, move T, compare the exported models' sizes and latencies, and distil a small student live (§1.2.1–1.2.2).</p>\n`
+      : '') +
     (homework.length > 0 ? `<h2 id="homework">Homework · 作业</h2>\n<ol class="chapters">\n${homework.map(item).join('\n')}\n</ol>\n` : '') +
     `<h2 id="figures">Figures · 图</h2>\n<p>${figures.length} figure${figures.length === 1 ? '' : 's'}, redrawn from the saved data: ` +
     `<a href="figures/index.html">the gallery</a>.</p>\n<ul>\n` +

@@ -63,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
       `(${human(result.bytes)}; one plotly.js ${result.plotly.version}, ${human(result.plotly.bytes)}, in figures/)\n\n` +
       `${lines.join('\n')}\n\n`,
   );
+  if (result.playground) {
+    process.stdout.write(`  ${'playground.html'.padEnd(44)} ${human(result.playground.bytes)} with its models and data (npx kdlab playground re-exports them)\n\n`);
+  }
   const failed = result.pages.filter((p) => p.errorOutputs > 0);
   if (failed.length > 0) process.stdout.write(`note: ${failed.map((p) => p.file).join(', ')} show error outputs\n\n`);
   process.stdout.write(`${result.index}\n`);
