@@ -1,6 +1,6 @@
 /**
- * The playground's script, bundled with esbuild from the library's own sources: 'kdlab' resolves to
- * lib/src/export/browser.ts (models.ts, losses.ts, softmax.ts, export/), '@tensorflow/tfjs' to
+ * The playground's script, bundled with esbuild from the library's own sources: 'kdlab/browser'
+ * resolves to lib/src/export/browser.ts (models.ts, losses/, softmax.ts, export/), '@tensorflow/tfjs' to
  * core + layers + the CPU backend (page/tfjs.ts). Node's built-in modules, which a few bundled
  * library files import for helpers the page never calls (the OpenBLAS addon loader, the MNIST file
  * reader), become a stub that throws if called: the bundle holds no Node code that could run.
