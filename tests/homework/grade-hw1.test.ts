@@ -37,11 +37,11 @@ const timing = (name: string, o: GradeOutcome) =>
 const WRONG_Q2 = `const WORKED_LOGITS = [2, 1, 0.5];
 const CHAPTER_T1 = [0.57, 0.28, 0.15];
 const round3 = (xs: number[]) => xs.map((x) => Math.round(x * 1000) / 1000);
-function workedExample(): { t1: number[]; t2: number[] } { return { t1: [0.57, 0.28, 0.15], t2: [0.5, 0.3, 0.2] }; }
-function chapterT1IsCorrect(): boolean { return true; }`;
+function workedExample(logits: number[] = WORKED_LOGITS): { t1: number[]; t2: number[] } { return logits.length === 2 ? { t1: [0.5, 0.5], t2: [0.5, 0.5] } : { t1: [0.57, 0.28, 0.15], t2: [0.5, 0.3, 0.2] }; }
+function agreesWithPrinted(logits: number[], printed: number[]): boolean { return printed[0] === 0.5; }`;
 const WRONG_Q3 = `const CANDIDATE_TS = [1, 2, 5, 10, 20, 50, 100];
 interface LimitsOfT { maxProbAtT01: number; maxProbAtT100: number; entropyAtT100: number; maxEntropy: number; firstNearUniformT: number; }
-function limitsOfT(): LimitsOfT { return { maxProbAtT01: 1, maxProbAtT100: 0.34, entropyAtT100: 1, maxEntropy: 1, firstNearUniformT: 100 }; }`;
+function limitsOfT(logits: number[] = [2, 1, 0.5]): LimitsOfT { return { maxProbAtT01: 1, maxProbAtT100: 0.34, entropyAtT100: 1, maxEntropy: Math.log(logits.length), firstNearUniformT: 100 }; }`;
 
 test('the solved source scores full marks', async () => {
   const file = writeSubmission(work, 'hw1-temperature-solved', clone(source));

@@ -175,7 +175,10 @@ export function buildGradingPlan(source: Notebook, submission: Notebook, maxExtr
       steps.push({ kind: 'student', code: u ? cellText(u) : stripSolutions(cellText(c), label), label });
       if (u) for (const x of extrasAfter.get(u) ?? []) steps.push({ kind: 'student', code: cellText(x), label: `student cell ${x.id ?? ''}`.trim() });
     } else if (m?.grade) {
-      steps.push({ kind: 'test', code: cellText(c), label, gradeId: m.grade_id, points: m.points ?? 0 });
+      // Only the visible part of a test cell (what the student's release holds) is sent to the
+      // kernel: the hidden tests stay with the grader, whose probes check the same question on
+      // inputs drawn at grading time and compare the values in the grader's own process.
+      steps.push({ kind: 'test', code: stripHiddenTests(cellText(c), label), label, gradeId: m.grade_id, points: m.points ?? 0 });
     } else if (m) {
       // Locked, not graded: setup and parameters. Strip any hidden region defensively; they
       // belong in test cells only.
