@@ -26,6 +26,7 @@ import { listHomework } from './release';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { forbiddenLibraryUse } from './imports';
+import { editionForRun, type StudentEdition } from './edition';
 import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
@@ -597,6 +598,14 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
 
   const ownRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? makeRunDir();
+  // The kernel's kdlab: this assignment's student edition, without the answers (edition.ts).
+  let edition: StudentEdition | undefined;
+  try {
+    edition = sandboxed ? editionForRun(runDir, assignmentName(sourceFile), [...questions.keys()]) : undefined;
+  } catch (err) {
+    if (ownRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
   const home = sandboxed ? SANDBOX_HOME : fs.mkdtempSync(path.join(runDir, 'home-'));
   if (!sandboxed) fs.symlinkSync(path.join(workbookRoot(), 'node_modules'), path.join(home, 'node_modules'), 'dir');
   if (!sandboxed && !sandboxNodeOptions(home)) {
@@ -626,6 +635,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     if (sandboxed) {
       const launch = sandboxedKernel(runDir, {
         env: sandboxedKernelEnv,
+        ...(edition ? { library: edition.dir } : {}),
         limits: { cpuSeconds: Math.ceil(budget * 2 + 120), ...options.limits },
       });
       return KernelClient.start({ cwd: home, launch, ...common });

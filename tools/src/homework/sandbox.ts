@@ -78,12 +78,16 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Read-only binds: [path on the host, path inside]. */
-export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
+/**
+ * Read-only binds: [path on the host, path inside]. `library` is the package folder mounted as
+ * the kernel's `kdlab` (package.json + dist/): the workbook's lib/ by default, the assignment's
+ * student edition (edition.ts) when grading.
+ */
+export function runtimeBinds(root = workbookRoot(), library = path.join(root, 'lib')): Array<[string, string]> {
   const binds: Array<[string, string]> = [
     [path.join(root, 'node_modules'), `${SANDBOX_ROOT}/node_modules`],
-    [path.join(root, 'lib', 'dist'), `${SANDBOX_ROOT}/lib/dist`],
-    [path.join(root, 'lib', 'package.json'), `${SANDBOX_ROOT}/lib/package.json`],
+    [path.join(library, 'dist'), `${SANDBOX_ROOT}/lib/dist`],
+    [path.join(library, 'package.json'), `${SANDBOX_ROOT}/lib/package.json`],
     [path.join(root, 'package.json'), `${SANDBOX_ROOT}/package.json`],
   ];
   const checksums = path.join(root, 'data', 'checksums.json');
@@ -95,7 +99,7 @@ export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
 /** The command line that runs `argv` (a path inside the sandbox first) in a fresh sandbox. */
 export function sandboxCommand(
   argv: readonly string[],
-  opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits> },
+  opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits>; library?: string },
   bwrap = BWRAP,
 ): { command: string; args: string[] } {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -106,7 +110,7 @@ export function sandboxCommand(
   const user = root
     ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID']
     : ['--unshare-user', '--uid', String(NOBODY), '--gid', String(NOBODY)];
-  const binds: Array<[string, string, 'ro' | 'rw']> = runtimeBinds().map(([h, i]) => [h, i, 'ro']);
+  const binds: Array<[string, string, 'ro' | 'rw']> = runtimeBinds(workbookRoot(), opts.library).map(([h, i]) => [h, i, 'ro']);
   // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
   if (!NODE.startsWith('/usr/')) binds.push([path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)), 'ro']);
   for (const d of opts.rwDirs ?? []) binds.push([d, d, 'rw']);
@@ -224,7 +228,7 @@ export function sweepStaleRunDirs(): void {
  * A KernelLaunch that starts tslab in a fresh sandbox, with its connection folder under runDir.
  * `nodeOptions` is the permission-model layer (paths as seen inside).
  */
-export function sandboxedKernel(runDir: string, opts: { env(connectionDir: string): Record<string, string>; limits?: Partial<SandboxLimits> }): KernelLaunch {
+export function sandboxedKernel(runDir: string, opts: { env(connectionDir: string): Record<string, string>; limits?: Partial<SandboxLimits>; library?: string }): KernelLaunch {
   const dir = fs.mkdtempSync(path.join(runDir, 'k-'));
   if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
   fs.chmodSync(dir, 0o700);
@@ -236,6 +240,7 @@ export function sandboxedKernel(runDir: string, opts: { env(connectionDir: strin
         env: opts.env(dir),
         rwDirs: [dir],
         ...(opts.limits ? { limits: opts.limits } : {}),
+        ...(opts.library ? { library: opts.library } : {}),
       }),
   };
 }
