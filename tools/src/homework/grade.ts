@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { KernelClient, type ExecuteResult } from '../runner/kernel';
+import { KernelClient, type ExecuteResult, type MessageLimits } from '../runner/kernel';
 import type { Cell, Notebook } from '../runner/nbformat';
 import { readNotebook } from '../runner/nbformat';
 import { assignmentName, cellText, gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from './markers';
@@ -86,7 +86,7 @@ export interface GradeOptions {
   runDir?: string;
   /**
    * Wall time the submission's cells (setup, student, tests, probes) may use in all; kernel starts
-   * are not counted. Default: 90 s, or 3x the source's own cell time if that is more (hw3).
+   * are not counted. Default: 45 s, or 3x the source's own cell time if that is more (hw3).
    */
   budgetSeconds?: number;
   /**
@@ -234,6 +234,7 @@ function describeFailure(r: ExecuteResult, timeoutSeconds: number, what: string)
     case 'timeout':
       return `${what} did not finish within ${Math.round(timeoutSeconds * 10) / 10} s and was stopped.`;
     case 'dead': {
+      if (r.limitExceeded) return `${r.limitExceeded} while running ${what}: the kernel was stopped and ${what} scores 0 (limits per cell: ${GRADER_MESSAGE_LIMITS.maxMessagesPerCell} messages, ${GRADER_MESSAGE_LIMITS.maxBytesPerCell / 2 ** 20} MiB, ${MAX_MESSAGE_BYTES / 2 ** 20} MiB per message).`;
       const how = r.exit?.signal ? `signal ${r.exit.signal}` : `exit code ${r.exit?.code ?? '?'}`;
       return `the kernel died while running ${what} (${how}).`;
     }
@@ -507,7 +508,8 @@ export function ignoreInspectorSignal(): void {
   if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => undefined);
 }
 
-export const DEFAULT_BUDGET_SECONDS = 90;
+/** Cell time one submission may use (hw1, hw2; slower assignments get 3x the source's own time). */
+export const DEFAULT_BUDGET_SECONDS = 45;
 /** Timeouts derived from the source's own run: this many times its time, at least TIMEOUT_FLOOR_SECONDS. */
 export const TIMEOUT_FACTOR = 10;
 export const TIMEOUT_FLOOR_SECONDS = 10;
@@ -552,12 +554,21 @@ function calibrate(sourceFile: string, options: GradeOptions, seed: number): Pro
   return c;
 }
 export const DEFAULT_MAX_EXTRA_CELLS = 20;
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * What a kernel may send the grader: one message at most 4 MiB (a cell's stream output is cut at
+ * maxOutputChars anyway; the probes' answers are a few kB), and per cell at most 10,000 messages
+ * and 64 MiB in all. Counted on the raw frames before a message is decoded or kept (KernelClient);
+ * beyond, the kernel is stopped and the cell scores 0. Only stream output is kept, so the grader's
+ * memory per kernel stays around ZeroMQ's short queue (16 messages x 4 MiB per socket) plus
+ * 2 x maxOutputChars.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const GRADER_MESSAGE_LIMITS: MessageLimits = { maxMessagesPerCell: 10_000, maxBytesPerCell: 64 * 1024 * 1024 };
 
 /** Grades one submission; never throws for anything the submission does (only for grader setup errors). */
 export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
   ignoreInspectorSignal();
-  const started = Date.now();
+  let started = Date.now();
   const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
   const probes = options.probes ?? HOMEWORK_PROBES;
   const maxOutputChars = options.maxOutputChars ?? 1_000_000;
@@ -572,6 +583,8 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const source = withGradingSeed(readNotebook(sourceFile), seed);
   const needTimes = options.calibrate !== false && (options.cellTimeoutSeconds === undefined || options.testTimeoutSeconds === undefined);
   const calibration: Calibration = needTimes ? await calibrate(sourceFile, options, seed) : { seconds: {} };
+  // The source's own run is the batch's cost, shared by its submissions: not counted in this one's time.
+  started = Date.now();
   const derived = (label: string): number => {
     const t = calibration.seconds[label];
     if (calibration.problem || !needTimes) return FALLBACK_TIMEOUT_SECONDS;
@@ -594,7 +607,9 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const ran = new Set<string>();
   const studentCode = steps.filter((s) => s.kind === 'student').map((s) => s.code).join('\n');
   const forbidden = forbiddenLibraryUse(studentCode, questions.keys());
-  for (const [id, why] of forbidden) notes.push(`${id} scores 0: ${why.join('; ')}.`);
+  // An early warning only: the boundary is the student edition (edition.ts), whose stubs throw
+  // whichever way the library is reached; a computed require of something else costs nothing.
+  for (const [id, why] of forbidden) notes.push(`warning for ${id}: ${why.join('; ')} (in the graded kernel the library's versions throw "write this yourself").`);
 
   const ownRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? makeRunDir();
@@ -621,7 +636,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const run = async (code: string, limit: number, label: string): Promise<ExecuteResult & { limit: number }> => {
     const cap = Math.max(1, Math.min(limit, remaining()));
     const t0 = Date.now();
-    const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars });
+    const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars, keepRichOutputs: false });
     const dt = (Date.now() - t0) / 1000;
     spent += dt;
     stepSeconds[label] ??= dt;
@@ -631,7 +646,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const startKernel = async (): Promise<KernelClient> => {
     starts++;
     log(`starting kernel ${starts}`);
-    const common = { ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}), maxMessageBytes: MAX_MESSAGE_BYTES };
+    const common = { ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}), maxMessageBytes: MAX_MESSAGE_BYTES, limits: GRADER_MESSAGE_LIMITS };
     if (sandboxed) {
       const launch = sandboxedKernel(runDir, {
         env: sandboxedKernelEnv,
@@ -727,11 +742,6 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
           q.messages.push(`the grader could not check the answer: ${String(err instanceof Error ? err.message : err).slice(0, 200)}`);
           continue;
         }
-      }
-      const rule = forbidden.get(step.gradeId);
-      if (rule) {
-        q.messages.push(...rule.map((w) => `${w}; the question scores 0.`));
-        continue;
       }
       q.score = q.max_score;
     }
