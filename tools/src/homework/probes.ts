@@ -55,8 +55,8 @@ export function offBy(got: number, want: number): string {
 
 /** Compares arrays entry by entry; one message for the first mismatch, without the expected values. */
 export function compareArrays(label: string, got: unknown, want: readonly number[], tol: number): string[] {
-  if (!Array.isArray(got)) return [`${label}: expected an array of ${want.length} numbers, got ${typeof got === 'object' ? 'null' : typeof got}`];
-  if (got.length !== want.length) return [`${label}: expected ${want.length} numbers, got ${got.length}`];
+  if (!Array.isArray(got)) return [`${label}: not an array of ${want.length} numbers (${got === null ? 'null' : typeof got})`];
+  if (got.length !== want.length) return [`${label}: ${got.length} numbers instead of ${want.length}`];
   for (let i = 0; i < want.length; i++) {
     const g: unknown = got[i];
     if (typeof g !== 'number') return [`${label}: entry ${i} is not a number (${typeof g})`];
@@ -66,7 +66,7 @@ export function compareArrays(label: string, got: unknown, want: readonly number
 }
 
 export function compareNumber(label: string, got: unknown, want: number, tol: number): string[] {
-  if (typeof got !== 'number') return [`${label}: expected a number, got ${got === null ? 'null' : typeof got}`];
+  if (typeof got !== 'number') return [`${label}: not a number (${got === null ? 'null' : typeof got})`];
   if (!(Math.abs(got - want) <= tol)) return [`${label} ${offBy(got, want)} (tolerance ${tol})`];
   return [];
 }
