@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { workbookRoot } from '../../lib/src/paths';
+import { CONNECTION_TMPFS, KERNEL_UID_RANGE } from '../../tools/src/homework/sandbox';
 import { HOMEWORK_DIR, cellById, clone, codeCell, insertAfter, loadSource, tempDir, writeSubmission } from './helpers';
 
 const source = loadSource('hw1-temperature');
@@ -34,6 +35,8 @@ const SPY = 'hw1-temperature-spy';
 const TYPED = 'hw1-temperature-typed-in';
 const FLOOD = 'hw1-temperature-flood';
 const LOOP = 'hw1-temperature-loop';
+const LIMITS_A = 'hw1-temperature-limits-a';
+const LIMITS_B = 'hw1-temperature-limits-b';
 // Control characters, a terminal escape (OSC 8 link, screen clear), a spreadsheet formula and a
 // bidi override in the file names: one graded as hw1, one that is no notebook at all.
 const EVIL = 'hw1-temperature-\u001b[2J\u001b]8;;x\u0007=HYPERLINK("x")\u202e';
@@ -186,6 +189,48 @@ function floodAttacker() {
   return sub;
 }
 
+/**
+ * Shared limits: fills its connection folder with socket files (one kernel made 16,000 on the host
+ * disk) and reports its uid and the folder's file system. Its answers are honest: what it attacks
+ * is the others' share (the process limit of a shared uid, the host's disk).
+ */
+function sharedLimitsAttacker() {
+  const sub = clone(source);
+  insertAfter(
+    sub,
+    'hw1-setup',
+    codeCell(
+      'fill-connection-folder',
+      `const floodNet = require('node:net');
+const floodPath = require('node:path');
+const floodDir = floodPath.dirname(process.argv[process.argv.indexOf('--config-path') + 1]);
+let floodMade = 0;
+let floodStop = 'nothing';
+async function floodSockets(): Promise<void> {
+  for (let i = 0; i < 16000; i++) {
+    const how = await new Promise<string>((resolve) => {
+      const srv = floodNet.createServer();
+      srv.once('error', (e: { code?: string }) => resolve(String(e.code)));
+      srv.listen(floodPath.join(floodDir, 'f' + i), () => resolve('ok'));
+    });
+    if (how !== 'ok') { floodStop = how; return; }
+    floodMade++;
+  }
+}
+await floodSockets();`,
+    ),
+    codeCell(
+      'report-limits',
+      `{
+  // The file system of the connection file's folder (0x01021994 is tmpfs), and its inode count.
+  const st = require('node:fs').statfsSync(process.argv[process.argv.indexOf('--config-path') + 1]);
+  throw new Error('LIMITS uid ' + process.getuid() + ' sockets ' + floodMade + ' stopped by ' + floodStop + ' fs ' + (st.type === 0x01021994 ? 'tmpfs' : 'type-' + st.type) + ' inodes ' + st.files);
+}`,
+    ),
+  );
+  return sub;
+}
+
 /** Every cell loops or hangs (the issue's other cost). */
 function loopAttacker() {
   const sub = clone(source);
@@ -241,6 +286,8 @@ const reportName = (base: string): string => base.replace(/[^A-Za-z0-9._-]+/g, '
 
 before(async () => {
   const files = [
+    writeSubmission(subs, LIMITS_A, sharedLimitsAttacker()),
+    writeSubmission(subs, LIMITS_B, sharedLimitsAttacker()),
     writeSubmission(subs, HONEST, clone(source)),
     writeSubmission(subs, LIBRARY, libraryAttacker()),
     writeSubmission(subs, SPY, spyAttacker()),
@@ -259,7 +306,7 @@ before(async () => {
 
 test('every submission has its report and a summary row, whatever the others did', () => {
   assert.equal(batch.code, 1, `exit code 1: one submission could not be graded\n${batch.stderr.slice(-2000)}`);
-  const names = [HONEST, LIBRARY, SPY, TYPED, EVIL, FLOOD, LOOP, EVIL_REFUSED].map(reportName);
+  const names = [HONEST, LIBRARY, SPY, TYPED, EVIL, FLOOD, LOOP, LIMITS_A, LIMITS_B, EVIL_REFUSED].map(reportName);
   for (const n of names) {
     assert.ok(fs.existsSync(path.join(out, `${n}.json`)) && fs.existsSync(path.join(out, `${n}.md`)), `${n}: report written`);
   }
@@ -318,7 +365,7 @@ test('class 5, student-controlled strings: no control character, bidi override o
     const fields = line.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? [];
     for (const f of fields) assert.doesNotMatch(f.replace(/^"/, ''), /^\s*[=+\-@]/, `formula in ${JSON.stringify(line)}`);
   }
-  assert.equal(csv.trim().split('\n').length, 9, 'one row per submission, none forged');
+  assert.equal(csv.trim().split('\n').length, 11, 'one row per submission, none forged');
   for (const f of fs.readdirSync(out)) assert.doesNotMatch(fs.readFileSync(path.join(out, f), 'utf8'), raw, f);
   const evil = reportOf(reportName(EVIL));
   assert.equal(scoresOf(evil)['hw1-q1-tests'], 0);
@@ -338,4 +385,24 @@ test('class 3, a flood of 62 MiB display messages and of small stream messages: 
   process.stdout.write(`# loop: ${secondsOf(path.join(subs, `${LOOP}.ipynb`))} s for the submission (issue: <= 60 s)\n`);
   process.stdout.write(`# honest: ${secondsOf(path.join(subs, `${HONEST}.ipynb`))} s in the batch (issue: <= 10 s)\n`);
   assert.equal(reportOf(LOOP).total.score, 0);
+});
+
+test('class 6, shared limits: each kernel has a uid of its own from the range, and its connection folder is a small tmpfs that a socket flood fills, not the host disk', { skip: process.getuid?.() === 0 ? false : 'per-kernel uids and tmpfs need root (CI grades as root)' }, () => {
+  const seen = [LIMITS_A, LIMITS_B].map((n) => {
+    const md = markdownOf(n);
+    const m = /LIMITS uid (\d+) sockets (\d+) stopped by (\S+) fs (\S+) inodes (\d+)/.exec(md);
+    assert.ok(m, md);
+    assert.deepEqual(reportOf(n).total, { score: 8, max_score: 8 }, 'its honest answers count');
+    return { uid: Number(m[1]), sockets: Number(m[2]), stop: m[3], fs: m[4], inodes: Number(m[5]) };
+  });
+  process.stdout.write(`# shared limits: ${JSON.stringify(seen)}\n`);
+  for (const k of seen) {
+    assert.ok(k.uid >= KERNEL_UID_RANGE.first && k.uid < KERNEL_UID_RANGE.first + KERNEL_UID_RANGE.count, `uid ${k.uid} from the range`);
+    assert.equal(k.fs, 'tmpfs', 'the connection folder is a tmpfs');
+    assert.equal(k.inodes, CONNECTION_TMPFS.inodes, 'with the inode cap');
+    assert.equal(k.stop, 'ENOSPC', 'the flood ran out of inodes');
+    assert.ok(k.sockets < CONNECTION_TMPFS.inodes, `${k.sockets} socket files, fewer than the ${CONNECTION_TMPFS.inodes} inodes`);
+  }
+  assert.notEqual(seen[0].uid, seen[1].uid, 'two kernels, two uids');
+  assert.deepEqual(reportOf(HONEST).total, { score: 8, max_score: 8 });
 });

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import { KdlabError } from 'kdlab/internals';
 import { gradeSubmission, ignoreInspectorSignal, type GradeOptions, type GradeOutcome } from './grade';
 import { prepareOutDir, removeForeign, reportNames, summaryCsv, writeSubmissionReport } from './report';
-import { makeRunDir, requireSandbox } from './sandbox';
+import { makeRunDir, removeRunDir, requireSandbox } from './sandbox';
 import { killAllKernels } from '../runner/kernel';
 import { snapshotDir } from '../snapshot';
 import { writeFileAtomic } from 'kdlab/internals';
@@ -66,7 +66,7 @@ export async function gradeBatch(submissions: readonly string[], options: BatchO
   if (submissions.length > 1) ours.add('summary.csv');
 
   const runDir = makeRunDir();
-  const cleanup = () => fs.rmSync(runDir, { recursive: true, force: true });
+  const cleanup = () => removeRunDir(runDir);
   const onSignal = (signal: NodeJS.Signals) => {
     killAllKernels();
     cleanup();

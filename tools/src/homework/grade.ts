@@ -27,7 +27,7 @@ import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { forbiddenLibraryUse } from './imports';
 import { editionForRun, type StudentEdition } from './edition';
-import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
+import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, removeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
   grade_id: string;
@@ -618,7 +618,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   try {
     edition = sandboxed ? editionForRun(runDir, assignmentName(sourceFile), [...questions.keys()]) : undefined;
   } catch (err) {
-    if (ownRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+    if (ownRunDir) removeRunDir(runDir);
     throw err;
   }
   const home = sandboxed ? SANDBOX_HOME : fs.mkdtempSync(path.join(runDir, 'home-'));
@@ -747,7 +747,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
     }
   } finally {
     if (client) await client.shutdown(2);
-    if (ownRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+    if (ownRunDir) removeRunDir(runDir);
     else if (!sandboxed) fs.rmSync(home, { recursive: true, force: true });
   }
 

@@ -55,6 +55,8 @@ export interface KernelLaunch {
   dir: string;
   transport: 'tcp' | 'ipc';
   command(connectionFile: string): { command: string; args: string[] };
+  /** Called once the kernel is gone, before `dir` is removed (e.g. to unmount it). */
+  release?(): void;
 }
 
 export interface ExecuteOptions {
@@ -261,6 +263,8 @@ export class KernelClient {
   private windowBytes = 0;
   private exceeded: string | undefined;
 
+  private release: (() => void) | undefined;
+
   private constructor(
     private readonly child: ChildProcess,
     private readonly tmpDir: string,
@@ -334,6 +338,7 @@ export class KernelClient {
     });
     debug('spawned', child.pid, command, args.join(' '), 'ports', ports.join(','));
     const client = new KernelClient(child, tmpDir);
+    client.release = launcher?.release;
     client.conn = conn;
     client.maxMessageBytes = options.maxMessageBytes;
     client.limits = options.limits;
@@ -735,6 +740,11 @@ export class KernelClient {
         } catch {
           /* already closed */
         }
+      }
+      try {
+        this.release?.();
+      } catch {
+        /* the launcher's cleanup is best effort; the folder removal below still runs */
       }
       fs.rmSync(this.tmpDir, { recursive: true, force: true });
       live.delete(this);
