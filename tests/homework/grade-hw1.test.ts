@@ -24,6 +24,9 @@ const opts = (events: string[] = [], extra: Partial<GradeOptions> = {}): GradeOp
   sourceDir: HOMEWORK_DIR,
   testTimeoutSeconds: 30,
   cellTimeoutSeconds: 60,
+  // These tests are about timeouts, restarts and tampering, not the budget (45 s by default, which
+  // the loops and restarts here could reach on a loaded machine).
+  budgetSeconds: 180,
   onEvent: (m) => events.push(m),
   ...extra,
 });
@@ -232,7 +235,7 @@ for (const [name, body] of [['hw1-temperature-edited.json', '{"total":{"score":8
   );
   const file = writeSubmission(work, 'hw1-temperature-edited', sub);
   const stdout = process.stdout.write;
-  const code = await gradeCommand([file, '--source', HOMEWORK_DIR, '--out', out, '--timeout', '30', '--quiet']);
+  const code = await gradeCommand([file, '--source', HOMEWORK_DIR, '--out', out, '--timeout', '30', '--budget', '180', '--quiet']);
   assert.equal(code, 0);
   void stdout;
   const report = JSON.parse(fs.readFileSync(path.join(out, 'hw1-temperature-edited.json'), 'utf8'));

@@ -169,7 +169,7 @@ test('unreadable or odd submissions are graded leniently, as far as they can be 
   }
 });
 
-test('library answers: importing the reference implementation a question asks for scores it 0', () => {
+test('library answers: the text scan names the imports of what a question asks for (an early warning; the student edition is the boundary)', () => {
   const wrapper = "import { softmaxWithTemperature as ref, tf } from 'kdlab';\nfunction softmaxWithTemperature(l: tf.Tensor, T: number) { return ref(l, T); }";
   const hits = forbiddenLibraryUse(wrapper, ['hw1-q1-tests', 'hw1-q2-tests', 'hw2-q2-tests']);
   assert.deepEqual([...hits.keys()], ['hw1-q1-tests', 'hw1-q2-tests'], 'questions without forbidden names are not affected');

@@ -4,8 +4,13 @@
  * Trust boundary: everything inside the kernel is the student's (their code runs there first and
  * can patch anything in that process). So the grader
  * - takes every test cell's source from the teacher's SOURCE notebook, matched by grade_id, and
- *   sends it over the Jupyter protocol only: the kernel runs in an empty temporary folder, and
- *   neither the hidden tests nor the source folder's path are ever given to it;
+ *   sends its visible part over the Jupyter protocol only: the kernel runs in an empty temporary
+ *   folder, and neither the hidden tests (not even in a message) nor the source folder's path are
+ *   ever given to it;
+ * - gives the kernel the assignment's student edition of the library (edition.ts), in which the
+ *   functions the questions ask for throw "write this yourself";
+ * - caps what the kernel may send per cell (MAX_MESSAGE_BYTES, GRADER_MESSAGE_LIMITS) before any
+ *   message is decoded, and stops a kernel that exceeds a cap;
  * - scores a question from the execute_reply status it observes (ok => points, anything else => 0
  *   with the stderr as feedback) AND, where a probe exists, from a grader-side check of values the
  *   student's code computes on inputs drawn at grading time (see probes.ts);
@@ -568,7 +573,6 @@ export const GRADER_MESSAGE_LIMITS: MessageLimits = { maxMessagesPerCell: 10_000
 /** Grades one submission; never throws for anything the submission does (only for grader setup errors). */
 export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
   ignoreInspectorSignal();
-  let started = Date.now();
   const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
   const probes = options.probes ?? HOMEWORK_PROBES;
   const maxOutputChars = options.maxOutputChars ?? 1_000_000;
@@ -584,7 +588,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const needTimes = options.calibrate !== false && (options.cellTimeoutSeconds === undefined || options.testTimeoutSeconds === undefined);
   const calibration: Calibration = needTimes ? await calibrate(sourceFile, options, seed) : { seconds: {} };
   // The source's own run is the batch's cost, shared by its submissions: not counted in this one's time.
-  started = Date.now();
+  const started = Date.now();
   const derived = (label: string): number => {
     const t = calibration.seconds[label];
     if (calibration.problem || !needTimes) return FALLBACK_TIMEOUT_SECONDS;
