@@ -248,3 +248,20 @@ for (const [name, body] of [['hw1-temperature-edited.json', '{"total":{"score":8
   assert.ok(!fs.existsSync(path.join(out, 'injected.txt')), 'nothing the kernel wrote survives in the output folder');
   assert.match(fs.readFileSync(path.join(out, 'hw1-temperature-edited.md'), 'utf8'), /score \*\*2 \/ 8\*\*/);
 });
+
+test('a chatty honest submission (hundreds of lines printed at once) keeps its kernel and its points', async () => {
+  // tslab sends each line without waiting for the previous send, and zeromq throws EBUSY, which
+  // killed the kernel (exit code 7) after a few hundred lines; the grader's kernel preload queues them.
+  const sub = clone(source);
+  const q1 = text(cellById(sub, 'hw1-q1-solution')).replace(
+    '// BEGIN SOLUTION',
+    "// BEGIN SOLUTION\n  const seen = globalThis as Record<string, unknown>;\n  if (!seen.printed) { seen.printed = true; for (let i = 0; i < 400; i++) console.log('debug line', i); }",
+  );
+  cellById(sub, 'hw1-q1-solution').source = q1;
+  insertAfter(sub, 'hw1-q1-solution', codeCell('chatty', "for (let i = 0; i < 1000; i++) process.stdout.write('step ' + i + '\\n');"));
+  const file = writeSubmission(work, 'hw1-temperature-chatty', sub);
+  const o = await gradeSubmission(file, opts());
+  timing('chatty', o);
+  assert.deepEqual(o.report.total, { score: 8, max_score: 8 }, `${o.notes.join('\n')}\n${o.report.questions.map((q) => q.messages.join(' ')).join('\n')}`);
+  assert.equal(o.kernelStarts, 1);
+});

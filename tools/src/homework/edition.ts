@@ -159,6 +159,46 @@ export function writeStudentEdition(outDir: string, names: readonly string[], di
   return { dir: outDir, dist, stubbed: [...names].sort() };
 }
 
+/**
+ * Loaded with `--require` by graded kernels (from the edition, at /opt/kdlab/lib/dist): tslab
+ * calls `send()` on its ZeroMQ sockets without waiting for the previous one, and zeromq 6 throws
+ * EBUSY on a send while another is in flight, which tslab does not catch: a cell that printed a
+ * few hundred lines (a student's debug output) killed the kernel (exit code 7) and scored 0. The
+ * preload queues each socket's sends instead, and lifts the publisher's send high-water mark
+ * (a queued send at the mark would wait forever). It runs in the student's process, which the
+ * student controls anyway: it is a fix for honest kernels, not a defence.
+ */
+export const KERNEL_PRELOAD = 'kdlab-kernel-preload.js';
+const KERNEL_PRELOAD_SOURCE = `'use strict';
+try {
+  const zmq = require(require('path').join(__dirname, '..', '..', 'node_modules', 'zeromq'));
+  const send = zmq.Socket.prototype.send;
+  const queues = new WeakMap();
+  const queued = function (message) {
+    const previous = queues.get(this) || Promise.resolve();
+    const next = previous.then(() => send.call(this, message)).catch(() => undefined);
+    queues.set(this, next);
+    return next;
+  };
+  // Socket.prototype.send is read-only: shadow it on each socket class tslab uses.
+  for (const name of ['Publisher', 'Router', 'Reply', 'Dealer']) {
+    Object.defineProperty(zmq[name].prototype, 'send', { value: queued, writable: true, configurable: true });
+  }
+  // A queued send to a publisher at its high-water mark would wait for a writability that a PUB
+  // socket never signals, and every later message (the cell's idle status too) with it: no limit
+  // on the kernel's side (its memory is its own, under RLIMIT_DATA; the grader counts what it
+  // receives and stops a kernel past 10,000 messages or 64 MiB per cell).
+  const Publisher = zmq.Publisher;
+  zmq.Publisher = class extends Publisher {
+    constructor(options) {
+      super(Object.assign({ sendHighWaterMark: 0 }, options || {}));
+    }
+  };
+} catch (e) {
+  process.stderr.write('kdlab kernel preload: ' + (e && e.message) + '\\n');
+}
+`;
+
 const editions = new Map<string, StudentEdition>();
 
 /** The edition for one assignment's grade cells inside a grade run's folder, written once per run. */
@@ -167,6 +207,7 @@ export function editionForRun(runDir: string, assignment: string, gradeIds: read
   let e = editions.get(key);
   if (!e || !fs.existsSync(path.join(e.dist, 'index.js'))) {
     e = writeStudentEdition(path.join(runDir, `kdlab-${assignment.replace(/[^A-Za-z0-9._-]/g, '_')}`), stubbedNames(gradeIds));
+    fs.writeFileSync(path.join(e.dist, KERNEL_PRELOAD), KERNEL_PRELOAD_SOURCE, { mode: 0o644 });
     editions.set(key, e);
   }
   return e;

@@ -31,7 +31,7 @@ import { listHomework } from './release';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { forbiddenLibraryUse } from './imports';
-import { editionForRun, type StudentEdition } from './edition';
+import { KERNEL_PRELOAD, editionForRun, type StudentEdition } from './edition';
 import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, removeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
@@ -411,7 +411,9 @@ function sandboxedKernelEnv(connectionDir: string): Record<string, string> {
   if (process.env.KDLAB_BACKEND) env.KDLAB_BACKEND = process.env.KDLAB_BACKEND;
   // Second layer: Node's permission model with the paths as the kernel sees them.
   const opts = sandboxNodeOptions(SANDBOX_HOME, SANDBOX_ROOT, path.join(connectionDir, '*'));
-  if (opts) env.NODE_OPTIONS = opts;
+  // tslab's sends queued, so a chatty cell does not kill its kernel (edition.ts, KERNEL_PRELOAD).
+  const preload = `--require=${SANDBOX_ROOT}/lib/dist/${KERNEL_PRELOAD}`;
+  env.NODE_OPTIONS = opts ? `${opts} ${preload}` : preload;
   return env;
 }
 
