@@ -97,3 +97,33 @@ test('hw2 Q1: a wrong loss learns how far off, not the reference loss', async ()
     assertNoValues(msgs, [kd, ce], c.code, `seed ${seed}`);
   }
 });
+
+test('hw4 Q2: the probe\'s tie case catches "the last maximum wins" and passes the first-maximum rule', async () => {
+  type Errors = (logits: Float32Array, labels: number[], digit: number, shift: number) => { errors: number; errorsOnDigit: number };
+  const rule = (lastWins: boolean): Errors => (logits, labels, digit, shift) => {
+    let errors = 0;
+    let errorsOnDigit = 0;
+    labels.forEach((y, r) => {
+      let best = 0;
+      for (let c = 1; c < 10; c++) {
+        const v = logits[r * 10 + c] + (c === digit ? shift : 0);
+        const b = logits[r * 10 + best] + (best === digit ? shift : 0);
+        if (lastWins ? v >= b : v > b) best = c;
+      }
+      if (best !== y) {
+        errors++;
+        if (y === digit) errorsOnDigit++;
+      }
+    });
+    return { errors, errorsOnDigit };
+  };
+  let caught = 0;
+  for (let seed = 1; seed <= 20; seed++) {
+    const c = await challenge('hw4-q2-tests', seed);
+    const run = (f: Errors) => new Function('errorsWithShift', c.code)(f) as unknown;
+    assert.deepEqual(c.verify(run(rule(false))), [], `seed ${seed}: the first-maximum rule passes`);
+    const msgs = c.verify(run(rule(true)));
+    if (msgs.some((m) => /on a tie, the first class/.test(m))) caught++;
+  }
+  assert.equal(caught, 20, `the tie case caught the last-maximum rule in ${caught} of 20 draws`);
+});

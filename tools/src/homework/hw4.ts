@@ -196,12 +196,37 @@ const hw4Errors: Probe = {
     const labels = Array.from({ length: n }, () => Math.floor(random() * 10));
     const digit = Math.floor(random() * 10);
     const shift = round(random() * 6 - 1, 2) + 0.005;
+    // And a second case made of ties (small integer logits, an integer shift): the question says a
+    // tie goes to the first class, as argmax does (the hidden test's case, on drawn inputs).
+    const tn = 40 + Math.floor(random() * 20);
+    const tieLogits = Array.from({ length: tn * 10 }, () => Math.floor(random() * 3));
+    const tieDigit = Math.floor(random() * 10);
+    const tieShift = 1 + Math.floor(random() * 2);
+    // Each row labelled with what the first-maximum rule predicts, so the reference counts no error
+    // and any other tie rule counts one per row where the first and a later maximum differ (row 0
+    // has such a tie by construction: classes 0 and 9, at the top, away from the shifted digit).
+    if (tieDigit !== 0 && tieDigit !== 9) {
+      for (let c = 0; c < 10; c++) tieLogits[c] = c === 0 || c === 9 ? 9 : 0;
+    } else {
+      for (let c = 0; c < 10; c++) tieLogits[c] = c === 1 || c === 8 ? 9 : 0;
+    }
+    const tieLabels = Array.from({ length: tn }, (_, r) => {
+      let best = 0;
+      const at = (c: number) => tieLogits[r * 10 + c] + (c === tieDigit ? tieShift : 0);
+      for (let c = 1; c < 10; c++) if (at(c) > at(best)) best = c;
+      return best;
+    });
     return {
-      code: `return errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift});`,
+      code: `return { ...errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift}), ties: errorsWithShift(Float32Array.from(${JSON.stringify(tieLogits)}), ${JSON.stringify(tieLabels)}, ${tieDigit}, ${tieShift}) };`,
       verify(value) {
         if (!isRecord(value)) return ['errorsWithShift() returned nothing usable'];
         const want = referenceErrorsWithShift(Float32Array.from(logits), labels, digit, shift);
+        const ties = referenceErrorsWithShift(Float32Array.from(tieLogits), tieLabels, tieDigit, tieShift);
+        const got = isRecord(value.ties) ? value.ties : {};
         const msgs: string[] = [];
+        if (got.errors !== ties.errors || got.errorsOnDigit !== ties.errorsOnDigit) {
+          msgs.push(`errorsWithShift on ${tn} rows of small whole-number logits drawn by the grader (many ties; shift ${tieShift} on digit ${tieDigit}): not the counts of the rule "on a tie, the first class"`);
+        }
         const off = (got: unknown, w: number) => (typeof got === 'number' ? `off by ${Math.abs(got - w)}` : 'not a number');
         if (value.errors !== want.errors) msgs.push(`errorsWithShift on ${n} rows drawn by the grader (digit ${digit}, shift ${shift}): errors is ${off(value.errors, want.errors)}`);
         if (value.errorsOnDigit !== want.errorsOnDigit) msgs.push(`errorsWithShift on ${n} rows drawn by the grader: errorsOnDigit is ${off(value.errorsOnDigit, want.errorsOnDigit)}`);
