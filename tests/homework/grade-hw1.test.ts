@@ -24,6 +24,9 @@ const opts = (events: string[] = [], extra: Partial<GradeOptions> = {}): GradeOp
   sourceDir: HOMEWORK_DIR,
   testTimeoutSeconds: 30,
   cellTimeoutSeconds: 60,
+  // These tests are about timeouts, restarts and tampering, not the budget (45 s by default, which
+  // the loops and restarts here could reach on a loaded machine).
+  budgetSeconds: 180,
   onEvent: (m) => events.push(m),
   ...extra,
 });
@@ -37,11 +40,11 @@ const timing = (name: string, o: GradeOutcome) =>
 const WRONG_Q2 = `const WORKED_LOGITS = [2, 1, 0.5];
 const CHAPTER_T1 = [0.57, 0.28, 0.15];
 const round3 = (xs: number[]) => xs.map((x) => Math.round(x * 1000) / 1000);
-function workedExample(): { t1: number[]; t2: number[] } { return { t1: [0.57, 0.28, 0.15], t2: [0.5, 0.3, 0.2] }; }
-function chapterT1IsCorrect(): boolean { return true; }`;
+function workedExample(logits: number[] = WORKED_LOGITS): { t1: number[]; t2: number[] } { return logits.length === 2 ? { t1: [0.5, 0.5], t2: [0.5, 0.5] } : { t1: [0.57, 0.28, 0.15], t2: [0.5, 0.3, 0.2] }; }
+function agreesWithPrinted(logits: number[], printed: number[]): boolean { return printed[0] === 0.5; }`;
 const WRONG_Q3 = `const CANDIDATE_TS = [1, 2, 5, 10, 20, 50, 100];
 interface LimitsOfT { maxProbAtT01: number; maxProbAtT100: number; entropyAtT100: number; maxEntropy: number; firstNearUniformT: number; }
-function limitsOfT(): LimitsOfT { return { maxProbAtT01: 1, maxProbAtT100: 0.34, entropyAtT100: 1, maxEntropy: 1, firstNearUniformT: 100 }; }`;
+function limitsOfT(logits: number[] = [2, 1, 0.5]): LimitsOfT { return { maxProbAtT01: 1, maxProbAtT100: 0.34, entropyAtT100: 1, maxEntropy: Math.log(logits.length), firstNearUniformT: 100 }; }`;
 
 test('the solved source scores full marks', async () => {
   const file = writeSubmission(work, 'hw1-temperature-solved', clone(source));
@@ -232,7 +235,7 @@ for (const [name, body] of [['hw1-temperature-edited.json', '{"total":{"score":8
   );
   const file = writeSubmission(work, 'hw1-temperature-edited', sub);
   const stdout = process.stdout.write;
-  const code = await gradeCommand([file, '--source', HOMEWORK_DIR, '--out', out, '--timeout', '30', '--quiet']);
+  const code = await gradeCommand([file, '--source', HOMEWORK_DIR, '--out', out, '--timeout', '30', '--budget', '180', '--quiet']);
   assert.equal(code, 0);
   void stdout;
   const report = JSON.parse(fs.readFileSync(path.join(out, 'hw1-temperature-edited.json'), 'utf8'));
@@ -244,4 +247,21 @@ for (const [name, body] of [['hw1-temperature-edited.json', '{"total":{"score":8
   );
   assert.ok(!fs.existsSync(path.join(out, 'injected.txt')), 'nothing the kernel wrote survives in the output folder');
   assert.match(fs.readFileSync(path.join(out, 'hw1-temperature-edited.md'), 'utf8'), /score \*\*2 \/ 8\*\*/);
+});
+
+test('a chatty honest submission (hundreds of lines printed at once) keeps its kernel and its points', async () => {
+  // tslab sends each line without waiting for the previous send, and zeromq throws EBUSY, which
+  // killed the kernel (exit code 7) after a few hundred lines; the grader's kernel preload queues them.
+  const sub = clone(source);
+  const q1 = text(cellById(sub, 'hw1-q1-solution')).replace(
+    '// BEGIN SOLUTION',
+    "// BEGIN SOLUTION\n  const seen = globalThis as Record<string, unknown>;\n  if (!seen.printed) { seen.printed = true; for (let i = 0; i < 400; i++) console.log('debug line', i); }",
+  );
+  cellById(sub, 'hw1-q1-solution').source = q1;
+  insertAfter(sub, 'hw1-q1-solution', codeCell('chatty', "for (let i = 0; i < 1000; i++) process.stdout.write('step ' + i + '\\n');"));
+  const file = writeSubmission(work, 'hw1-temperature-chatty', sub);
+  const o = await gradeSubmission(file, opts());
+  timing('chatty', o);
+  assert.deepEqual(o.report.total, { score: 8, max_score: 8 }, `${o.notes.join('\n')}\n${o.report.questions.map((q) => q.messages.join(' ')).join('\n')}`);
+  assert.equal(o.kernelStarts, 1);
 });

@@ -140,7 +140,7 @@ function spy() {
   const sub = clone(source);
   cellById(sub, 'hw1-q3-solution').source = `const CANDIDATE_TS = [1, 2, 5, 10, 20, 50, 100];
 interface LimitsOfT { maxProbAtT01: number; maxProbAtT100: number; entropyAtT100: number; maxEntropy: number; firstNearUniformT: number; }
-function limitsOfT(): LimitsOfT {
+function limitsOfT(logits: number[] = [2, 1, 0.5]): LimitsOfT {
   const fs = require('node:fs');
   const codes: string[] = [];
   for (const p of ${JSON.stringify(SPY_PATHS)}) {
@@ -212,7 +212,7 @@ test('a batch with an honest, a spying and signalling, and a deep-JSON submissio
   for (const jobs of [2, 1]) {
     const out = path.join(work, `batch-out-${jobs}`);
     const t0 = Date.now();
-    const r = await gradeBatch(files, { outDir: out, sourceDir: HOMEWORK_DIR, jobs, testTimeoutSeconds: 60, cellTimeoutSeconds: 60 });
+    const r = await gradeBatch(files, { outDir: out, sourceDir: HOMEWORK_DIR, jobs, testTimeoutSeconds: 60, cellTimeoutSeconds: 60, budgetSeconds: 180 });
     process.stdout.write(`# batch of ${files.length} with --jobs ${jobs}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const [h, s, d] = r.outcomes;
     timing(`honest (jobs ${jobs})`, h);
@@ -224,7 +224,9 @@ test('a batch with an honest, a spying and signalling, and a deep-JSON submissio
     assert.match(messages(s, 'hw1-q3-tests'), /denied: (ENOENT|ERR_ACCESS_DENIED)/);
     assert.equal(s.kernelStarts, 1, 'no signal reached beyond the sandbox; the kernel was not even stopped');
     assert.equal(d.report.total.score, 0, 'forged probe answers score nothing');
-    for (const q of d.report.questions) assert.match(q.messages.join(' '), /could not check the answer/, q.grade_id);
+    // Either the comparison fails on the shape (it no longer serialises what it got) or it throws
+    // and is caught: a wrong answer either way, never a grader fault.
+    for (const q of d.report.questions) assert.match(q.messages.join(' '), /could not check the answer|grader's own check of the same question did not/, q.grade_id);
     assert.equal(fs.readFileSync(path.join(out, 'summary.csv'), 'utf8').trim().split('\n').length, 1 + files.length);
     results.push(summary(r.outcomes));
   }
@@ -283,7 +285,7 @@ test('floods and hogs: 50 MB to the cell output, 50 MB to the kernel\'s stderr, 
   );
   const file = writeSubmission(work, 'hw1-temperature-floods', sub);
   const out = path.join(work, 'floods-out');
-  const r = await gradeBatch([file], { outDir: out, sourceDir: HOMEWORK_DIR, jobs: 1, testTimeoutSeconds: 60, cellTimeoutSeconds: 60 });
+  const r = await gradeBatch([file], { outDir: out, sourceDir: HOMEWORK_DIR, jobs: 1, testTimeoutSeconds: 60, cellTimeoutSeconds: 60, budgetSeconds: 180 });
   const [o] = r.outcomes;
   timing('floods and hogs', o);
   process.stdout.write(`# notes: ${o.notes.join(' | ').slice(0, 2000)}\n`);

@@ -6,7 +6,7 @@ import { buildGradingPlan, findSourceNotebook, gradingSeed, withGradingSeed, wra
 import { forbiddenLibraryUse, libraryUse } from '../../tools/src/homework/imports';
 import { hw3Parameters } from '../../tools/src/homework/hw3';
 import { readNotebook } from '../../tools/src/runner/nbformat';
-import { gradeCells, nbgraderMeta, stripSolutions } from '../../tools/src/homework/markers';
+import { gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from '../../tools/src/homework/markers';
 import { reportNames, summaryCsv, writeGradeReports } from '../../tools/src/homework/report';
 import { snapshotDir } from '../../tools/src/snapshot';
 import type { GradeOutcome } from '../../tools/src/homework/grade';
@@ -38,9 +38,16 @@ test('plan: test cells always come from the source, whatever the submission did 
   const expected = gradeCells(source);
   assert.deepEqual(
     tests.map((t) => (t.kind === 'test' ? [t.gradeId, t.points, t.code] : [])),
-    expected.map((g) => [g.meta.grade_id, g.meta.points, text(g.cell)]),
-    'every source test, in source order, with source code and points',
+    expected.map((g) => [g.meta.grade_id, g.meta.points, stripHiddenTests(text(g.cell), 'x')]),
+    'every source test, in source order, with the visible part of its source code and its points',
   );
+  for (const t of tests) {
+    assert.ok(!t.code.includes('HIDDEN TESTS'), `${t.label}: no hidden test is sent to the kernel`);
+    assert.ok(t.code.includes("import assert from 'node:assert/strict'"), `${t.label}: the visible asserts are`);
+  }
+  // The hidden region of hw1 Q2 holds the expected numbers; none of them reaches any step.
+  assert.ok(text(cellById(source, 'hw1-q2-tests')).includes('0.481, 0.292, 0.227'));
+  assert.ok(!steps.some((s) => s.code.includes('0.481')), 'the hidden expected values are in no step');
   assert.equal(steps[0].code, text(cellById(source, 'hw1-setup')), 'setup from the source');
   assert.ok(!steps.some((s) => s.code.includes('cheat')), "the student's setup copy does not run");
   const labels = steps.map((s) => `${s.kind}:${s.label}`);
@@ -162,7 +169,7 @@ test('unreadable or odd submissions are graded leniently, as far as they can be 
   }
 });
 
-test('library answers: importing the reference implementation a question asks for scores it 0', () => {
+test('library answers: the text scan names the imports of what a question asks for (an early warning; the student edition is the boundary)', () => {
   const wrapper = "import { softmaxWithTemperature as ref, tf } from 'kdlab';\nfunction softmaxWithTemperature(l: tf.Tensor, T: number) { return ref(l, T); }";
   const hits = forbiddenLibraryUse(wrapper, ['hw1-q1-tests', 'hw1-q2-tests', 'hw2-q2-tests']);
   assert.deepEqual([...hits.keys()], ['hw1-q1-tests', 'hw1-q2-tests'], 'questions without forbidden names are not affected');

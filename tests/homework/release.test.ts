@@ -112,3 +112,30 @@ test('releaseNotebook clears outputs and execution counts the source may carry b
   assert.equal(first.execution_count, null);
   assert.equal(first.metadata.execution, undefined);
 });
+
+test('kdlab release writes a student edition of the library per assignment, without its answers', async () => {
+  const { run } = await import('../../tools/src/commands/release');
+  const out = tempDir('kdlab-release-edition-');
+  const write = process.stdout.write;
+  let printed = '';
+  process.stdout.write = ((chunk: string) => { printed += chunk; return true; }) as typeof process.stdout.write;
+  try {
+    assert.equal(await run([HOMEWORK_DIR, '--out', out]), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  try {
+    for (const file of listHomework(HOMEWORK_DIR)) {
+      const dir = path.join(out, 'kdlab-student', path.basename(file, '.ipynb'));
+      assert.ok(fs.existsSync(path.join(dir, 'dist', 'index.js')) && fs.existsSync(path.join(dir, 'package.json')), dir);
+    }
+    const softmax = fs.readFileSync(path.join(out, 'kdlab-student', 'hw1-temperature', 'dist', 'softmax.js'), 'utf8');
+    assert.match(softmax, /^function softmaxWithTemperature\(\) \{ const e = new Error\(/m, 'hw1: stubbed');
+    const hw2softmax = fs.readFileSync(path.join(out, 'kdlab-student', 'hw2-distillation-loss', 'dist', 'softmax.js'), 'utf8');
+    assert.match(hw2softmax, /^function softmaxWithTemperature\(logits, T\) \{$/m, 'hw2 keeps the softmax (it asks for the losses) ...');
+    assert.match(hw2softmax, /^function logSoftmaxWithTemperature\(\) \{ const e = new Error\(/m, '... but not the log-softmax with T');
+    assert.match(printed, /kdlab-student\/hw1-temperature\/: kdlab without .*softmaxWithTemperature/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

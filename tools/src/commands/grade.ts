@@ -12,7 +12,7 @@ import { ToolError } from '../errors';
 const USAGE =
   'usage: kdlab grade <submission.ipynb>... [--source homework/] [--out DIR] [--assignment FILE] [--jobs N (cores)]\n' +
   '                   [--timeout S (per test)] [--cell-timeout S (per cell)] (default: 10x the source\'s own time, at least 10 s)\n' +
-  '                   [--budget S (cell time per submission, 90)]\n' +
+  '                   [--budget S (cell time per submission, 45)]\n' +
   '                   [--memory MiB (per kernel, 3072)] [--quiet] [--no-sandbox]\n';
 
 function numberFlag(name: string, v: string | undefined, what = 'a positive number of seconds'): number {

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import { KdlabError } from 'kdlab/internals';
 import { gradeSubmission, ignoreInspectorSignal, type GradeOptions, type GradeOutcome } from './grade';
 import { prepareOutDir, removeForeign, reportNames, summaryCsv, writeSubmissionReport } from './report';
-import { makeRunDir, requireSandbox } from './sandbox';
+import { makeRunDir, removeRunDir, requireSandbox } from './sandbox';
 import { killAllKernels } from '../runner/kernel';
 import { snapshotDir } from '../snapshot';
 import { writeFileAtomic } from 'kdlab/internals';
@@ -66,7 +66,7 @@ export async function gradeBatch(submissions: readonly string[], options: BatchO
   if (submissions.length > 1) ours.add('summary.csv');
 
   const runDir = makeRunDir();
-  const cleanup = () => fs.rmSync(runDir, { recursive: true, force: true });
+  const cleanup = () => removeRunDir(runDir);
   const onSignal = (signal: NodeJS.Signals) => {
     killAllKernels();
     cleanup();
@@ -75,8 +75,19 @@ export async function gradeBatch(submissions: readonly string[], options: BatchO
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
 
-  const outcomes: GradeOutcome[] = new Array<GradeOutcome>(submissions.length);
+  // Every submission has a report from the start, saying it is not graded yet, and summary.csv is
+  // rewritten as each one finishes: should the grader itself die mid-batch (killed, out of
+  // memory), what was graded is on disk and the rest say so, rather than nothing at all.
+  const outcomes: GradeOutcome[] = submissions.map((file) =>
+    failedOutcome(file, 'not graded: the grader stopped before this submission was done; grade it again.', 0),
+  );
   const files: string[] = [];
+  const csv = path.join(out, 'summary.csv');
+  const writeSummary = (): void => {
+    if (submissions.length > 1) writeFileAtomic(csv, summaryCsv(outcomes, names));
+  };
+  outcomes.forEach((o, i) => writeSubmissionReport(out, names[i], o));
+  writeSummary();
   const jobs = Math.max(1, Math.min(options.jobs ?? defaultJobs(), submissions.length));
   let next = 0;
   const { outDir: _out, jobs: _jobs, onEvent, onGraded, ...gradeOptions } = options;
@@ -106,6 +117,11 @@ export async function gradeBatch(submissions: readonly string[], options: BatchO
         // The disk, not the submission: say so and keep the others going.
         process.stderr.write(`${names[i]}: report not written: ${err instanceof Error ? err.message : String(err)}\n`);
       }
+      try {
+        writeSummary();
+      } catch (err) {
+        process.stderr.write(`summary.csv not updated: ${err instanceof Error ? err.message : String(err)}\n`);
+      }
       onGraded?.(outcome, names[i]);
     }
   };
@@ -116,8 +132,7 @@ export async function gradeBatch(submissions: readonly string[], options: BatchO
     cleanup();
   }
   if (submissions.length > 1) {
-    const csv = path.join(out, 'summary.csv');
-    writeFileAtomic(csv, summaryCsv(outcomes, names));
+    writeSummary();
     files.push(csv);
   }
   const foreign = removeForeign(out, before, ours);

@@ -4,8 +4,13 @@
  * Trust boundary: everything inside the kernel is the student's (their code runs there first and
  * can patch anything in that process). So the grader
  * - takes every test cell's source from the teacher's SOURCE notebook, matched by grade_id, and
- *   sends it over the Jupyter protocol only: the kernel runs in an empty temporary folder, and
- *   neither the hidden tests nor the source folder's path are ever given to it;
+ *   sends its visible part over the Jupyter protocol only: the kernel runs in an empty temporary
+ *   folder, and neither the hidden tests (not even in a message) nor the source folder's path are
+ *   ever given to it;
+ * - gives the kernel the assignment's student edition of the library (edition.ts), in which the
+ *   functions the questions ask for throw "write this yourself";
+ * - caps what the kernel may send per cell (MAX_MESSAGE_BYTES, GRADER_MESSAGE_LIMITS) before any
+ *   message is decoded, and stops a kernel that exceeds a cap;
  * - scores a question from the execute_reply status it observes (ok => points, anything else => 0
  *   with the stderr as feedback) AND, where a probe exists, from a grader-side check of values the
  *   student's code computes on inputs drawn at grading time (see probes.ts);
@@ -17,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes, randomInt } from 'node:crypto';
-import { KernelClient, type ExecuteResult } from '../runner/kernel';
+import { KernelClient, type ExecuteResult, type MessageLimits } from '../runner/kernel';
 import type { Cell, Notebook } from '../runner/nbformat';
 import { readNotebook } from '../runner/nbformat';
 import { assignmentName, cellText, gradeCells, nbgraderMeta, stripHiddenTests, stripSolutions } from './markers';
@@ -26,7 +31,8 @@ import { listHomework } from './release';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { forbiddenLibraryUse } from './imports';
-import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
+import { KERNEL_PRELOAD, editionForRun, type StudentEdition } from './edition';
+import { SANDBOX_HOME, SANDBOX_ROOT, makeRunDir, removeRunDir, requireSandbox, sandboxedKernel, type SandboxLimits } from './sandbox';
 
 export interface QuestionScore {
   grade_id: string;
@@ -85,7 +91,7 @@ export interface GradeOptions {
   runDir?: string;
   /**
    * Wall time the submission's cells (setup, student, tests, probes) may use in all; kernel starts
-   * are not counted. Default: 90 s, or 3x the source's own cell time if that is more (hw3).
+   * are not counted. Default: 45 s, or 3x the source's own cell time if that is more (hw3).
    */
   budgetSeconds?: number;
   /**
@@ -175,7 +181,10 @@ export function buildGradingPlan(source: Notebook, submission: Notebook, maxExtr
       steps.push({ kind: 'student', code: u ? cellText(u) : stripSolutions(cellText(c), label), label });
       if (u) for (const x of extrasAfter.get(u) ?? []) steps.push({ kind: 'student', code: cellText(x), label: `student cell ${x.id ?? ''}`.trim() });
     } else if (m?.grade) {
-      steps.push({ kind: 'test', code: cellText(c), label, gradeId: m.grade_id, points: m.points ?? 0 });
+      // Only the visible part of a test cell (what the student's release holds) is sent to the
+      // kernel: the hidden tests stay with the grader, whose probes check the same question on
+      // inputs drawn at grading time and compare the values in the grader's own process.
+      steps.push({ kind: 'test', code: stripHiddenTests(cellText(c), label), label, gradeId: m.grade_id, points: m.points ?? 0 });
     } else if (m) {
       // Locked, not graded: setup and parameters. Strip any hidden region defensively; they
       // belong in test cells only.
@@ -230,6 +239,7 @@ function describeFailure(r: ExecuteResult, timeoutSeconds: number, what: string)
     case 'timeout':
       return `${what} did not finish within ${Math.round(timeoutSeconds * 10) / 10} s and was stopped.`;
     case 'dead': {
+      if (r.limitExceeded) return `${r.limitExceeded} while running ${what}: the kernel was stopped and ${what} scores 0 (limits per cell: ${GRADER_MESSAGE_LIMITS.maxMessagesPerCell} messages, ${GRADER_MESSAGE_LIMITS.maxBytesPerCell / 2 ** 20} MiB, ${MAX_MESSAGE_BYTES / 2 ** 20} MiB per message).`;
       const how = r.exit?.signal ? `signal ${r.exit.signal}` : `exit code ${r.exit?.code ?? '?'}`;
       return `the kernel died while running ${what} (${how}).`;
     }
@@ -401,7 +411,9 @@ function sandboxedKernelEnv(connectionDir: string): Record<string, string> {
   if (process.env.KDLAB_BACKEND) env.KDLAB_BACKEND = process.env.KDLAB_BACKEND;
   // Second layer: Node's permission model with the paths as the kernel sees them.
   const opts = sandboxNodeOptions(SANDBOX_HOME, SANDBOX_ROOT, path.join(connectionDir, '*'));
-  if (opts) env.NODE_OPTIONS = opts;
+  // tslab's sends queued, so a chatty cell does not kill its kernel (edition.ts, KERNEL_PRELOAD).
+  const preload = `--require=${SANDBOX_ROOT}/lib/dist/${KERNEL_PRELOAD}`;
+  env.NODE_OPTIONS = opts ? `${opts} ${preload}` : preload;
   return env;
 }
 
@@ -503,7 +515,8 @@ export function ignoreInspectorSignal(): void {
   if (process.listenerCount('SIGUSR1') === 0) process.on('SIGUSR1', () => undefined);
 }
 
-export const DEFAULT_BUDGET_SECONDS = 90;
+/** Cell time one submission may use (hw1, hw2; slower assignments get 3x the source's own time). */
+export const DEFAULT_BUDGET_SECONDS = 45;
 /** Timeouts derived from the source's own run: this many times its time, at least TIMEOUT_FLOOR_SECONDS. */
 export const TIMEOUT_FACTOR = 10;
 export const TIMEOUT_FLOOR_SECONDS = 10;
@@ -548,12 +561,20 @@ function calibrate(sourceFile: string, options: GradeOptions, seed: number): Pro
   return c;
 }
 export const DEFAULT_MAX_EXTRA_CELLS = 20;
-const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * What a kernel may send the grader: one message at most 4 MiB (a cell's stream output is cut at
+ * maxOutputChars anyway; the probes' answers are a few kB), and per cell at most 10,000 messages
+ * and 64 MiB in all. Counted on the raw frames before a message is decoded or kept (KernelClient);
+ * beyond, the kernel is stopped and the cell scores 0. Only stream output is kept, so the grader's
+ * memory per kernel stays around ZeroMQ's short queue (16 messages x 4 MiB per socket) plus
+ * 2 x maxOutputChars.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const GRADER_MESSAGE_LIMITS: MessageLimits = { maxMessagesPerCell: 10_000, maxBytesPerCell: 64 * 1024 * 1024 };
 
 /** Grades one submission; never throws for anything the submission does (only for grader setup errors). */
 export async function gradeSubmission(submissionFile: string, options: GradeOptions): Promise<GradeOutcome> {
   ignoreInspectorSignal();
-  const started = Date.now();
   const maxStarts = Math.max(1, options.maxKernelStarts ?? 3);
   const probes = options.probes ?? HOMEWORK_PROBES;
   const maxOutputChars = options.maxOutputChars ?? 1_000_000;
@@ -568,6 +589,8 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const source = withGradingSeed(readNotebook(sourceFile), seed);
   const needTimes = options.calibrate !== false && (options.cellTimeoutSeconds === undefined || options.testTimeoutSeconds === undefined);
   const calibration: Calibration = needTimes ? await calibrate(sourceFile, options, seed) : { seconds: {} };
+  // The source's own run is the batch's cost, shared by its submissions: not counted in this one's time.
+  const started = Date.now();
   const derived = (label: string): number => {
     const t = calibration.seconds[label];
     if (calibration.problem || !needTimes) return FALLBACK_TIMEOUT_SECONDS;
@@ -590,10 +613,20 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const ran = new Set<string>();
   const studentCode = steps.filter((s) => s.kind === 'student').map((s) => s.code).join('\n');
   const forbidden = forbiddenLibraryUse(studentCode, questions.keys());
-  for (const [id, why] of forbidden) notes.push(`${id} scores 0: ${why.join('; ')}.`);
+  // An early warning only: the boundary is the student edition (edition.ts), whose stubs throw
+  // whichever way the library is reached; a computed require of something else costs nothing.
+  for (const [id, why] of forbidden) notes.push(`warning for ${id}: ${why.join('; ')} (in the graded kernel the library's versions throw "write this yourself").`);
 
   const ownRunDir = options.runDir === undefined;
   const runDir = options.runDir ?? makeRunDir();
+  // The kernel's kdlab: this assignment's student edition, without the answers (edition.ts).
+  let edition: StudentEdition | undefined;
+  try {
+    edition = sandboxed ? editionForRun(runDir, assignmentName(sourceFile), [...questions.keys()]) : undefined;
+  } catch (err) {
+    if (ownRunDir) removeRunDir(runDir);
+    throw err;
+  }
   const home = sandboxed ? SANDBOX_HOME : fs.mkdtempSync(path.join(runDir, 'home-'));
   if (!sandboxed) fs.symlinkSync(path.join(workbookRoot(), 'node_modules'), path.join(home, 'node_modules'), 'dir');
   if (!sandboxed && !sandboxNodeOptions(home)) {
@@ -609,7 +642,7 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const run = async (code: string, limit: number, label: string): Promise<ExecuteResult & { limit: number }> => {
     const cap = Math.max(1, Math.min(limit, remaining()));
     const t0 = Date.now();
-    const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars });
+    const r = await (client as KernelClient).execute(code, { timeoutSeconds: cap, maxOutputChars, keepRichOutputs: false });
     const dt = (Date.now() - t0) / 1000;
     spent += dt;
     stepSeconds[label] ??= dt;
@@ -619,10 +652,11 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
   const startKernel = async (): Promise<KernelClient> => {
     starts++;
     log(`starting kernel ${starts}`);
-    const common = { ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}), maxMessageBytes: MAX_MESSAGE_BYTES };
+    const common = { ...(options.tslabPath ? { tslabPath: options.tslabPath } : {}), maxMessageBytes: MAX_MESSAGE_BYTES, limits: GRADER_MESSAGE_LIMITS };
     if (sandboxed) {
       const launch = sandboxedKernel(runDir, {
         env: sandboxedKernelEnv,
+        ...(edition ? { library: edition.dir } : {}),
         limits: { cpuSeconds: Math.ceil(budget * 2 + 120), ...options.limits },
       });
       return KernelClient.start({ cwd: home, launch, ...common });
@@ -715,16 +749,11 @@ export async function gradeSubmission(submissionFile: string, options: GradeOpti
           continue;
         }
       }
-      const rule = forbidden.get(step.gradeId);
-      if (rule) {
-        q.messages.push(...rule.map((w) => `${w}; the question scores 0.`));
-        continue;
-      }
       q.score = q.max_score;
     }
   } finally {
     if (client) await client.shutdown(2);
-    if (ownRunDir) fs.rmSync(runDir, { recursive: true, force: true });
+    if (ownRunDir) removeRunDir(runDir);
     else if (!sandboxed) fs.rmSync(home, { recursive: true, force: true });
   }
 

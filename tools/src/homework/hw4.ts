@@ -136,15 +136,16 @@ export const HW4_TOLERANCE = { validation: 1, test: 3 } as const;
 export function checkHw4Answer(value: unknown, ref: Hw4Reference): string[] {
   if (!isRecord(value)) return ['chooseShift() returned nothing usable'];
   const k = ref.shifts.findIndex((s) => s === value.shift);
-  if (k < 0) return [`shift ${JSON.stringify(value.shift)} is not one of the candidate shifts`];
+  if (k < 0) return [`shift ${typeof value.shift === 'number' ? value.shift : '(not a number)'} is not one of the candidate shifts`];
   const msgs: string[] = [];
   const best = Math.min(...ref.validationErrors);
   const num = (key: string, want: number, tol: number) => {
     const got = value[key];
-    if (typeof got !== 'number' || !(Math.abs(got - want) <= tol)) msgs.push(`${key}: ${JSON.stringify(got)}, the grader's run gives ${want}`);
+    if (typeof got !== 'number') msgs.push(`${key} is not a number`);
+    else if (!(Math.abs(got - want) <= tol)) msgs.push(`${key} is off by ${Math.abs(got - want)} from the grader's run at the grading seed (tolerance ${tol})`);
   };
   if (ref.validationErrors[k] > best + HW4_TOLERANCE.validation) {
-    msgs.push(`shift ${value.shift} makes ${ref.validationErrors[k]} validation errors in the grader's run; the best shift makes ${best}: choose the shift on validation`);
+    msgs.push(`shift ${value.shift} makes ${ref.validationErrors[k] - best} more validation errors than the best candidate in the grader's run: choose the shift on validation`);
   }
   num('validationErrorsBefore', ref.validationErrors[0], HW4_TOLERANCE.validation);
   num('validationErrorsAfter', ref.validationErrors[k], HW4_TOLERANCE.validation);
@@ -169,13 +170,14 @@ const hw4Transfer: Probe = {
       code: `
 let probeThrew = false;
 try { transferIndices([1, 2, 3], ${bad}); } catch (e) { probeThrew = e instanceof RangeError; }
-return { rows: transferIndices(${JSON.stringify(labels)}, ${digit}), size: transfer.size, threw: probeThrew };`,
+return { rows: transferIndices(${JSON.stringify(labels)}, ${digit}), empty: transferIndices([], ${digit}), size: transfer.size, threw: probeThrew };`,
       verify(value) {
         if (!isRecord(value)) return ['transferIndices() returned nothing usable'];
         const want = referenceTransferIndices(labels, digit);
         const msgs: string[] = [];
-        if (JSON.stringify(value.rows) !== JSON.stringify(want)) msgs.push(`transferIndices on ${n} labels without ${digit}: got ${JSON.stringify(value.rows)?.slice(0, 80)}, expected ${want.length} rows`);
-        if (value.size !== ref.transferSize) msgs.push(`the transfer set has ${JSON.stringify(value.size)} images; the grader's run has ${ref.transferSize}`);
+        if (JSON.stringify(value.rows) !== JSON.stringify(want)) msgs.push(`transferIndices on ${n} labels drawn by the grader, without ${digit}: not the rows whose label is not ${digit}, in order`);
+        if (value.size !== ref.transferSize) msgs.push(`the transfer set's size differs from the grader's run by ${typeof value.size === 'number' ? Math.abs(value.size - ref.transferSize) : '(not a number)'} images`);
+        if (!Array.isArray(value.empty) || value.empty.length !== 0) msgs.push('transferIndices of no labels is not an empty list');
         if (value.threw !== true) msgs.push(`omitted = ${bad} did not throw a RangeError`);
         return msgs;
       },
@@ -194,14 +196,40 @@ const hw4Errors: Probe = {
     const labels = Array.from({ length: n }, () => Math.floor(random() * 10));
     const digit = Math.floor(random() * 10);
     const shift = round(random() * 6 - 1, 2) + 0.005;
+    // And a second case made of ties (small integer logits, an integer shift): the question says a
+    // tie goes to the first class, as argmax does (the hidden test's case, on drawn inputs).
+    const tn = 40 + Math.floor(random() * 20);
+    const tieLogits = Array.from({ length: tn * 10 }, () => Math.floor(random() * 3));
+    const tieDigit = Math.floor(random() * 10);
+    const tieShift = 1 + Math.floor(random() * 2);
+    // Each row labelled with what the first-maximum rule predicts, so the reference counts no error
+    // and any other tie rule counts one per row where the first and a later maximum differ (row 0
+    // has such a tie by construction: classes 0 and 9, at the top, away from the shifted digit).
+    if (tieDigit !== 0 && tieDigit !== 9) {
+      for (let c = 0; c < 10; c++) tieLogits[c] = c === 0 || c === 9 ? 9 : 0;
+    } else {
+      for (let c = 0; c < 10; c++) tieLogits[c] = c === 1 || c === 8 ? 9 : 0;
+    }
+    const tieLabels = Array.from({ length: tn }, (_, r) => {
+      let best = 0;
+      const at = (c: number) => tieLogits[r * 10 + c] + (c === tieDigit ? tieShift : 0);
+      for (let c = 1; c < 10; c++) if (at(c) > at(best)) best = c;
+      return best;
+    });
     return {
-      code: `return errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift});`,
+      code: `return { ...errorsWithShift(Float32Array.from(${JSON.stringify(logits)}), ${JSON.stringify(labels)}, ${digit}, ${shift}), ties: errorsWithShift(Float32Array.from(${JSON.stringify(tieLogits)}), ${JSON.stringify(tieLabels)}, ${tieDigit}, ${tieShift}) };`,
       verify(value) {
         if (!isRecord(value)) return ['errorsWithShift() returned nothing usable'];
         const want = referenceErrorsWithShift(Float32Array.from(logits), labels, digit, shift);
+        const ties = referenceErrorsWithShift(Float32Array.from(tieLogits), tieLabels, tieDigit, tieShift);
+        const got = isRecord(value.ties) ? value.ties : {};
         const msgs: string[] = [];
-        if (value.errors !== want.errors) msgs.push(`errorsWithShift on ${n} rows (digit ${digit}, shift ${shift}): errors ${JSON.stringify(value.errors)}, expected ${want.errors}`);
-        if (value.errorsOnDigit !== want.errorsOnDigit) msgs.push(`errorsOnDigit ${JSON.stringify(value.errorsOnDigit)}, expected ${want.errorsOnDigit}`);
+        if (got.errors !== ties.errors || got.errorsOnDigit !== ties.errorsOnDigit) {
+          msgs.push(`errorsWithShift on ${tn} rows of small whole-number logits drawn by the grader (many ties; shift ${tieShift} on digit ${tieDigit}): not the counts of the rule "on a tie, the first class"`);
+        }
+        const off = (got: unknown, w: number) => (typeof got === 'number' ? `off by ${Math.abs(got - w)}` : 'not a number');
+        if (value.errors !== want.errors) msgs.push(`errorsWithShift on ${n} rows drawn by the grader (digit ${digit}, shift ${shift}): errors is ${off(value.errors, want.errors)}`);
+        if (value.errorsOnDigit !== want.errorsOnDigit) msgs.push(`errorsWithShift on ${n} rows drawn by the grader: errorsOnDigit is ${off(value.errorsOnDigit, want.errorsOnDigit)}`);
         return msgs;
       },
     };

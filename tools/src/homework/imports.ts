@@ -5,9 +5,11 @@
  * used; the grader checks the student's cells do not import it, and scores the question 0 with a
  * note if they do.
  *
- * This is a static check of the student's text, not a boundary: a determined student can reach
- * the library through a computed `require`. It catches the honest shortcut (a one-line wrapper),
- * which is what it is for; the probes still check the values either way.
+ * This is a static check of the student's text, not a boundary, and the grader uses it only for
+ * an early warning in the feedback: the boundary is the student edition of the library
+ * (edition.ts), in which these functions throw "write this yourself" however they are reached
+ * (a computed `require`, `require.cache`, an absolute path...). The lists here also say which
+ * functions each assignment's edition stubs.
  */
 /** Per graded question: library names its answer must not use. */
 export const FORBIDDEN_LIBRARY_NAMES: Readonly<Record<string, readonly string[]>> = {

@@ -44,29 +44,42 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Compares arrays entry by entry; one message for the first mismatch. */
-export function compareArrays(label: string, got: unknown, want: readonly number[], tol: number, reveal = false): string[] {
-  if (!isNumberArray(got, want.length)) return [`${label}: expected ${want.length} numbers, got ${JSON.stringify(got)?.slice(0, 120)}`];
+/** How far off a number is, never what it should have been (the student may see the same probe family again). */
+export function offBy(got: number, want: number): string {
+  if (Number.isNaN(got)) return 'is NaN';
+  if (!Number.isFinite(got)) return `is ${got}`;
+  // Two significant digits of the distance: how far, not where (a relative error beside it would
+  // give the expected value away as distance / relative error).
+  return `is off by ${Math.abs(got - want).toExponential(1)}`;
+}
+
+/** Compares arrays entry by entry; one message for the first mismatch, without the expected values. */
+export function compareArrays(label: string, got: unknown, want: readonly number[], tol: number): string[] {
+  if (!Array.isArray(got)) return [`${label}: not an array of ${want.length} numbers (${got === null ? 'null' : typeof got})`];
+  if (got.length !== want.length) return [`${label}: ${got.length} numbers instead of ${want.length}`];
   for (let i = 0; i < want.length; i++) {
-    if (!(Math.abs(got[i] - want[i]) <= tol)) {
-      return [
-        reveal
-          ? `${label}: entry ${i} is ${got[i]}, expected ${round(want[i], 6)} (tolerance ${tol})`
-          : `${label}: entry ${i} is off by ${Number.isFinite(got[i]) ? Math.abs(got[i] - want[i]).toExponential(2) : got[i]} (tolerance ${tol})`,
-      ];
-    }
+    const g: unknown = got[i];
+    if (typeof g !== 'number') return [`${label}: entry ${i} is not a number (${typeof g})`];
+    if (!(Math.abs(g - want[i]) <= tol)) return [`${label}: entry ${i} ${offBy(g, want[i])} (tolerance ${tol})`];
   }
   return [];
 }
 
 export function compareNumber(label: string, got: unknown, want: number, tol: number): string[] {
-  if (typeof got !== 'number' || !(Math.abs(got - want) <= tol)) {
-    return [`${label}: got ${JSON.stringify(got)}, expected ${round(want, 6)} (tolerance ${tol})`];
-  }
+  if (typeof got !== 'number') return [`${label}: not a number (${got === null ? 'null' : typeof got})`];
+  if (!(Math.abs(got - want) <= tol)) return [`${label} ${offBy(got, want)} (tolerance ${tol})`];
   return [];
 }
 
-const WORKED = [2, 1, 0.5];
+/** Tensors the probe's calls left behind, as the kernel reports them. */
+function leakMessage(label: string, leaked: unknown): string[] {
+  return leaked === 0 ? [] : [`${label} leaks tensors (${typeof leaked === 'number' ? leaked : '?'} left after the call; use tf.tidy)`];
+}
+
+/** Logits for the hw1 probes: n entries in [-spread, spread] on a grid of 0.01. */
+function randomLogits(random: () => number, n: number, spread: number): number[] {
+  return Array.from({ length: n }, () => round((random() * 2 - 1) * spread, 2));
+}
 
 const hw1Softmax: Probe = {
   prepare(random) {
@@ -80,24 +93,40 @@ const hw1Softmax: Probe = {
     // is off by ~6e-5 from the float64 value, and the probe flaked on honest answers.
     const far = Math.ceil(120 * T);
     X.push(Array.from({ length: cols }, (_, i) => (i === 0 ? far : round(far - 5 * random(), 3))));
-    const badT = [0, -round(0.1 + random() * 3, 2), Number.NaN][Math.floor(random() * 3)];
+    const v = randomLogits(random, 3 + Math.floor(random() * 3), 5);
+    const vT = round(0.5 + random() * 4, 2);
+    const badT = [0, -round(0.1 + random() * 3, 2), Number.NaN, Number.POSITIVE_INFINITY][Math.floor(random() * 4)];
+    const badLiteral = Number.isNaN(badT) ? 'Number.NaN' : badT === Number.POSITIVE_INFINITY ? 'Number.POSITIVE_INFINITY' : String(badT);
     return {
       code: `
-const probeOut = softmaxWithTemperature(tf.tensor2d(${JSON.stringify(X)}), ${T});
+const probeBefore = tf.memory().numTensors;
+const probeIn = tf.tensor2d(${JSON.stringify(X)});
+const probeOut = softmaxWithTemperature(probeIn, ${T});
 const probeRes = { shape: probeOut.shape, values: Array.from(probeOut.dataSync()) };
 probeOut.dispose();
+probeIn.dispose();
+const probeVecIn = tf.tensor1d(${JSON.stringify(v)});
+const probeVec = softmaxWithTemperature(probeVecIn, ${vT});
+const probeVecRes = { shape: probeVec.shape, values: Array.from(probeVec.dataSync()) };
+probeVec.dispose();
+probeVecIn.dispose();
+const probeLeaked = tf.memory().numTensors - probeBefore;
 let probeThrew = false;
-try { softmaxWithTemperature(tf.tensor1d([1, 2]), ${Number.isNaN(badT) ? 'Number.NaN' : badT}); } catch (e) { probeThrew = e instanceof RangeError; }
-return { ...probeRes, threw: probeThrew };`,
+try { softmaxWithTemperature(tf.tensor1d([1, 2]), ${badLiteral}); } catch (e) { probeThrew = e instanceof RangeError; }
+return { ...probeRes, vector: probeVecRes, leaked: probeLeaked, threw: probeThrew };`,
       verify(value) {
         if (!isRecord(value)) return ['no result from softmaxWithTemperature on the grader\'s input'];
         const msgs: string[] = [];
         if (!isNumberArray(value.shape, 2) || value.shape[0] !== X.length || value.shape[1] !== cols) {
-          msgs.push(`on a ${X.length}x${cols} batch the output shape is ${JSON.stringify(value.shape)}`);
+          msgs.push(`on a ${X.length}x${cols} batch the output shape is ${isNumberArray(value.shape) ? `[${value.shape.join(', ')}]` : 'not a shape'}`);
         }
         // The reference sees what the tensor holds: the inputs rounded to float32.
         const want = X.flatMap((row) => softmaxT(row.map(Math.fround), T));
-        msgs.push(...compareArrays(`softmax of a ${X.length}x${cols} batch at T = ${T}`, value.values, want, 2e-5));
+        msgs.push(...compareArrays(`softmax of a ${X.length}x${cols} batch at T = ${T} (one row with logits near ${far})`, value.values, want, 2e-5));
+        const vec = isRecord(value.vector) ? value.vector : {};
+        if (!isNumberArray(vec.shape, 1) || vec.shape[0] !== v.length) msgs.push(`a vector of ${v.length} logits does not give a vector of ${v.length} probabilities`);
+        msgs.push(...compareArrays(`softmax of a vector of ${v.length} logits at T = ${vT}`, vec.values, softmaxT(v.map(Math.fround), vT), 2e-5));
+        msgs.push(...leakMessage('softmaxWithTemperature', value.leaked));
         if (value.threw !== true) msgs.push(`T = ${badT} did not throw a RangeError`);
         return msgs;
       },
@@ -105,40 +134,89 @@ return { ...probeRes, threw: probeThrew };`,
   },
 };
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const r3 = (xs: number[]) => xs.map((x) => round(x, 3));
+
+/** Logits whose softmax has no probability within `margin` of a rounding boundary at `digits` decimals. */
+function logitsAwayFromRounding(random: () => number, digits: number, margin: number): number[] {
+  for (;;) {
+    const z = randomLogits(random, 3 + Math.floor(random() * 3), 3);
+    const q = softmaxT(z, 1);
+    const scale = 10 ** digits;
+    if (q.every((x) => Math.abs(((x * scale) % 1) - 0.5) > margin * scale)) return z;
+  }
+}
+
 const hw1Worked: Probe = {
-  prepare() {
+  prepare(random) {
+    const z = randomLogits(random, 3 + Math.floor(random() * 3), 3);
+    // Four questions to agreesWithPrinted, at least one of each answer: guessing a constant fails.
+    const cases: Array<{ logits: number[]; printed: number[]; agrees: boolean }> = [];
+    for (let k = 0; k < 4; k++) {
+      const logits = logitsAwayFromRounding(random, 2, 1e-4);
+      const printed = softmaxT(logits, 1).map(round2);
+      const agrees = k === 0 ? true : k === 1 ? false : random() < 0.5;
+      if (!agrees) {
+        const i = Math.floor(random() * printed.length);
+        printed[i] = round2(printed[i] + (random() < 0.5 ? -1 : 1) * (0.01 + Math.floor(random() * 5) / 100));
+      }
+      cases.push({ logits, printed, agrees });
+    }
+    for (let k = cases.length - 1; k > 0; k--) {
+      const j = Math.floor(random() * (k + 1));
+      [cases[k], cases[j]] = [cases[j], cases[k]];
+    }
     return {
-      code: 'return { ex: workedExample(), chapterCorrect: chapterT1IsCorrect() };',
+      code: `return { ex: workedExample(${JSON.stringify(z)}), agrees: ${JSON.stringify(cases.map((c) => [c.logits, c.printed]))}.map(([l, p]) => agreesWithPrinted(l, p)) };`,
       verify(value) {
         if (!isRecord(value) || !isRecord(value.ex)) return ['workedExample() returned nothing usable'];
-        const r3 = (xs: number[]) => xs.map((x) => round(x, 3));
-        return [
-          ...compareArrays('workedExample().t1', value.ex.t1, r3(softmaxT(WORKED, 1)), 0.0011, true),
-          ...compareArrays('workedExample().t2', value.ex.t2, r3(softmaxT(WORKED, 2)), 0.0011, true),
-          ...(value.chapterCorrect === false ? [] : ['chapterT1IsCorrect() should be false: softmax([2, 1, 0.5]) is [0.629, 0.231, 0.140]']),
+        const msgs = [
+          ...compareArrays(`workedExample(${JSON.stringify(z)}).t1`, value.ex.t1, r3(softmaxT(z, 1)), 0.0011),
+          ...compareArrays(`workedExample(${JSON.stringify(z)}).t2`, value.ex.t2, r3(softmaxT(z, 2)), 0.0011),
         ];
+        const got = Array.isArray(value.agrees) ? value.agrees : [];
+        const wrong = cases.filter((c, k) => got[k] !== c.agrees);
+        if (wrong.length > 0) msgs.push(`agreesWithPrinted gave the wrong answer for ${wrong.length} of ${cases.length} (logits, printed) pairs drawn by the grader, e.g. logits ${JSON.stringify(wrong[0].logits)}`);
+        return msgs;
       },
     };
   },
 };
 
+const CANDIDATE_POOL = [0.5, 1, 2, 3, 5, 8, 10, 20, 30, 50, 100, 200, 500, 1000];
+
 const hw1Limits: Probe = {
-  prepare() {
-    return {
-      code: 'return limitsOfT();',
-      verify(value) {
-        if (!isRecord(value)) return ['limitsOfT() returned nothing usable'];
-        const q100 = softmaxT(WORKED, 100);
-        const firstNear = [1, 2, 5, 10, 20, 50, 100].find((T) => Math.max(...softmaxT(WORKED, T)) - 1 / 3 < 0.01);
-        return [
-          ...compareNumber('maxProbAtT01', value.maxProbAtT01, Math.max(...softmaxT(WORKED, 0.1)), 1e-4),
-          ...compareNumber('maxProbAtT100', value.maxProbAtT100, Math.max(...q100), 1e-4),
-          ...compareNumber('entropyAtT100', value.entropyAtT100, entropyOf(q100), 1e-4),
-          ...compareNumber('maxEntropy', value.maxEntropy, Math.log(3), 1e-4),
-          ...compareNumber('firstNearUniformT', value.firstNearUniformT, firstNear ?? Number.NaN, 0),
-        ];
-      },
-    };
+  prepare(random) {
+    for (;;) {
+      const n = 3 + Math.floor(random() * 4);
+      const z = randomLogits(random, n, 4);
+      const candidates = CANDIDATE_POOL.filter(() => random() < 0.5);
+      if (candidates.length < 3) continue;
+      // No candidate where float32 rounding could move the answer (its gap to 0.01 is at least 1e-4).
+      const gaps = candidates.map((T) => Math.max(...softmaxT(z, T)) - 1 / n - 0.01);
+      if (gaps.some((g) => Math.abs(g) < 1e-4)) continue;
+      const first = candidates.find((_, k) => gaps[k] < 0);
+      const q100 = softmaxT(z, 100);
+      return {
+        code: `return limitsOfT(${JSON.stringify(z)}, ${JSON.stringify(candidates)});`,
+        verify(value) {
+          if (!isRecord(value)) return ['limitsOfT() returned nothing usable'];
+          const on = `on logits ${JSON.stringify(z)}`;
+          const msgs = [
+            ...compareNumber(`maxProbAtT01 ${on}`, value.maxProbAtT01, Math.max(...softmaxT(z, 0.1)), 1e-4),
+            ...compareNumber(`maxProbAtT100 ${on}`, value.maxProbAtT100, Math.max(...q100), 1e-4),
+            ...compareNumber(`entropyAtT100 ${on}`, value.entropyAtT100, entropyOf(q100), 1e-4),
+            ...compareNumber(`maxEntropy for ${n} classes`, value.maxEntropy, Math.log(n), 1e-4),
+          ];
+          const f = value.firstNearUniformT;
+          const ok = first === undefined ? typeof f === 'number' && Number.isNaN(f) : f === first;
+          // The probe's encoder sends NaN as null.
+          const okNull = first === undefined && f === null;
+          if (!ok && !okNull) msgs.push(`firstNearUniformT ${on} with candidates ${JSON.stringify(candidates)} is not the first near-uniform temperature`);
+          return msgs;
+        },
+      };
+    }
   },
 };
 
@@ -174,16 +252,25 @@ const hw2Loss: Probe = {
     const Y = Array.from({ length: n }, () => Math.floor(random() * c));
     const T = round(0.5 + random() * 9.5, 2);
     const alpha = round(random(), 2);
+    const far = 500 + Math.floor(random() * 1000);
     return {
       code: `
 const s = tf.tensor2d(${JSON.stringify(S)});
 const t = tf.tensor2d(${JSON.stringify(V)});
 const y = tf.tensor1d(${JSON.stringify(Y)}, 'int32');
+const probeBefore = tf.memory().numTensors;
 const d = distillationLoss(s, t, ${T});
 const c = combinedLoss(s, t, y, ${T}, ${alpha});
 const res = { shape: d.shape, distill: d.dataSync()[0], combined: c.dataSync()[0] };
-tf.dispose([s, t, y, d, c]);
-return res;`,
+tf.dispose([d, c]);
+const leaked = tf.memory().numTensors - probeBefore;
+tf.dispose([s, t, y]);
+const bs = tf.tensor2d([[${far}, ${-far}]]);
+const bt = tf.tensor2d([[${-far}, ${far}]]);
+const bd = distillationLoss(bs, bt, 1);
+const big = bd.dataSync()[0];
+tf.dispose([bs, bt, bd]);
+return { ...res, leaked, big };`,
       verify(value) {
         if (!isRecord(value)) return ['no result from the losses on the grader\'s input'];
         const kd = referenceDistillation(S, V, T);
@@ -192,6 +279,8 @@ return res;`,
           ...(isNumberArray(value.shape, 0) ? [] : [`distillationLoss returned shape ${JSON.stringify(value.shape)}, not a scalar`]),
           ...relClose(`distillationLoss on a ${n}x${c} batch at T = ${T}`, value.distill, kd, 1e-4),
           ...relClose(`combinedLoss on a ${n}x${c} batch at T = ${T}, alpha = ${alpha}`, value.combined, alpha * kd + (1 - alpha) * ce, 1e-4),
+          ...leakMessage('distillationLoss or combinedLoss', value.leaked),
+          ...(typeof value.big === 'number' && Number.isFinite(value.big) ? [] : [`distillationLoss of logits near ±${far} is not a finite number (compute the logarithms with tf.logSoftmax)`]),
         ];
       },
     };
@@ -215,12 +304,14 @@ const cubic = (z: number[][]) => {
   for (let i = 0; i < z.length; i++) for (let j = 0; j < z[i].length; j++) total += W[i][j] * z[i][j] * z[i][j] * z[i][j];
   return total;
 };
-return { numeric: numericalGradient(cubic, ${JSON.stringify(Z)}, 1e-4), analytic: analyticDistillationGradient(${JSON.stringify(S)}, ${JSON.stringify(V)}, ${T}) };`,
+const z = ${JSON.stringify(Z)};
+const numeric = numericalGradient(cubic, z, 1e-4);
+return { numeric, unchanged: JSON.stringify(z) === ${JSON.stringify(JSON.stringify(Z))}, analytic: analyticDistillationGradient(${JSON.stringify(S)}, ${JSON.stringify(V)}, ${T}) };`,
       verify(value) {
         if (!isRecord(value) || !Array.isArray(value.numeric) || !Array.isArray(value.analytic)) return ['no gradients came back for the grader\'s input'];
         const numeric = value.numeric as unknown[];
         const analytic = value.analytic as unknown[];
-        const msgs: string[] = [];
+        const msgs: string[] = value.unchanged === true ? [] : ['numericalGradient changed the z it was given (or returned nothing to compare)'];
         Z.forEach((row, i) => {
           msgs.push(...compareArrays(`numericalGradient of a cubic, row ${i}`, numeric[i], row.map((z, j) => 3 * W[i][j] * z * z), 1e-5));
         });
@@ -247,7 +338,8 @@ const hw2Bug: Probe = {
         const want: Record<string, boolean> = { missingTSquared: true, meanOverAllElements: true, klInTheWrongDirection: false, temperatureOnOneSideOnly: false };
         const wrong = Object.keys(want).filter((k) => d[k] !== want[k]);
         return [
-          ...(wrong.length ? [`diagnosis(): ${wrong.join(', ')} ${wrong.length === 1 ? 'is' : 'are'} not right`] : []),
+          // Which flags are wrong is not said: four booleans are a fixed answer (see the notebook).
+          ...(wrong.length ? ['diagnosis() is not right (which of the four flags is not said: read faultyDistillationLoss again)'] : []),
           ...relClose(`faultyToCorrectRatio(${T}, ${C})`, value.ratio, 1 / (T * T * C), 1e-6),
         ];
       },
@@ -270,7 +362,7 @@ const hw3Rows: Probe = {
       code: 'return rows.map((r) => ({ T: r.T, alpha: r.alpha, accuracy: r.accuracy }));',
       verify(value) {
         if (!Array.isArray(value) || value.length !== reference.length) {
-          return [`expected ${reference.length} rows, got ${Array.isArray(value) ? value.length : JSON.stringify(value)?.slice(0, 80)}`];
+          return [`expected ${reference.length} rows, got ${Array.isArray(value) ? value.length : 'no list'}`];
         }
         const msgs: string[] = [];
         reference.forEach((want, k) => {
@@ -278,7 +370,7 @@ const hw3Rows: Probe = {
           if (!isRecord(got) || got.T !== want.T || got.alpha !== want.alpha) {
             msgs.push(`row ${k} should be T = ${want.T}, alpha = ${want.alpha}`);
           } else if (typeof got.accuracy !== 'number' || !(Math.abs(got.accuracy - want.accuracy) <= tol)) {
-            msgs.push(`row ${k} (T = ${want.T}, alpha = ${want.alpha}): accuracy ${JSON.stringify(got.accuracy)}, the grader's run gives ${want.accuracy}`);
+            msgs.push(`row ${k} (T = ${want.T}, alpha = ${want.alpha}): the accuracy ${typeof got.accuracy === 'number' ? offBy(got.accuracy, want.accuracy) : 'is not a number'} from the grader's run at the grading seed`);
           }
         });
         return msgs.slice(0, 5);

@@ -79,11 +79,29 @@ export function feedbackMarkdown(o: GradeOutcome): string {
   return lines.join('\n');
 }
 
-function csvCell(v: string | number): string {
-  let s = String(v);
-  // Spreadsheet formula injection through a student-chosen file name.
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+/**
+ * One CSV field. Student-controlled text (file names, error text) can carry control characters
+ * (an ESC that recolours the terminal of whoever `cat`s the file, a newline that forges a row) and
+ * spreadsheet formulas: every control, line-separator and bidi character is written as \xNN, and a
+ * field that a spreadsheet would read as a formula (=, +, -, @, possibly after blanks) gets a
+ * leading apostrophe. Numbers are written as they are.
+ */
+export function csvCell(v: string | number): string {
+  if (typeof v === 'number') return String(v);
+  // eslint-disable-next-line no-control-regex
+  let s = v.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (/^[\s\u00a0\u3000]*[=+\-@\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`;
+  return /[",;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * JSON for a report: JSON.stringify already escapes C0 controls; this also escapes DEL, C1
+ * controls, line separators and bidi overrides, which JSON allows raw but a terminal or an editor
+ * would act on.
+ */
+export function reportJson(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function summaryCsv(outcomes: readonly GradeOutcome[], names: readonly string[]): string {
@@ -105,7 +123,7 @@ export function summaryCsv(outcomes: readonly GradeOutcome[], names: readonly st
 /** Writes one submission's <name>.json and <name>.md (atomically), as soon as it is graded. */
 export function writeSubmissionReport(outDir: string, name: string, o: GradeOutcome): string[] {
   const json = path.join(outDir, `${name}.json`);
-  writeFileAtomic(json, JSON.stringify(o.report, null, 2) + '\n');
+  writeFileAtomic(json, reportJson(o.report) + '\n');
   const md = path.join(outDir, `${name}.md`);
   writeFileAtomic(md, feedbackMarkdown(o));
   return [json, md];
@@ -172,7 +190,7 @@ export function writeGradeReports(outDir: string, outcomes: readonly GradeOutcom
   const files: string[] = [];
   outcomes.forEach((o, i) => {
     const json = path.join(out, `${names[i]}.json`);
-    writeFileAtomic(json, JSON.stringify(o.report, null, 2) + '\n');
+    writeFileAtomic(json, reportJson(o.report) + '\n');
     const md = path.join(out, `${names[i]}.md`);
     writeFileAtomic(md, feedbackMarkdown(o));
     files.push(json, md);

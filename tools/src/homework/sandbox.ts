@@ -78,12 +78,16 @@ export const DEFAULT_LIMITS: SandboxLimits = {
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** Read-only binds: [path on the host, path inside]. */
-export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
+/**
+ * Read-only binds: [path on the host, path inside]. `library` is the package folder mounted as
+ * the kernel's `kdlab` (package.json + dist/): the workbook's lib/ by default, the assignment's
+ * student edition (edition.ts) when grading.
+ */
+export function runtimeBinds(root = workbookRoot(), library = path.join(root, 'lib')): Array<[string, string]> {
   const binds: Array<[string, string]> = [
     [path.join(root, 'node_modules'), `${SANDBOX_ROOT}/node_modules`],
-    [path.join(root, 'lib', 'dist'), `${SANDBOX_ROOT}/lib/dist`],
-    [path.join(root, 'lib', 'package.json'), `${SANDBOX_ROOT}/lib/package.json`],
+    [path.join(library, 'dist'), `${SANDBOX_ROOT}/lib/dist`],
+    [path.join(library, 'package.json'), `${SANDBOX_ROOT}/lib/package.json`],
     [path.join(root, 'package.json'), `${SANDBOX_ROOT}/package.json`],
   ];
   const checksums = path.join(root, 'data', 'checksums.json');
@@ -95,18 +99,19 @@ export function runtimeBinds(root = workbookRoot()): Array<[string, string]> {
 /** The command line that runs `argv` (a path inside the sandbox first) in a fresh sandbox. */
 export function sandboxCommand(
   argv: readonly string[],
-  opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits> },
+  opts: { env: Record<string, string>; rwDirs?: readonly string[]; limits?: Partial<SandboxLimits>; library?: string; uid?: number },
   bwrap = BWRAP,
 ): { command: string; args: string[] } {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const root = isRoot();
+  const uid = opts.uid ?? NOBODY;
   // As root, bwrap itself mounts (so the workbook may sit below a folder only root can enter,
   // like /root) and setpriv inside drops to uid 65534 with every capability gone. As a normal
   // user, bwrap builds an unprivileged user namespace and the kernel is that user inside.
   const user = root
     ? ['--cap-add', 'CAP_SETUID', '--cap-add', 'CAP_SETGID']
     : ['--unshare-user', '--uid', String(NOBODY), '--gid', String(NOBODY)];
-  const binds: Array<[string, string, 'ro' | 'rw']> = runtimeBinds().map(([h, i]) => [h, i, 'ro']);
+  const binds: Array<[string, string, 'ro' | 'rw']> = runtimeBinds(workbookRoot(), opts.library).map(([h, i]) => [h, i, 'ro']);
   // Node from elsewhere than /usr (nvm, a tarball): its installation, read-only, at the same path.
   if (!NODE.startsWith('/usr/')) binds.push([path.dirname(path.dirname(NODE)), path.dirname(path.dirname(NODE)), 'ro']);
   for (const d of opts.rwDirs ?? []) binds.push([d, d, 'rw']);
@@ -133,7 +138,7 @@ export function sandboxCommand(
   bw.push('--chdir', SANDBOX_HOME, '--clearenv');
   for (const [k, v] of Object.entries(opts.env)) bw.push('--setenv', k, v);
   const dropToNobody = root
-    ? [SETPRIV, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--']
+    ? [SETPRIV, `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--']
     : [];
   bw.push(
     '--', ...dropToNobody, PRLIMIT,
@@ -216,17 +221,110 @@ export function sweepStaleRunDirs(): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EPERM') continue;
     }
-    fs.rmSync(path.join(os.tmpdir(), e), { recursive: true, force: true });
+    const stale = path.join(os.tmpdir(), e);
+    for (const m of mountsBelow(stale)) unmountConnectionTmpfs(m);
+    fs.rmSync(stale, { recursive: true, force: true });
   }
 }
 
 /**
- * A KernelLaunch that starts tslab in a fresh sandbox, with its connection folder under runDir.
- * `nodeOptions` is the permission-model layer (paths as seen inside).
+ * Kernel uids, run as root: each kernel gets its own uid from this range (not 65534 shared by
+ * all), so RLIMIT_NPROC, which Linux counts per uid, is per kernel, and no kernel can signal or
+ * ptrace another even were their PID namespaces joined. The range is far above the ids Debian
+ * hands to users and subordinate ranges (/etc/subuid starts at 100000, 65536 per user).
  */
-export function sandboxedKernel(runDir: string, opts: { env(connectionDir: string): Record<string, string>; limits?: Partial<SandboxLimits> }): KernelLaunch {
+export const KERNEL_UID_RANGE = { first: 1_500_000_000, count: 1_000_000 } as const;
+const uidsInUse = new Set<number>();
+
+/** Uids of every process on the host (from /proc), to avoid one that is in use elsewhere. */
+function hostUids(): Set<number> {
+  const uids = new Set<number>();
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n));
+  } catch {
+    return uids;
+  }
+  for (const pid of entries) {
+    try {
+      const m = /^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) uids.add(Number(m[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  return uids;
+}
+
+/** A uid of KERNEL_UID_RANGE that no kernel of this grader and no process of the host uses. */
+export function allocateKernelUid(random: () => number = Math.random): number {
+  const taken = hostUids();
+  for (;;) {
+    const uid = KERNEL_UID_RANGE.first + Math.floor(random() * KERNEL_UID_RANGE.count);
+    if (!uidsInUse.has(uid) && !taken.has(uid)) {
+      uidsInUse.add(uid);
+      return uid;
+    }
+  }
+}
+
+export function releaseKernelUid(uid: number): void {
+  uidsInUse.delete(uid);
+}
+
+/** Size and inode caps of a kernel's connection folder (tslab binds 5 sockets and reads 1 file there). */
+export const CONNECTION_TMPFS = { bytes: 1024 * 1024, inodes: 64 } as const;
+
+/**
+ * Mounts a small tmpfs on `dir`, owned by `uid`, with size and inode caps (as root only; false
+ * when the mount is refused, and the folder stays a plain one on the host's disk).
+ */
+function mountConnectionTmpfs(dir: string, uid: number): boolean {
+  const options = `size=${CONNECTION_TMPFS.bytes},nr_inodes=${CONNECTION_TMPFS.inodes},mode=0700,uid=${uid},gid=${uid},nosuid,nodev,noexec`;
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'kdlab-conn', dir], { encoding: 'utf8', timeout: 10_000 });
+  return r.status === 0;
+}
+
+/** Detaches a connection tmpfs (lazily: the dying sandbox may still hold it). */
+function unmountConnectionTmpfs(dir: string): void {
+  spawnSync('umount', ['-l', dir], { timeout: 10_000 });
+}
+
+/** Mount points at or below `dir` (from /proc/self/mounts). */
+function mountsBelow(dir: string): string[] {
+  try {
+    return fs
+      .readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+      .filter((m): m is string => !!m && (m === dir || m.startsWith(dir + '/')))
+      .sort((a, b) => b.length - a.length);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes a grade run's folder, unmounting any connection tmpfs left below it first. */
+export function removeRunDir(dir: string): void {
+  for (const m of mountsBelow(path.resolve(dir))) unmountConnectionTmpfs(m);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A KernelLaunch that starts tslab in a fresh sandbox, with its connection folder under runDir.
+ * As root the kernel runs as a uid of its own (KERNEL_UID_RANGE) and the folder is a tmpfs of
+ * its own with size and inode caps (CONNECTION_TMPFS), unmounted when the kernel is gone; as a
+ * normal user (no mounts, one uid) it is a plain folder of the host, as the kernel is that user.
+ */
+export function sandboxedKernel(runDir: string, opts: { env(connectionDir: string): Record<string, string>; limits?: Partial<SandboxLimits>; library?: string }): KernelLaunch {
   const dir = fs.mkdtempSync(path.join(runDir, 'k-'));
-  if (isRoot()) fs.chownSync(dir, NOBODY, NOBODY);
+  const root = isRoot();
+  const uid = root ? allocateKernelUid() : undefined;
+  let mounted = false;
+  if (uid !== undefined) {
+    mounted = mountConnectionTmpfs(dir, uid);
+    if (!mounted) fs.chownSync(dir, uid, uid);
+  }
   fs.chmodSync(dir, 0o700);
   return {
     dir,
@@ -236,6 +334,13 @@ export function sandboxedKernel(runDir: string, opts: { env(connectionDir: strin
         env: opts.env(dir),
         rwDirs: [dir],
         ...(opts.limits ? { limits: opts.limits } : {}),
+        ...(opts.library ? { library: opts.library } : {}),
+        ...(uid !== undefined ? { uid } : {}),
       }),
+    release: () => {
+      if (mounted) unmountConnectionTmpfs(dir);
+      mounted = false;
+      if (uid !== undefined) releaseKernelUid(uid);
+    },
   };
 }

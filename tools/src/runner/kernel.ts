@@ -34,12 +34,29 @@ export interface KernelStartOptions {
   launch?: KernelLaunch;
   /** Largest single message accepted from the kernel, in bytes (ZeroMQ drops the peer beyond). */
   maxMessageBytes?: number;
+  /**
+   * Caps on what the kernel may send while one cell runs (an untrusted kernel: the grader). Counted
+   * on each message's raw frames as they are received, before the message is verified, decoded or
+   * kept; when one is exceeded the kernel is killed and the cell ends as "dead" with `limitExceeded`. With
+   * caps, ZeroMQ also queues only a few messages per socket, so memory stays bounded whatever the
+   * kernel sends: about maxMessageBytes x 16 per socket, plus what the caller keeps.
+   */
+  limits?: MessageLimits;
+}
+
+export interface MessageLimits {
+  /** Messages per cell, all channels, from the cell's request until the next cell's. */
+  maxMessagesPerCell: number;
+  /** Bytes per cell, all channels, counted the same way. */
+  maxBytesPerCell: number;
 }
 
 export interface KernelLaunch {
   dir: string;
   transport: 'tcp' | 'ipc';
   command(connectionFile: string): { command: string; args: string[] };
+  /** Called once the kernel is gone, before `dir` is removed (e.g. to unmount it). */
+  release?(): void;
 }
 
 export interface ExecuteOptions {
@@ -51,6 +68,8 @@ export interface ExecuteOptions {
   registry?: DisplayRegistry;
   /** Keep at most this many characters of the cell's stream output (stdout and stderr each); the rest is dropped. */
   maxOutputChars?: number;
+  /** Keep display data and execute results (default true). A grader reads only the streams. */
+  keepRichOutputs?: boolean;
 }
 
 /** ISO timestamps from the kernel's message headers, as nbclient records them. */
@@ -77,6 +96,8 @@ export interface ExecuteResult {
   killed: boolean;
   /** For status "dead": how the kernel process ended and the last lines of its own stderr. */
   exit?: KernelExit;
+  /** Status "dead" because the kernel exceeded the client's MessageLimits (it was killed): which cap. */
+  limitExceeded?: string;
 }
 
 export interface KernelExit {
@@ -236,6 +257,13 @@ export class KernelClient {
   private iopub!: zmq.Subscriber;
   private conn!: ConnectionInfo;
   private maxMessageBytes: number | undefined;
+  private limits: MessageLimits | undefined;
+  /** Messages and bytes received since the current cell's request (see MessageLimits). */
+  private windowMessages = 0;
+  private windowBytes = 0;
+  private exceeded: string | undefined;
+
+  private release: (() => void) | undefined;
 
   private constructor(
     private readonly child: ChildProcess,
@@ -310,8 +338,10 @@ export class KernelClient {
     });
     debug('spawned', child.pid, command, args.join(' '), 'ports', ports.join(','));
     const client = new KernelClient(child, tmpDir);
+    client.release = launcher?.release;
     client.conn = conn;
     client.maxMessageBytes = options.maxMessageBytes;
+    client.limits = options.limits;
     live.add(client);
     installHandlers();
     client.watchProcess();
@@ -337,6 +367,11 @@ export class KernelClient {
 
   get alive(): boolean {
     return !this.exitInfo && !this.closed;
+  }
+
+  /** Which message cap the kernel exceeded (it was then killed), if any. */
+  get limitExceeded(): string | undefined {
+    return this.exceeded;
   }
 
   /** The last lines the kernel process wrote to its own stderr. */
@@ -387,7 +422,11 @@ export class KernelClient {
 
   private connect(): void {
     const url = (port: number) => `${this.conn.transport}://${this.conn.ip}:${port}`;
-    const limit = this.maxMessageBytes !== undefined ? { maxMessageSize: this.maxMessageBytes } : {};
+    const limit = {
+      ...(this.maxMessageBytes !== undefined ? { maxMessageSize: this.maxMessageBytes } : {}),
+      // With caps, ZeroMQ's own queue holds a few messages per socket, not its default thousand.
+      ...(this.limits ? { receiveHighWaterMark: 16 } : {}),
+    };
     this.shell = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-shell`, ...limit });
     this.control = new zmq.Dealer({ linger: 0, routingId: `kdlab-${this.session.slice(0, 8)}-control`, ...limit });
     this.iopub = new zmq.Subscriber({ linger: 0, ...limit });
@@ -398,11 +437,59 @@ export class KernelClient {
     void this.pump(this.shell, 'shell');
     void this.pump(this.control, 'shell');
     void this.pump(this.iopub, 'iopub');
+    if (this.maxMessageBytes !== undefined && this.limits) {
+      for (const sock of [this.shell, this.control, this.iopub]) void this.watchOversize(sock);
+    }
+  }
+
+  /**
+   * ZeroMQ drops the connection of a peer whose message is over maxMessageSize, without telling
+   * the reader; the socket's monitor does. For an untrusted kernel that is a cap exceeded.
+   */
+  private async watchOversize(sock: zmq.Dealer | zmq.Subscriber): Promise<void> {
+    try {
+      for await (const event of sock.events) {
+        if (this.closed) return;
+        if (event.type === 'disconnect' || event.type === 'handshake:error:protocol') {
+          // A kernel that exits disconnects too: only a disconnect from a live process is ours.
+          await sleep(1000);
+          if (this.closed || this.exitInfo || this.child.exitCode !== null || this.child.signalCode !== null) return;
+          this.overLimit(`a message larger than ${this.maxMessageBytes} bytes (or a malformed one)`);
+          return;
+        }
+      }
+    } catch {
+      /* socket closed */
+    }
+  }
+
+  /** Kills the kernel for exceeding a cap; the running cell (if any) ends as "dead" with limitExceeded. */
+  private overLimit(what: string): void {
+    if (this.exceeded || this.closed) return;
+    this.exceeded = `the kernel sent ${what}`;
+    debug('limit exceeded:', this.exceeded);
+    this.kill();
+    for (const w of [...this.deathWatchers]) w();
   }
 
   private async pump(sock: zmq.Dealer | zmq.Subscriber, channel: 'shell' | 'iopub'): Promise<void> {
     try {
       for await (const frames of sock) {
+        if (this.limits) {
+          // Counted on the raw frames, before anything is verified, decoded or kept.
+          let size = 0;
+          for (const f of frames) size += f.length;
+          this.windowMessages++;
+          this.windowBytes += size;
+          if (this.windowMessages > this.limits.maxMessagesPerCell) {
+            this.overLimit(`more than ${this.limits.maxMessagesPerCell} messages during one cell`);
+            continue;
+          }
+          if (this.windowBytes > this.limits.maxBytesPerCell) {
+            this.overLimit(`more than ${this.limits.maxBytesPerCell} bytes during one cell`);
+            continue;
+          }
+        }
         let msg: JupyterMessage;
         try {
           msg = deserialize(this.conn.key, frames);
@@ -410,7 +497,8 @@ export class KernelClient {
           continue; // unsigned or foreign message: ignore it, as Jupyter clients do
         }
         const parentId = msg.parent_header.msg_id;
-        debug(channel, msg.header.msg_type, JSON.stringify(msg.content).slice(0, 120), 'parent', parentId);
+        // Serialising every message only to cut it short is costly for a flood: only when debugging.
+        if (DEBUG) debug(channel, msg.header.msg_type, JSON.stringify(msg.content).slice(0, 120), 'parent', parentId);
         const p = parentId ? this.pending.get(parentId) : undefined;
         if (!p) continue;
         if (channel === 'shell') p.shell?.(msg);
@@ -518,6 +606,9 @@ export class KernelClient {
     );
     const msgId = msg.header.msg_id;
     const streamChars = { stdout: 0, stderr: 0 };
+    const keepRich = options.keepRichOutputs !== false;
+    this.windowMessages = 0;
+    this.windowBytes = 0;
     return new Promise<ExecuteResult>((resolve) => {
       let reply: Record<string, unknown> | undefined;
       let idle = false;
@@ -548,6 +639,7 @@ export class KernelClient {
           interrupted,
           killed,
           exit: status === 'dead' ? this.exitInfo : undefined,
+          ...(status === 'dead' && this.exceeded ? { limitExceeded: this.exceeded } : {}),
         });
       };
       const maybeDone = () => {
@@ -556,6 +648,7 @@ export class KernelClient {
         else finish(reply.status === 'ok' ? 'ok' : reply.status === 'abort' ? 'abort' : 'error');
       };
       const onDeath = () => {
+        if (this.exceeded) return finish('dead');
         // Let iopub deliver what the cell printed before the process died.
         setTimeout(() => finish(killed ? 'timeout' : 'dead'), 200);
       };
@@ -589,7 +682,7 @@ export class KernelClient {
               collector.handle(type, { ...m.content, text: kept });
             }
             streamChars[name] += text.length;
-          } else {
+          } else if (keepRich || type === 'stream' || type === 'error') {
             collector.handle(type, m.content);
           }
         },
@@ -647,6 +740,11 @@ export class KernelClient {
         } catch {
           /* already closed */
         }
+      }
+      try {
+        this.release?.();
+      } catch {
+        /* the launcher's cleanup is best effort; the folder removal below still runs */
       }
       fs.rmSync(this.tmpDir, { recursive: true, force: true });
       live.delete(this);
