@@ -72,7 +72,7 @@ export type TeacherObjectiveName = Exclude<ObjectiveName, 'hard'>;
 export type DistillObjectiveName = Exclude<ObjectiveName, 'hard' | FeatureObjectiveName>;
 /**
  * `{ objective: N }`, where 'kd', the default, may leave the field out. Written so that a generic
- * function such as runGrid<N>(spec) infers N from the `objective` field alone.
+ * function infers N from the `objective` field alone.
  */
 export type ObjectiveField<N extends ObjectiveName> = { objective?: N } & (N extends 'kd' ? unknown : { objective: NoInfer<N> });
 /** A distillation objective as written in a loss spec: `objective` defaults to 'kd'. */
