@@ -8,18 +8,7 @@ import assert from 'node:assert/strict';
 import { HOMEWORK_PROBES, offBy, referenceCrossEntropy, referenceDistillation, type ProbeChallenge } from '../../tools/src/homework/probes';
 import { loadSource } from './helpers';
 import { softmaxT } from '../../lib/src/softmax-plain';
-
-/** A seeded uniform generator (mulberry32), so each case is reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as seeded } from '../kd/reference';
 
 const context = { source: loadSource('hw1-temperature') };
 const numbersIn = (code: string): number[] => (code.match(/-?\d+\.\d+/g) ?? []).map(Number);

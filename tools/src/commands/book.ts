@@ -4,9 +4,9 @@
  * path of the book's index.html, which `npm start` ends with.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { workbookRoot } from 'kdlab/internals';
 import { buildBook } from '../book/build';
+import { commandFlags } from './flags';
 
 const USAGE = `usage: kdlab book [--out DIR] [--notebooks DIR] [--results DIR] [--homework DIR | --no-homework]
 
@@ -26,28 +26,19 @@ function human(bytes: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        out: { type: 'string' },
-        notebooks: { type: 'string' },
-        results: { type: 'string' },
-        homework: { type: 'string' },
-        'no-homework': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`kdlab book: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = commandFlags('book', USAGE, {
+    args: argv,
+    options: {
+      out: { type: 'string' },
+      notebooks: { type: 'string' },
+      results: { type: 'string' },
+      homework: { type: 'string' },
+      'no-homework': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (typeof args === 'number') return args;
   const result = await buildBook({
     outDir: args.out,
     notebooksDir: args.notebooks,

@@ -6,10 +6,10 @@
  * whenever it rebuilds the book.
  */
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { workbookDir, workbookRoot } from 'kdlab/internals';
 import { writePlaygroundPage } from '../playground/page';
 import { formatTable, playgroundDir, preparePlayground } from '../playground/prepare';
+import { commandFlags } from './flags';
 
 const USAGE = `usage: kdlab playground [--mode quick|full] [--seed N] [--out DIR]
 
@@ -29,27 +29,18 @@ function human(bytes: number): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        mode: { type: 'string', default: 'quick' },
-        seed: { type: 'string', default: '0' },
-        out: { type: 'string' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`kdlab playground: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = commandFlags('playground', USAGE, {
+    args: argv,
+    options: {
+      mode: { type: 'string', default: 'quick' },
+      seed: { type: 'string', default: '0' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (typeof args === 'number') return args;
   const seed = Number(args.seed);
   if (!Number.isSafeInteger(seed) || seed < 0) {
     process.stderr.write(`kdlab playground: --seed must be a non-negative integer, got ${args.seed}\n`);

@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import { snapshotDir } from '../snapshot';import { killAllKernels } from '../runner/kernel';
 import { parseParameter, type ParameterValue } from '../runner/nbformat';
 import { runNotebook, type NotebookRunResult, type ProgressEvent } from '../runner/runner';
 import { KdlabError, workbookDir, workbookRoot } from 'kdlab/internals';
+import { commandFlags } from './flags';
 
 const USAGE = `usage: kdlab reproduce [options]
 
@@ -33,30 +33,21 @@ interface Row {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args;
-  try {
-    args = parseArgs({
-      args: argv,
-      options: {
-        mode: { type: 'string', default: 'quick' },
-        only: { type: 'string' },
-        'keep-going': { type: 'boolean', default: false },
-        'timeout-cell': { type: 'string' },
-        param: { type: 'string', short: 'p', multiple: true, default: [] },
-        notebooks: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      allowPositionals: false,
-    }).values;
-  } catch (err) {
-    process.stderr.write(`kdlab reproduce: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const args = commandFlags('reproduce', USAGE, {
+    args: argv,
+    options: {
+      mode: { type: 'string', default: 'quick' },
+      only: { type: 'string' },
+      'keep-going': { type: 'boolean', default: false },
+      'timeout-cell': { type: 'string' },
+      param: { type: 'string', short: 'p', multiple: true, default: [] },
+      notebooks: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (typeof args === 'number') return args;
   const mode = args.mode ?? 'quick';
   if (mode !== 'quick' && mode !== 'full') {
     process.stderr.write(`kdlab reproduce: --mode must be quick or full, not "${mode}"\n`);
