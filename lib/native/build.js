@@ -12,7 +12,8 @@ const { spawnSync } = require('node:child_process');
 const here = __dirname;
 const out = path.join(here, 'build', 'Release', 'kdlab_native.node');
 const stampFile = path.join(here, 'build', 'sources.sha256');
-const sources = ['binding.gyp', 'kdlab_native.cc', 'build.js'];
+// Every C++ source and header beside this file, so a new kernel file is part of the stamp.
+const sources = ['binding.gyp', 'build.js', ...fs.readdirSync(here).filter((f) => /\.(cc|h)$/.test(f)).sort()];
 const force = process.argv.includes('--force');
 const quiet = process.argv.includes('--quiet');
 const ENABLE = 'apt-get install libopenblas-dev g++ make python3, then npm run build:native';
