@@ -205,6 +205,60 @@ Napi::Value Dropout(const Napi::CallbackInfo& info) {
   return args.Done();
 }
 
+// columnSum(heap, xOff, outOff, rows, cols): out[c] = Σ_r x[r, c] with float64 accumulators,
+// rounded once: a bias gradient (Sum over every axis but the last). tfjs-wasm transposes first.
+// The same order and precision as columnSums in step-kernels-wasm.ts, so both paths agree.
+Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
+  KernelArgs args(info, "columnSum", 4);
+  if (!args.Valid()) return args.Done();
+  const int64_t rows = args.Int(2), cols = args.Int(3);
+  const double all = static_cast<double>(rows) * cols;
+  if (!args.Check(rows >= 0 && cols >= 0 && args.Spans(args[0], all) && args.Spans(args[1], static_cast<double>(cols)))) {
+    return args.Done();
+  }
+  const float* __restrict__ x = args.At(args[0]);
+  float* __restrict__ out = args.At(args[1]);
+  std::vector<double> acc(static_cast<size_t>(cols), 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict__ xr = x + r * cols;
+    double* __restrict__ a = acc.data();
+    for (int64_t c = 0; c < cols; ++c) a[c] += xr[c];
+  }
+  for (int64_t c = 0; c < cols; ++c) out[c] = static_cast<float>(acc[c]);
+  return args.Done();
+}
+
+// leakyRelu(heap, xOff, outOff, n, alpha) and leakyReluGrad(heap, dyOff, xOff, outOff, n, alpha):
+// y = x > 0 ? x : alpha·x and dx = x > 0 ? dy : alpha·dy, one float32 product each (tfjs's
+// kernels compute the same values in three passes for the gradient).
+Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
+  KernelArgs args(info, "leakyRelu", 4);
+  if (!args.Valid()) return args.Done();
+  const int64_t n = args.Int(2);
+  const float alpha = static_cast<float>(args[3]);
+  if (!args.Check(n >= 0 && args.Spans(args[0], static_cast<double>(n)) && args.Spans(args[1], static_cast<double>(n)))) return args.Done();
+  const float* __restrict__ x = args.At(args[0]);
+  float* __restrict__ y = args.At(args[1]);
+  // A factor chosen by a compare (a select, not a branch: signs of real activations are random,
+  // and a branch mispredicted half the time cost 4x); times 1 is exact.
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (x[i] > 0.0f ? 1.0f : alpha);
+  return args.Done();
+}
+
+Napi::Value LeakyReluGrad(const Napi::CallbackInfo& info) {
+  KernelArgs args(info, "leakyReluGrad", 5);
+  if (!args.Valid()) return args.Done();
+  const int64_t n = args.Int(3);
+  const float alpha = static_cast<float>(args[4]);
+  const double nf = static_cast<double>(n);
+  if (!args.Check(n >= 0 && args.Spans(args[0], nf) && args.Spans(args[1], nf) && args.Spans(args[2], nf))) return args.Done();
+  const float* __restrict__ dy = args.At(args[0]);
+  const float* __restrict__ x = args.At(args[1]);
+  float* __restrict__ dx = args.At(args[2]);
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : alpha);
+  return args.Done();
+}
+
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int n = info.Length() > 0 ? info[0].ToNumber().Int32Value() : 1;
   openblas_set_num_threads(n < 1 ? 1 : n);
@@ -227,10 +281,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("denseGrad", Napi::Function::New(env, DenseGrad));
   exports.Set("maxNorm", Napi::Function::New(env, MaxNorm));
   exports.Set("dropout", Napi::Function::New(env, Dropout));
+  exports.Set("columnSum", Napi::Function::New(env, ColumnSum));
+  exports.Set("leakyRelu", Napi::Function::New(env, LeakyRelu));
+  exports.Set("leakyReluGrad", Napi::Function::New(env, LeakyReluGrad));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   kdlab::RegisterConvKernels(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 4));
+  exports.Set("abiVersion", Napi::Number::New(env, 5));
   return exports;
 }
 

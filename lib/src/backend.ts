@@ -4,6 +4,7 @@ import { installWasmMatMulFix } from './kernels/wasm-matmul';
 import { installWasmConvKernels } from './kernels/conv-wasm';
 import { installFusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
 import { installFusedDropout } from './kernels/dropout-wasm';
+import { installStepKernels } from './kernels/step-kernels-wasm';
 import {
   blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
   uninstallNativeMatMul, type BlasInfo,
@@ -133,6 +134,7 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
       installWasmConvKernels();
       installFusedSoftmaxLoss();
       installFusedDropout();
+      installStepKernels();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;

@@ -23,6 +23,9 @@ interface NativeAddon {
   denseGrad(heap: ArrayBuffer, dyOff: number, yOff: number, dzOff: number, dbOff: number, rows: number, n: number, relu: boolean): void;
   maxNorm(heap: ArrayBuffer, wOff: number, outOff: number, rows: number, cols: number, limit: number): void;
   dropout(heap: ArrayBuffer, xOff: number, yOff: number, maskOff: number, n: number, threshold: number, scale: number, key: number): void;
+  columnSum(heap: ArrayBuffer, xOff: number, outOff: number, rows: number, cols: number): void;
+  leakyRelu(heap: ArrayBuffer, xOff: number, outOff: number, n: number, alpha: number): void;
+  leakyReluGrad(heap: ArrayBuffer, dyOff: number, xOff: number, outOff: number, n: number, alpha: number): void;
   setThreads(n: number): number;
   info(): { config: string; core: string; parallel: string; threads: number };
   abiVersion: number;
@@ -44,7 +47,7 @@ export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: 
 /** The one command that turns the native path on where it did not build. */
 export const ENABLE_NATIVE_HINT = 'apt-get install libopenblas-dev g++ make python3, then `npm run build:native`';
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /** Where the addon lives: KDLAB_NATIVE_ADDON overrides (tests point it at a missing file). */
 export function nativeAddonPath(): string {
@@ -230,6 +233,12 @@ export function dropoutNative(
   const offset = (t: tf.TensorInfo): number => heapOffset(backend, t, 'KdlabDropout');
   load.addon.dropout(backend.wasm.HEAPU8.buffer as ArrayBuffer, offset(x), offset(y), offset(mask), n, masks.threshold, masks.scale, masks.key);
   return true;
+}
+
+/** The element-wise step kernels of the addon (step-kernels-wasm.ts), or null when the native kernels are off. */
+export function nativeStepKernels(): Pick<NativeAddon, 'columnSum' | 'leakyRelu' | 'leakyReluGrad'> | null {
+  const load = loadNativeAddon();
+  return installed.size > 0 && load.ok ? load.addon : null;
 }
 
 const installed = new Set<string>();
