@@ -10,7 +10,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 const COMMANDS: Record<string, Command> = {
   doctor: { summary: 'check Node, the compute backend, the data and the Jupyter kernel', load: () => import('./commands/doctor') },
   kernel: { summary: 'kernel install [--user|--prefix P] | kernel uninstall: register the tslab kernel with Jupyter', load: () => import('./commands/kernel') },
-  bench: { summary: 'bench [matmul|train]: print throughput on the active backend', load: () => import('./commands/bench') },
+  bench: { summary: 'bench [train|matmul|teacher]: print throughput on every compute path (train --model mlp|conv-student|conv-teacher)', load: () => import('./commands/bench') },
   reproduce: { summary: 'execute the chapter notebooks headless through the tslab kernel', load: () => import('./commands/reproduce') },
   grid: { summary: 'grid <grid.json> [--workers N] [--bench]: run a resumable list (or grid) of run specs', load: () => import('./commands/grid') },
   release: { summary: 'release homework/ --out build/release/: student versions of the assignments', load: () => import('./commands/release') },

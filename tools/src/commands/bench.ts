@@ -1,36 +1,116 @@
 /**
- * `kdlab bench train`: samples per second of one distillation step (student 784-800-800-10 ReLU,
- * batch 128, Adam 1e-3, cached teacher logits, T = 4, alpha = 0.5) on the active backend,
- * median of several timed runs after a warm-up. `--profile` adds where the time goes.
- * `kdlab bench matmul` lives in ./bench-matmul.
+ * `kdlab bench train`: samples per second of one training step on every compute path here, runs
+ * interleaved with PyTorch's same step, median of several timed runs after a warm-up. `--model`
+ * picks the step: `mlp` (default), the KD step of student 784-800-800-10 ReLU; `conv-student`,
+ * the KD step of the 16/32-filter conv net; `conv-teacher`, the hard-label step of the 256/512
+ * conv net. All: batch 128, Adam 1e-3; KD from cached teacher logits, T = 4, alpha = 0.5.
+ * `--profile` adds where the time goes (./bench-profile). `kdlab bench matmul` lives in
+ * ./bench-matmul, `kdlab bench teacher` in ./bench-teacher.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
-import { NUM_CLASSES, countParams, createStudent, initBackend, loadMnist } from 'kdlab';
+import { NUM_CLASSES, countParams, createModel, createStudent, initBackend, loadMnist } from 'kdlab';
 import {
   PIXELS, describeBackend, makeRng, Optimizer, adamImplementation, createTrainStep, layerWidths, plainSgemmGflops, resolveObjective, setBlasThreads,
-  setFusedSoftmaxLoss, setNativeKernels, trainableVariables, trainingForward, fusedSoftmaxLossAvailable, fusedSoftmaxLoss, type ObjectiveLoss,
+  setFusedSoftmaxLoss, setNativeKernels, trainableVariables, fusedSoftmaxLossAvailable, fusedSoftmaxLoss, type ObjectiveLoss,
 } from 'kdlab/compute-internals';
 import { ToolError } from '../errors';
+import { largestProduct, layerProducts, stepFlopsPerSample } from './bench-flops';
+import { formatProfile, profileStep, type BenchBatch, type StepProfile } from './bench-profile';
+import { torchReference, type TorchReference } from './bench-torch';
+
+const MODEL_NAMES = ['mlp', 'conv-student', 'conv-teacher'] as const;
+type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The compute paths --paths can pick: a name or its prefix before '-' ('native' is all three native ones). */
+const PATH_KEYS = ['native-1', 'native-ops', 'native-all', 'wasm'] as const;
+
+/** What each --model times, and its defaults (a default run takes a few minutes at most). */
+interface ModelCase {
+  family: 'mlp' | 'conv';
+  objective: 'kd' | 'hard';
+  runs: number;
+  steps: number;
+  warmup: number;
+  /** The step in the header: "one KD step, student", ... */
+  title: string;
+  build: (hidden: number[]) => tf.Sequential;
+  /** result.model: what the model is. */
+  describe: (model: tf.LayersModel) => string;
+  /** PyTorch's same step (a script in tools/bench/), for these options. */
+  torch: (o: BenchOptions) => TorchReference;
+}
+
+const paramsOf = (model: tf.LayersModel): string => `${countParams(model).toLocaleString('en-US')} params`;
+const convCase = (role: 'student' | 'teacher', filters: [number, number], objective: 'kd' | 'hard', runs: number, steps: number, warmup: number): ModelCase => ({
+  family: 'conv',
+  objective,
+  runs,
+  steps,
+  warmup,
+  title: `${objective === 'kd' ? 'KD' : 'hard-label'} step, conv ${role}`,
+  build: () => createModel({ kind: 'conv', filters }, 0),
+  describe: (model) => `${filters.join('/')} filters (${paramsOf(model)})`,
+  // Each PyTorch process times the teacher for as many steps as a run of ours, after one warm-up
+  // step (three would add seconds per run); the student, 20 steps after three.
+  torch: (o) =>
+    torchReference('kd_conv_step_torch.py', role === 'teacher' ? [role, String(o.steps), '1'] : [role, '20', '3'],
+      o.batch === 128 ? undefined : 'the reference script has the fixed batch 128'),
+});
+
+const MODELS: Record<ModelName, ModelCase> = {
+  mlp: {
+    family: 'mlp',
+    objective: 'kd',
+    runs: 7,
+    steps: 20,
+    warmup: 5,
+    title: 'KD step, student',
+    build: (hidden) => createStudent({ hidden, seed: 0 }),
+    describe: (model) => `${layerWidths(model).join('-')} (${paramsOf(model)})`,
+    torch: (o) =>
+      torchReference('kd_step_torch.py', ['60'],
+        o.hidden.join(',') !== '800,800' || o.batch !== 128 ? 'the reference script has the fixed shape 784-800-800-10, batch 128' : undefined),
+  },
+  // About 0.1 s a student step and 1.5 s (native) to 2.5 s (wasm) a teacher step on this 2-core
+  // machine: either default run takes one to two minutes with PyTorch interleaved.
+  'conv-student': convCase('student', [16, 32], 'kd', 7, 10, 3),
+  'conv-teacher': convCase('teacher', [256, 512], 'hard', 5, 2, 1),
+};
 
 interface BenchOptions {
+  model: ModelName;
   batch: number;
   runs: number;
   steps: number;
   warmup: number;
   hidden: number[];
+  /** --paths: the keys of PATH_KEYS (or prefixes) to time; undefined = every path here. */
+  paths: string[] | undefined;
   profile: boolean;
   baseline: boolean;
   json: boolean;
-  /** Also time PyTorch's step (tools/bench/kd_step_torch.py) where python3 has torch. */
+  /** Also time PyTorch's step (tools/bench/) where python3 has torch. */
   torch: boolean;
 }
 
+const USAGE =
+  'usage: kdlab bench train [--model mlp|conv-student|conv-teacher] [--batch 128] [--runs N] [--steps N] [--warmup N]\n' +
+  '                         [--hidden 800,800] [--paths native,wasm] [--profile] [--baseline] [--no-torch] [--json]\n' +
+  '  Times one training step on every compute path here (native OpenBLAS with 1 thread and with all cores, pure wasm),\n' +
+  '  and PyTorch\'s same step on one thread where python3 has torch, runs interleaved; --profile splits the active path.\n' +
+  '  --model mlp           KD step of student 784-800-800-10 (default; --hidden sets its hidden layers); 7 runs × 20 steps, 5 warm-up\n' +
+  '  --model conv-student  KD step of the 16/32-filter conv net; 7 runs × 10 steps, 3 warm-up\n' +
+  '  --model conv-teacher  hard-label step of the 256/512-filter conv net; 5 runs × 2 steps, 1 warm-up (about 1.5 min;\n' +
+  '                        --paths native skips pure wasm, the slowest)\n' +
+  '  All: batch 128, Adam 1e-3; KD from cached teacher logits, T = 4, alpha = 0.5. PyTorch: tools/bench/kd_step_torch.py,\n' +
+  '  tools/bench/kd_conv_step_torch.py. --paths picks paths: native (all native), native-1, native-all, native-ops (mlp), wasm.\n' +
+  '       kdlab bench matmul ...   kdlab bench teacher ...\n';
+
 function parseArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { batch: 128, runs: 7, steps: 20, warmup: 5, hidden: [800, 800], profile: false, baseline: false, json: false, torch: true };
+  const given: Partial<Pick<BenchOptions, 'runs' | 'steps' | 'warmup' | 'hidden'>> = {};
+  let model: string = 'mlp';
+  const o = { batch: 128, paths: undefined as string[] | undefined, profile: false, baseline: false, json: false, torch: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -43,26 +123,38 @@ function parseArgs(argv: string[]): BenchOptions {
       if (!Number.isInteger(n) || n <= 0) throw new ToolError('BAD_ARGS', `kdlab bench train: ${a} needs a positive integer, got ${v}.`);
       return n;
     };
-    if (a === '--batch') o.batch = int(next());
-    else if (a === '--runs') o.runs = int(next());
-    else if (a === '--steps') o.steps = int(next());
-    else if (a === '--warmup') o.warmup = int(next());
-    else if (a === '--hidden') o.hidden = next().split(',').map(int);
+    if (a === '--model') model = next();
+    else if (a === '--batch') o.batch = int(next());
+    else if (a === '--runs') given.runs = int(next());
+    else if (a === '--steps') given.steps = int(next());
+    else if (a === '--warmup') given.warmup = int(next());
+    else if (a === '--hidden') given.hidden = next().split(',').map(int);
+    else if (a === '--paths') o.paths = next().split(',');
     else if (a === '--profile') o.profile = true;
     else if (a === '--baseline') o.baseline = true;
     else if (a === '--json') o.json = true;
     else if (a === '--no-torch') o.torch = false;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write(
-        'usage: kdlab bench train [--batch 128] [--runs 7] [--steps 20] [--warmup 5] [--hidden 800,800] [--profile] [--baseline] [--no-torch] [--json]\n' +
-          '  Times the KD step on every compute path here (native OpenBLAS with 1 thread and with all cores, pure wasm),\n' +
-          '  and PyTorch\'s step on one thread where python3 has torch, runs interleaved; --profile splits the active path.\n' +
-          '       kdlab bench matmul ...\n',
-      );
+      process.stdout.write(USAGE);
       throw new ToolError('HELP', '');
     } else throw new ToolError('BAD_ARGS', `kdlab bench train: unknown option ${a}.`);
   }
-  return o;
+  if (!isModelName(model)) {
+    throw new ToolError('BAD_ARGS', `kdlab bench train: unknown model "${model}"; use --model ${MODEL_NAMES.join(', ')}.`);
+  }
+  const m = MODELS[model];
+  if (given.hidden && m.family !== 'mlp') {
+    throw new ToolError('BAD_ARGS', `kdlab bench train: --hidden sets the MLP's hidden layers, and --model ${model} is a conv net with fixed filters; drop --hidden, or use --model mlp.`);
+  }
+  const unknown = o.paths?.find((p) => !PATH_KEYS.some((k) => k === p || k.startsWith(`${p}-`)));
+  if (unknown !== undefined) {
+    throw new ToolError('BAD_ARGS', `kdlab bench train: unknown path "${unknown}" in --paths; use a comma list of native, ${PATH_KEYS.join(', ')}.`);
+  }
+  return { ...o, model, runs: given.runs ?? m.runs, steps: given.steps ?? m.steps, warmup: given.warmup ?? m.warmup, hidden: given.hidden ?? [800, 800] };
+}
+
+function isModelName(name: string): name is ModelName {
+  return (MODEL_NAMES as readonly string[]).includes(name);
 }
 
 function median(xs: number[]): number {
@@ -85,6 +177,16 @@ function benchInputs(n: number): { images: Float32Array; labels: Int32Array; sou
   }
 }
 
+interface BenchPath {
+  /** Its --paths name (PATH_KEYS), or the backend's name off wasm. */
+  key: string;
+  label: string;
+  native: boolean;
+  threads: number;
+  /** The loss as the fused wasm kernel (else the objective table's tf ops). */
+  fused: boolean;
+}
+
 async function benchTrain(argv: string[]): Promise<number> {
   let o: BenchOptions;
   try {
@@ -93,9 +195,11 @@ async function benchTrain(argv: string[]): Promise<number> {
     if (err instanceof ToolError && err.code === 'HELP') return 0;
     throw err;
   }
+  const mc = MODELS[o.model];
   const info = await initBackend({ quiet: true });
   const T = 4;
   const alpha = 0.5;
+  const kdStep = mc.objective === 'kd';
   const B = o.batch;
   const pool = 8; // distinct batches cycled through, like an epoch would
   const data = benchInputs(B * pool);
@@ -104,16 +208,16 @@ async function benchTrain(argv: string[]): Promise<number> {
   // Stand-in for cached teacher logits: what matters is that they come from a Float32Array.
   const teacherLogits = Float32Array.from({ length: rows * NUM_CLASSES }, () => (rng() - 0.5) * 10);
 
-  const model = createStudent({ hidden: o.hidden, seed: 0 });
+  const model = mc.build(o.hidden);
   const optimizer = new Optimizer({ name: 'adam', learningRate: 1e-3 });
   // The objective's loss is the very function train() and kdLoss run.
-  const kd = resolveObjective({ objective: 'kd', temperature: T, alpha });
+  const objective = resolveObjective(kdStep ? { objective: 'kd', temperature: T, alpha } : { objective: 'hard' });
   // Two steps on the same model and optimizer: the loss as one fused kernel (what train() runs
   // on wasm and native) and as tf ops (the objective table's function), to show what fusing buys.
   const fusedLoss = fusedSoftmaxLossAvailable();
-  const stepFused = createTrainStep(model, optimizer, kd);
+  const stepFused = createTrainStep(model, optimizer, objective);
   setFusedSoftmaxLoss(false);
-  const stepOps = createTrainStep(model, optimizer, kd);
+  const stepOps = createTrainStep(model, optimizer, objective);
   setFusedSoftmaxLoss(true);
   let step = stepFused;
   const oneHotRows = new Float32Array(B * NUM_CLASSES);
@@ -123,7 +227,7 @@ async function benchTrain(argv: string[]): Promise<number> {
 
   let cursor = 0;
   /** Builds the step's input tensors from typed arrays exactly as the training loop does. */
-  const makeBatch = () => {
+  const makeBatch = (): BenchBatch => {
     oneHotRows.fill(0);
     for (let r = 0; r < B; r++) {
       const i = (cursor + r) % rows;
@@ -137,7 +241,8 @@ async function benchTrain(argv: string[]): Promise<number> {
       x: tf.tensor2d(xRows, [B, PIXELS]),
       oneHot: tf.tensor2d(oneHotRows, [B, NUM_CLASSES]),
       labels: tf.tensor1d(labelRows, 'int32'),
-      teacher: tf.tensor2d(teacherRows, [B, NUM_CLASSES]),
+      // The hard-label step has no teacher: the training loop makes no such tensor for it.
+      teacher: kdStep ? tf.tensor2d(teacherRows, [B, NUM_CLASSES]) : undefined,
     };
   };
   let lastLoss = Number.NaN;
@@ -156,13 +261,13 @@ async function benchTrain(argv: string[]): Promise<number> {
   let plainStep: (() => void) | undefined;
   let disposePlain = () => {};
   if (o.baseline) {
-    const plain = createStudent({ hidden: o.hidden, seed: 0 });
+    const plain = mc.build(o.hidden);
     const adam = tf.train.adam(1e-3);
     const vars = trainableVariables(plain);
     plainStep = () => {
       const b = makeBatch();
       const loss = adam.minimize(
-        () => kd.loss(plain.apply(b.x, { training: true }) as tf.Tensor2D, b.teacher, b.oneHot),
+        () => objective.loss(plain.apply(b.x, { training: true }) as tf.Tensor2D, b.teacher, b.oneHot),
         true,
         vars,
       );
@@ -179,21 +284,26 @@ async function benchTrain(argv: string[]): Promise<number> {
   // busy machine slows them alike. The paths share the wasm backend (and so the model's
   // tensors): switching one is switching kernel registrations and the BLAS thread count.
   const cores = os.availableParallelism?.() ?? os.cpus().length;
-  const paths: BenchPath[] = [];
+  const here: BenchPath[] = [];
   if (info.tfjsBackend === 'wasm' && setNativeKernels(true)) {
-    paths.push({ label: 'native (OpenBLAS)', native: true, threads: 1, fused: fusedLoss });
-    if (fusedLoss) paths.push({ label: 'native (OpenBLAS), loss as tf ops', native: true, threads: 1, fused: false });
-    if (cores > 1) paths.push({ label: 'native (OpenBLAS)', native: true, threads: cores, fused: fusedLoss });
+    here.push({ key: 'native-1', label: 'native (OpenBLAS)', native: true, threads: 1, fused: fusedLoss });
+    // The loss as tf ops is the MLP's question (what fusing bought); a conv step is not in its loss.
+    if (fusedLoss && mc.family === 'mlp') here.push({ key: 'native-ops', label: 'native (OpenBLAS), loss as tf ops', native: true, threads: 1, fused: false });
+    if (cores > 1) here.push({ key: 'native-all', label: 'native (OpenBLAS)', native: true, threads: cores, fused: fusedLoss });
   }
-  if (info.tfjsBackend === 'wasm') paths.push({ label: 'wasm (SIMD)', native: false, threads: 1, fused: fusedLoss });
-  if (paths.length === 0) paths.push({ label: info.name, native: false, threads: info.threads, fused: false });
+  if (info.tfjsBackend === 'wasm') here.push({ key: 'wasm', label: 'wasm (SIMD)', native: false, threads: 1, fused: fusedLoss });
+  if (here.length === 0) here.push({ key: info.name, label: info.name, native: false, threads: info.threads, fused: false });
+  const paths = o.paths ? here.filter((p) => o.paths?.some((k) => p.key === k || p.key.startsWith(`${k}-`))) : here;
+  if (paths.length === 0) {
+    throw new ToolError('BAD_ARGS', `kdlab bench train: no compute path here matches --paths ${o.paths?.join(',')} (here: ${here.map((p) => p.key).join(', ')}); pick from those.`);
+  }
   const usePath = (p: BenchPath): void => {
     step = p.fused ? stepFused : stepOps;
     if (info.tfjsBackend !== 'wasm') return;
     setNativeKernels(p.native);
     if (p.native) setBlasThreads(p.threads);
   };
-  const torch = o.torch ? torchReference(o.hidden, B) : undefined;
+  const torch = o.torch ? mc.torch(o) : undefined;
 
   for (const p of paths) {
     usePath(p);
@@ -233,7 +343,8 @@ async function benchTrain(argv: string[]): Promise<number> {
   usePath(active);
   disposePlain();
   const med = median(rates.get(active) ?? []);
-  const flopsPerSample = stepFlopsPerSample(layerWidths(model));
+  const products = layerProducts(model);
+  const flopsPerSample = stepFlopsPerSample(products);
   const pathResults = paths.map((p) => {
     const m = median(rates.get(p) ?? []);
     const list = rates.get(p) ?? [];
@@ -247,11 +358,14 @@ async function benchTrain(argv: string[]): Promise<number> {
       gflops: +((m * flopsPerSample) / 1e9).toFixed(1),
     };
   });
-  // The practical ceiling: plain cblas_sgemm on the step's biggest product, no tfjs around it.
+  // The practical ceiling: plain cblas_sgemm on the step's biggest product, no tfjs around it
+  // (a convolution as its im2col product). About 6.5 GFLOP of repetitions, at least 3.
+  const big = largestProduct(products, B);
+  const reps = Math.max(3, Math.min(40, Math.round(6.5e9 / (2 * big.m * big.k * big.n))));
   const ceiling = paths.some((p) => p.native)
     ? [...new Set(paths.filter((p) => p.native).map((p) => p.threads))].map((threads) => {
         setBlasThreads(threads);
-        return { threads, shape: `${B}x${o.hidden[0]}x${o.hidden[0]}`, gflops: +(plainSgemmGflops(B, o.hidden[0], o.hidden[0], false, false, 40) ?? 0).toFixed(1) };
+        return { threads, shape: `${big.m}x${big.k}x${big.n}`, layer: big.layer, gflops: +(plainSgemmGflops(big.m, big.n, big.k, false, false, reps) ?? 0).toFixed(1) };
       })
     : [];
   usePath(active);
@@ -259,10 +373,11 @@ async function benchTrain(argv: string[]): Promise<number> {
   const result: Record<string, unknown> = {
     backend: info.name,
     backendLine: describeBackend(info),
-    model: `${layerWidths(model).join('-')} (${countParams(model).toLocaleString('en-US')} params)`,
+    modelKind: o.model,
+    model: mc.describe(model),
+    objective: mc.objective,
     batch: B,
-    temperature: T,
-    alpha,
+    ...(kdStep ? { temperature: T, alpha } : {}),
     optimizer: `adam 1e-3 (${adamImplementation()})`,
     inputs: data.source,
     runs: o.runs,
@@ -281,13 +396,15 @@ async function benchTrain(argv: string[]): Promise<number> {
   if (torch) {
     result.torch = torchRates.length > 0
       ? { samplesPerSecond: Math.round(median(torchRates)), samplesPerCpuSecond: Math.round(median(torchCpuRates)), minMax: [Math.round(Math.min(...torchRates)), Math.round(Math.max(...torchRates))], threads: 1, version: torch.version }
-      : { unavailable: torch.why };
+      : { unavailable: torch.why || 'the script failed' };
   }
 
+  // The profile times the step's parts one by one with the loss the step runs (fused or tf ops).
+  const fusedAttrs = kdStep ? { temperature: T, alpha } : { temperature: 1, alpha: 0 };
   const profiledLoss: ObjectiveLoss = fusedLoss
-    ? (student, teacher, oneHot) => fusedSoftmaxLoss(student, oneHot, teacher, { temperature: T, alpha }).loss
-    : kd.loss;
-  if (o.profile) result.profile = await profileStep(model, optimizer, makeBatch, profiledLoss, o.steps, info.name === 'native');
+    ? (student, teacher, oneHot) => fusedSoftmaxLoss(student, oneHot, teacher, fusedAttrs).loss
+    : objective.loss;
+  if (o.profile) result.profile = await profileStep(model, mc.family, optimizer, makeBatch, profiledLoss, o.steps, info.name === 'native');
   if (o.baseline) result.baselineSamplesPerSecond = Math.round(median(plainRates));
   // Adam's moment tensors belong to the optimizer; anything else left over would be a leak.
   optimizer.dispose();
@@ -314,12 +431,15 @@ async function benchTrain(argv: string[]): Promise<number> {
     const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
     const lines = [
       describeBackend(info),
-      `bench train: one KD step, student ${result.model}, batch ${B}, ${result.optimizer}, cached teacher logits, T = ${T}, alpha = ${alpha}`,
-      `  ${result.gflopPerStep} GFLOP per step (forward, weight gradients, input gradients of layers 2+); median of ${o.runs} interleaved runs × ${o.steps} steps after ${o.warmup} warm-up`,
+      `bench train: one ${mc.title} ${result.model}, batch ${B}, ${result.optimizer}` + (kdStep ? `, cached teacher logits, T = ${T}, alpha = ${alpha}` : ''),
+      `  ${result.gflopPerStep} GFLOP per step (forward, weight gradients, input gradients of layers 2+${mc.family === 'conv' ? '; convolutions as im2col products' : ''}); ` +
+        `median of ${o.runs} interleaved runs × ${o.steps} steps after ${o.warmup} warm-up`,
       ...table.map((row) => `  ${row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}`),
     ];
-    if (torch && !torchRate) lines.push(`  PyTorch reference not run: ${torch.why}`);
-    for (const c of ceiling) lines.push(`  ceiling: plain cblas_sgemm ${c.shape} on ${c.threads} thread${c.threads === 1 ? '' : 's'}: ${c.gflops} GFLOP/s`);
+    if (torch && !torchRate) lines.push(`  PyTorch reference not run: ${torch.why || 'the script failed'}`);
+    for (const c of ceiling) {
+      lines.push(`  ceiling: plain cblas_sgemm ${c.shape}${mc.family === 'conv' ? ` (m×k×n of ${c.layer} as im2col)` : ''} on ${c.threads} thread${c.threads === 1 ? '' : 's'}: ${c.gflops} GFLOP/s`);
+    }
     lines.push(
       `  active path (${active.label}, ${active.threads} thread${active.threads === 1 ? '' : 's'}): ${result.samplesPerCpuSecond} samples per CPU-second of this process`,
       `  inputs: ${data.source}; tensors leaked: ${leaked}; machine: ${result.cpus} CPUs, 1-min load average ${result.loadAverage}` +
@@ -329,174 +449,11 @@ async function benchTrain(argv: string[]): Promise<number> {
       const base = result.baselineSamplesPerSecond as number;
       lines.push(`  baseline (model.apply + tf.train.adam().minimize, same kernels, runs interleaved): ${base} samples/s; this step is ${(med / base).toFixed(2)}x faster`);
     }
-    if (o.profile) lines.push(formatProfile(result.profile as StepProfile));
+    if (o.profile) lines.push(formatProfile(result.profile as StepProfile, mc.family));
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   model.dispose();
   return 0;
-}
-
-interface BenchPath {
-  label: string;
-  native: boolean;
-  threads: number;
-  /** The loss as the fused wasm kernel (else the objective table's tf ops). */
-  fused: boolean;
-}
-
-/** FLOPs of one training step per sample: forward, weight gradients, input gradients of layers 2+. */
-function stepFlopsPerSample(widths: number[]): number {
-  let forward = 0;
-  let inputGrads = 0;
-  for (let l = 1; l < widths.length; l++) {
-    forward += 2 * widths[l - 1] * widths[l];
-    if (l > 1) inputGrads += 2 * widths[l - 1] * widths[l];
-  }
-  return 2 * forward + inputGrads;
-}
-
-/**
- * PyTorch's version of the same step (tools/bench/kd_step_torch.py) on one thread, the yardstick
- * for the native path. Present where a python3 with torch is installed; each run() is one
- * process that times 60 steps after its own warm-up.
- */
-/** PyTorch's samples/s (wall clock) and samples per CPU-second of its process, one run. */
-interface TorchRun {
-  wall: number;
-  cpu: number;
-}
-
-function torchReference(hidden: number[], batch: number): { run: () => TorchRun | undefined; version: string; why: string } {
-  const script = path.resolve(__dirname, '..', '..', 'bench', 'kd_step_torch.py');
-  const python = process.env.KDLAB_TORCH_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
-  const none = (why: string) => ({ run: () => undefined, version: '', why });
-  if (hidden.join(',') !== '800,800' || batch !== 128) return none('the reference script has the fixed shape 784-800-800-10, batch 128');
-  let images: string;
-  try {
-    images = path.join(loadMnist({ verify: false }).dir, 'train-images-idx3-ubyte');
-  } catch {
-    return none('MNIST not found');
-  }
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
-  const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env });
-  if (probe.status !== 0) return none(`${python} has no torch (Debian: apt-get install python3-torch libopenblas0-pthread)`);
-  return {
-    version: probe.stdout.trim(),
-    why: '',
-    run: () => {
-      const r = spawnSync(python, [script, images, '60'], { encoding: 'utf8', env });
-      const [wall, cpu] = (r.stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
-      return r.status === 0 && Number.isFinite(wall) && Number.isFinite(cpu) ? { wall, cpu } : undefined;
-    },
-  };
-}
-
-interface StepProfile {
-  /** Wall time of inputs + forward/backward in the profiled steps (same steps as the kernel times). */
-  profiledWall: number;
-  /** Wall time per step split into phases (ms, mean over timed steps). */
-  phases: { inputs: number; forwardBackward: number; optimizer: number; total: number };
-  /** Kernel time per step by category from tf.profile (ms). */
-  kernels: { matmul: number; transpose: number; elementwise: number; other: number; total: number };
-  topKernels: { name: string; ms: number; calls: number }[];
-  native: boolean;
-}
-
-async function profileStep(
-  model: tf.LayersModel,
-  optimizer: Optimizer,
-  makeBatch: () => { x: tf.Tensor2D; oneHot: tf.Tensor2D; labels: tf.Tensor1D; teacher: tf.Tensor2D },
-  loss: ObjectiveLoss,
-  steps: number,
-  native: boolean,
-): Promise<StepProfile> {
-  const forward = trainingForward(model);
-  const variables = trainableVariables(model);
-  const phases = { inputs: 0, forwardBackward: 0, optimizer: 0, total: 0 };
-  const timedStep = () => {
-    const t0 = performance.now();
-    const b = makeBatch();
-    const t1 = performance.now();
-    const { value, grads } = tf.variableGrads(() => loss(forward(b.x), b.teacher, b.oneHot), variables);
-    const t2 = performance.now();
-    optimizer.step(variables, variables.map((v) => grads[v.name]));
-    const t3 = performance.now();
-    tf.dispose([value, b.x, b.oneHot, b.labels, b.teacher]);
-    tf.dispose(grads);
-    return [t1 - t0, t2 - t1, t3 - t2, performance.now() - t0];
-  };
-  for (let i = 0; i < 3; i++) timedStep();
-  for (let i = 0; i < steps; i++) {
-    const [a, b, c, d] = timedStep();
-    phases.inputs += a / steps;
-    phases.forwardBackward += b / steps;
-    phases.optimizer += c / steps;
-    phases.total += d / steps;
-  }
-  const agg = new Map<string, { ms: number; calls: number }>();
-  const reps = 5;
-  let profiledWall = 0;
-  for (let r = 0; r < reps; r++) {
-    const info = await tf.profile(() => {
-      const [inputs, fb] = timedStep();
-      profiledWall += (inputs + fb) / reps;
-    });
-    for (const k of info.kernels) {
-      const a = agg.get(k.name) ?? { ms: 0, calls: 0 };
-      a.ms += (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0) / reps;
-      a.calls += 1 / reps;
-      agg.set(k.name, a);
-    }
-  }
-  const kernels = { matmul: 0, transpose: 0, elementwise: 0, other: 0, total: 0 };
-  const backendName = tf.getBackend();
-  for (const [name, a] of [...agg]) {
-    // Composite entries (customGrad's "forward", "logSoftmax__op", ...) wrap kernels that are
-    // listed on their own: counting both would count the time twice.
-    if (!tf.getKernel(name, backendName)) {
-      agg.delete(name);
-      continue;
-    }
-    if (/MatMul/.test(name)) kernels.matmul += a.ms;
-    else if (name === 'Transpose') kernels.transpose += a.ms;
-    else if (/^(Add|Sub|Multiply|RealDiv|Relu|Step|Exp|Log|Neg|Sqrt|Square|Maximum|Cast|Equal|ZerosLike|Fill|Identity|Reshape|KdlabDenseGrad)$/.test(name))
-      kernels.elementwise += a.ms;
-    else kernels.other += a.ms;
-    kernels.total += a.ms;
-  }
-  const round = (x: number) => +x.toFixed(2);
-  return {
-    profiledWall: round(profiledWall),
-    phases: { inputs: round(phases.inputs), forwardBackward: round(phases.forwardBackward), optimizer: round(phases.optimizer), total: round(phases.total) },
-    kernels: {
-      matmul: round(kernels.matmul),
-      transpose: round(kernels.transpose),
-      elementwise: round(kernels.elementwise),
-      other: round(kernels.other),
-      total: round(kernels.total),
-    },
-    native,
-    topKernels: [...agg.entries()]
-      .sort((a, b) => b[1].ms - a[1].ms)
-      .slice(0, 10)
-      .map(([name, a]) => ({ name, ms: round(a.ms), calls: Math.round(a.calls) })),
-  };
-}
-
-function formatProfile(p: StepProfile): string {
-  const overhead = p.profiledWall - p.kernels.total;
-  return [
-    '  profile (ms per step, wall clock):',
-    `    inputs (typed arrays -> tensors) ${p.phases.inputs}`,
-    `    forward + loss + backward        ${p.phases.forwardBackward}`,
-    `    optimizer (Adam)                 ${p.phases.optimizer}`,
-    `    total                            ${p.phases.total}`,
-    '  tfjs kernels per step (tf.profile):',
-    `    matmul ${p.kernels.matmul}${p.native ? ' (OpenBLAS)' : ' (includes the explicit transposes of the matmul fix)'}, transpose ${p.kernels.transpose}, ` +
-      `element-wise ${p.kernels.elementwise}, reductions/softmax/other ${p.kernels.other}; sum ${p.kernels.total}`,
-    `    framework overhead (wall − kernel time of inputs + forward/backward in the profiled steps) ≈ ${overhead.toFixed(2)}`,
-    `    top: ${p.topKernels.map((k) => `${k.name} ${k.ms} (${k.calls}×)`).join(', ')}`,
-  ].join('\n');
 }
 
 export async function run(argv: string[]): Promise<number> {
