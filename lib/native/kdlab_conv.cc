@@ -330,7 +330,8 @@ inline void ScatterTap(float* __restrict__ dx, const float* __restrict__ dy, con
 bool PoolSane(const Geometry& g) { return g.Sane() && g.outC == g.inC; }
 
 // maxPool(heap, xOff, yOff, geometry…13): y = max over each window's in-image taps, NaN ignored
-// and −∞ for a window with none, as tfjs-backend-cpu's pool() (strict >, starting from −∞).
+// and −∞ for a window with none, as tfjs-backend-cpu's pool() (strict >, starting from −∞); a
+// 1×1 window that keeps the shape copies x, as that backend does.
 Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   KernelArgs args(info, "maxPool", 2 + Geometry::kCount);
   if (!args.Valid()) return args.Done();
@@ -342,6 +343,11 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
   float* y = args.At(yOff);
   const int64_t C = g.inC, M = g.M();
   if (M == 0) return args.Done();
+  if (g.fh == 1 && g.fw == 1 && g.outH == g.inH && g.outW == g.inW) {
+    // tfjs-backend-cpu returns x itself here (NaN kept), not the pooled value (NaN dropped).
+    std::memcpy(y, x, sizeof(float) * static_cast<size_t>(g.XFloats()));
+    return args.Done();
+  }
   const float lowest = -std::numeric_limits<float>::infinity();
   Position p(g, 0);
   for (int64_t m = 0; m < M; ++m, p.Next(g)) {
