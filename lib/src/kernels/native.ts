@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, type WasmHeapBackend } from './wasm-heap';
+import { installNativeConv, uninstallNativeConv, type NativeConvAddon } from './native-conv';
 import { InputError } from '../errors';
 
 /**
@@ -14,7 +15,7 @@ import { InputError } from '../errors';
  * broadcasting, prelu) falls through to the wasm kernel that was registered before.
  */
 
-interface NativeAddon {
+interface NativeAddon extends NativeConvAddon {
   gemm(
     heap: ArrayBuffer, transA: boolean, transB: boolean, batch: number, m: number, n: number, k: number,
     aOff: number, aBatchStride: number, bOff: number, bBatchStride: number, cOff: number,
@@ -258,6 +259,7 @@ export function installNativeMatMul(addon: NativeAddon): string[] {
     tf.registerKernel({ ...current, kernelFunc: nativeMatMul(addon, current.kernelFunc, name === '_FusedMatMul') });
     installed.add(name);
   }
+  installNativeConv(addon);
   if (!tf.getKernel(DENSE_GRAD_KERNEL, 'wasm')) {
     tf.registerKernel({ kernelName: DENSE_GRAD_KERNEL, backendName: 'wasm', kernelFunc: denseGradKernel(addon) });
   }
@@ -286,6 +288,7 @@ export function uninstallNativeMatMul(): void {
   }
   previous.clear();
   installed.clear();
+  uninstallNativeConv();
   for (const name of [DENSE_GRAD_KERNEL, MAX_NORM_KERNEL]) {
     if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
   }
