@@ -48,7 +48,7 @@ export type NativeLoad = { ok: true; addon: NativeAddon; path: string } | { ok: 
 /** The one command that turns the native path on where it did not build. */
 export const ENABLE_NATIVE_HINT = 'apt-get install libopenblas-dev g++ make python3, then `npm run build:native`';
 
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /** Where the addon lives: KDLAB_NATIVE_ADDON overrides (tests point it at a missing file). */
 export function nativeAddonPath(): string {
