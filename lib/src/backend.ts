@@ -5,6 +5,7 @@ import { installWasmConvKernels } from './kernels/conv-wasm';
 import { installFusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
 import { installFusedDropout } from './kernels/dropout-wasm';
 import { installStepKernels } from './kernels/step-kernels-wasm';
+import { watchXnnpackInputs } from './kernels/optimizer-wasm';
 import {
   blasThreadsWanted, configureBlas, ENABLE_NATIVE_HINT, installNativeMatMul, loadNativeAddon,
   uninstallNativeMatMul, type BlasInfo,
@@ -135,6 +136,8 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
       installFusedSoftmaxLoss();
       installFusedDropout();
       installStepKernels();
+      // After the wasm fixes, before the native kernels: see fusedUpdate's in-place rule.
+      watchXnnpackInputs();
       simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const wasm = require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number };
       threads = wasm.getThreadsCount?.() ?? 1;

@@ -113,10 +113,9 @@ export class Optimizer {
             }
           },
           kernel ? ([w, gp, m, v], [w2, m2, v2], n4) => kernel(w, gp, m, v, w2, m2, v2, n4, b1, 1 - b1, b2, 1 - b2, a, epsHat) : undefined,
+          [0, 2, 3],
         );
-        this.slots[i][0].dispose();
-        this.slots[i][1].dispose();
-        this.slots[i] = [tf.keep(outs[1]), tf.keep(outs[2])];
+        this.replaceSlots(i, outs.slice(1));
       } else if (this.name === 'momentum') {
         // In float32, every product and sum rounded once (fround), as the SIMD kernel computes it:
         // the kernel's bulk and this loop's tail (or another backend) give the same bits.
@@ -134,16 +133,28 @@ export class Optimizer {
             }
           },
           kernel ? ([w, gp, a], [w2, a2], n4) => kernel(w, gp, a, w2, a2, n4, mu32, d32, lr32) : undefined,
+          [0, 2],
         );
-        this.slots[i][0].dispose();
-        this.slots[i] = [tf.keep(outs[1])];
+        this.replaceSlots(i, outs.slice(1));
       } else {
         outs = fusedUpdate([variable, g], 1, ([W, G], [W2], start, n) => {
           for (let j = start; j < n; j++) W2[j] = W[j] - lr * G[j];
-        });
+        }, undefined, [0]);
       }
-      variable.assign(outs[0]);
-      outs[0].dispose();
+      // Updated in place (fusedUpdate returned the variable itself) or a new tensor to point to.
+      if (outs[0] !== variable) {
+        variable.assign(outs[0]);
+        outs[0].dispose();
+      }
+    });
+  }
+
+  /** Variable i's new state tensors; a slot updated in place is the same tensor and stays. */
+  private replaceSlots(i: number, next: tf.Tensor[]): void {
+    this.slots[i] = this.slots[i].map((old, k) => {
+      if (next[k] === old) return old;
+      old.dispose();
+      return tf.keep(next[k]);
     });
   }
 
