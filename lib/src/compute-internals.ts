@@ -6,6 +6,7 @@ export { layerWidths } from './models';
 export { stockWasmMatMul } from './kernels/wasm-matmul';
 export { adamImplementation } from './kernels/optimizer-wasm';
 export { plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
+export { nativeConvKernelNames } from './kernels/native-conv';
 export { setFusedDropout } from './kernels/dropout-wasm';
 export { setFusedSoftmaxLoss, fusedSoftmaxLossAvailable, fusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
 export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { findKernelSpec, jupyterVersion, localTslabPath } from '../kernelspec';
 import { initBackend, loadMnist } from 'kdlab';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
+import { nativeConvKernelNames } from 'kdlab/compute-internals';
 
 type Status = 'ok' | 'warn' | 'fail';
 
@@ -29,7 +30,10 @@ export async function run(_argv: string[]): Promise<number> {
     line('ok', 'why', info.reason);
     line('ok', 'tfjs', info.tfjsVersion);
     if (info.blas) {
-      line('ok', 'kernels', `${info.nativeKernels.join(', ')} on OpenBLAS; conv gradients as im2col + that matmul; every other op on tfjs wasm`);
+      const conv = nativeConvKernelNames();
+      line('ok', 'kernels', `${info.nativeKernels.join(', ')} on OpenBLAS` +
+        (conv.length > 0 ? `; ${conv.join(', ')} in the addon (convolutions as im2col + sgemm)` : '; conv gradients as im2col + that matmul') +
+        '; Sum over leading axes, LeakyRelu and its gradient in the addon; every other op on tfjs wasm');
       line('ok', 'blas', `${info.blas.library} (core ${info.blas.core}, ${info.blas.threading}, ${threads(info.blas.threads)} per process; run workers use 1)`);
       line('ok', 'addon', path.relative(root, info.blas.addonPath));
     } else if (info.tfjsBackend === 'wasm') {
