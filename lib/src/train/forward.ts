@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dropout } from '../kernels/dropout-wasm';
 import { denseGradNative, nativeKernelNames } from '../kernels/native';
 import { forwardWithFeatures } from '../models';
+import { convTrainingForward } from './conv-forward';
 
 /**
  * The training-mode forward pass: the model as a list of dense/dropout steps run with a dense op
@@ -115,12 +116,13 @@ function mlpPlan(model: tf.LayersModel): PlanStep[] | null {
 
 /**
  * The training-mode forward pass used inside the gradient tape. For Dense/Dropout MLPs (all
- * models from createMlp) it uses the wasm-friendly dense op above, otherwise model.apply.
+ * models from createMlp) it uses the wasm-friendly dense op above, for the conv nets on the
+ * native kernels the conv ops of conv-forward.ts, otherwise model.apply.
  * Same function as model.apply(x, { training: true }) (tested against it).
  */
 export function trainingForward(model: tf.LayersModel): (x: tf.Tensor2D) => tf.Tensor2D {
   const plan = mlpPlan(model);
-  if (!plan) return (x) => model.apply(x, { training: true }) as tf.Tensor2D;
+  if (!plan) return convTrainingForward(model) ?? ((x) => model.apply(x, { training: true }) as tf.Tensor2D);
   return (x) => {
     let h: tf.Tensor = x;
     let firstDense = true;
