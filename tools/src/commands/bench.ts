@@ -157,6 +157,17 @@ function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);
 }
 
+/**
+ * Waits 200 ms. Setting OpenBLAS's thread count wakes its worker threads, which then spin for
+ * about 100 ms (measured: after a switch from 2 threads to 1, or to 1 again after a child
+ * process was spawned, as PyTorch's run is), so a timed run that starts at once is charged a
+ * second core it does not use: the one-thread path's samples per CPU-second read 0.6x PyTorch's
+ * instead of 1.2x.
+ */
+function settleBlasThreads(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -301,7 +312,10 @@ async function benchTrain(argv: string[]): Promise<number> {
     step = p.fused ? stepFused : stepOps;
     if (info.tfjsBackend !== 'wasm') return;
     setNativeKernels(p.native);
-    if (p.native) setBlasThreads(p.threads);
+    if (p.native) {
+      setBlasThreads(p.threads);
+      settleBlasThreads();
+    }
   };
   const torch = o.torch ? mc.torch(o) : undefined;
 
