@@ -91,12 +91,12 @@ function denseOp(relu: boolean, inputGrad: boolean): DenseFn {
   return op;
 }
 
-type PlanStep =
+export type PlanStep =
   | { kind: 'dense'; kernel: tf.LayerVariable; bias: tf.LayerVariable; relu: boolean }
   | { kind: 'dropout'; layer: tf.layers.Layer; rate: number };
 
 /** The model as a list of dense/dropout steps, or null if it has any other layer. */
-function mlpPlan(model: tf.LayersModel): PlanStep[] | null {
+export function mlpPlan(model: tf.LayersModel): PlanStep[] | null {
   const plan: PlanStep[] = [];
   for (const layer of model.layers) {
     const cls = layer.getClassName();

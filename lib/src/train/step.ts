@@ -3,6 +3,7 @@ import { InputError, KdlabError } from '../errors';
 import { fusedSoftmaxLoss, fusedSoftmaxLossAvailable, type FusedLossAttrs } from '../kernels/softmax-loss-wasm';
 import type { FeatureInputs, Objective, ResolvedObjective } from '../losses';
 import { forwardWithFeatures, hiddenLayers } from '../models';
+import { createDirectMlpStep } from './direct-step';
 import { trainableVariables, trainingForward, trainingForwardWithFeatures } from './forward';
 import type { Optimizer } from './optimizer';
 
@@ -51,10 +52,20 @@ export function createTrainStep(
   const variables = trainableVariables(model);
   const { loss: lossOf, needsTeacher } = objective;
   const fused = fusedSoftmaxLossAvailable() ? fusedAttrs(objective.objective) : null;
-  return (b) => {
+  const checkBatch = (b: StepBatch): void => {
     if (needsTeacher && !b.teacher) {
       throw new KdlabError('NO_TEACHER_LOGITS', `train step: objective '${objective.objective.objective}' needs teacher logits for the batch.`);
     }
+  };
+  const direct = createDirectMlpStep(model, optimizer, variables, fused);
+  if (direct) {
+    return (b) => {
+      checkBatch(b);
+      return direct(b);
+    };
+  }
+  return (b) => {
+    checkBatch(b);
     if (fused) {
       let hits: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
