@@ -3,7 +3,6 @@ import { denseGradNative, nativeKernelNames } from '../kernels/native';
 import { FUSED_SOFTMAX_LOSS, type FusedLossAttrs } from '../kernels/softmax-loss-wasm';
 import { mlpPlan } from './forward';
 import type { Optimizer } from './optimizer';
-import type { StepBatch } from './step';
 
 /**
  * The MLP's training step with its backward pass written out, no gradient tape: on the native
@@ -22,19 +21,29 @@ export function setDirectMlpStep(on: boolean): void {
   enabled = on;
 }
 
+/** The batch tensors the step reads (train/step.ts StepBatch; declared here to keep the import one-way). */
+interface DirectBatch {
+  x: tf.Tensor2D;
+  oneHot: tf.Tensor2D;
+  teacher?: tf.Tensor2D;
+}
+
 interface DenseLayer {
   kernel: tf.Variable;
   bias: tf.Variable;
   relu: boolean;
 }
 
-/** The step, or null where the taped step must run (another model, dropout, other backend or loss). */
+/**
+ * The step, or null where the taped step must run (another model, dropout, other backend or loss).
+ * Call it only while the native kernels are on (createTrainStep checks on every batch).
+ */
 export function createDirectMlpStep(
   model: tf.LayersModel,
   optimizer: Optimizer,
   variables: tf.Variable[],
   fused: FusedLossAttrs | null,
-): ((batch: StepBatch) => { loss: tf.Scalar; correct: tf.Scalar }) | null {
+): ((batch: DirectBatch) => { loss: tf.Scalar; correct: tf.Scalar }) | null {
   if (!enabled || !fused || tf.getBackend() !== 'wasm' || nativeKernelNames().length === 0) return null;
   const plan = mlpPlan(model);
   if (!plan || plan.some((s) => s.kind === 'dropout' && s.rate > 0)) return null;

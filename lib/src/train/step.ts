@@ -3,6 +3,7 @@ import { InputError, KdlabError } from '../errors';
 import { fusedSoftmaxLoss, fusedSoftmaxLossAvailable, type FusedLossAttrs } from '../kernels/softmax-loss-wasm';
 import type { FeatureInputs, Objective, ResolvedObjective } from '../losses';
 import { forwardWithFeatures, hiddenLayers } from '../models';
+import { nativeKernelNames } from '../kernels/native';
 import { createDirectMlpStep } from './direct-step';
 import { trainableVariables, trainingForward, trainingForwardWithFeatures } from './forward';
 import type { Optimizer } from './optimizer';
@@ -57,15 +58,13 @@ export function createTrainStep(
       throw new KdlabError('NO_TEACHER_LOGITS', `train step: objective '${objective.objective.objective}' needs teacher logits for the batch.`);
     }
   };
+  // The direct step calls the native kernels by name (rank-2 matmuls the stock wasm kernel
+  // would read out of bounds): a step made on native takes the taped path whenever a benchmark
+  // or test has switched the native kernels off.
   const direct = createDirectMlpStep(model, optimizer, variables, fused);
-  if (direct) {
-    return (b) => {
-      checkBatch(b);
-      return direct(b);
-    };
-  }
   return (b) => {
     checkBatch(b);
+    if (direct && nativeKernelNames().length > 0) return direct(b);
     if (fused) {
       let hits: tf.Scalar | undefined;
       const { value, grads } = tf.variableGrads(() => {
