@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { setNativeKernels } from '../../lib/src/kernels/native';
 import { createConvNet } from '../../lib/src/models';
-import { trainableVariables, trainingForward } from '../../lib/src/train/forward';
+import { trainableVariables, trainingForward, trainingForwardWithFeatures } from '../../lib/src/train/forward';
+import { forwardWithFeatures } from '../../lib/src/models';
 import { rng } from './reference';
 
 /**
@@ -22,7 +23,7 @@ function close(a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   }
 }
 
-test('conv training forward: model.apply\'s logits and gradients, without the pixels\' gradient', async (t) => {
+test('conv training forward: model.apply\'s logits, hidden representations and gradients, without the pixels\' gradient', async (t) => {
   await initBackend({ quiet: true });
   if (tf.getBackend() !== 'wasm' || !setNativeKernels(true)) {
     t.skip('the conv ops run on the native kernels only (elsewhere trainingForward is model.apply)');
@@ -53,6 +54,26 @@ test('conv training forward: model.apply\'s logits and gradients, without the pi
     (await tf.profile(() => run(f))).kernels.filter((k) => k.name === 'Conv2DBackpropInput').length;
   assert.equal(await backpropInputs(viaPlan), 1, 'only the second convolution needs an input gradient');
   assert.equal(await backpropInputs(viaLayers), 2, 'tfjs\'s fused op computes the pixels\' gradient too');
+  // The feature objectives' side: the same hidden representations, and the same gradients of a
+  // loss on the last one.
+  const featurePlan = trainingForwardWithFeatures(model);
+  const featureLayers = (v: tf.Tensor2D) => forwardWithFeatures(model, v, { training: true });
+  const feats = [featurePlan, featureLayers].map((f) => tf.tidy(() => f(x).features.map((h) => Array.from(h.dataSync()))));
+  assert.equal(feats[0].length, feats[1].length, 'as many hidden representations');
+  feats[0].forEach((h, i) => close(h, feats[1][i], `hidden representation ${i}`));
+  const featureGrads = (f: (v: tf.Tensor2D) => { features: tf.Tensor[] }) => {
+    const { value, grads } = tf.variableGrads(() => {
+      const last = f(x).features.at(-1) as tf.Tensor;
+      return tf.sum(tf.mul(last, last)) as tf.Scalar;
+    }, vars.slice(0, 4));
+    const out = vars.slice(0, 4).map((v) => Array.from(grads[v.name].dataSync()));
+    value.dispose();
+    tf.dispose(grads);
+    return out;
+  };
+  const ga = featureGrads(featurePlan);
+  const gb = featureGrads(featureLayers);
+  ga.forEach((g, i) => close(g, gb[i], `feature-loss gradient ${i}`));
   assert.equal(tf.memory().numTensors, baseline, 'no tensors left behind');
   tf.dispose([x, target]);
   model.dispose();

@@ -126,23 +126,51 @@ function convOp(strides: [number, number], pad: Padding, alpha: number | null, i
   return op;
 }
 
+/** Logits and the hidden representations (models.ts hiddenLayers order) of one training-mode pass. */
+export interface ConvTrainingOutputs {
+  logits: tf.Tensor2D;
+  features: tf.Tensor[];
+}
+
+/** The plan's pass; every convolution's output (after its folded LeakyReLU) is a hidden representation. */
+function runPlan(plan: ConvPlanStep[], x: tf.Tensor2D): ConvTrainingOutputs {
+  let h: tf.Tensor = x;
+  const features: tf.Tensor[] = [];
+  for (const step of plan) {
+    if (step.kind === 'reshape') h = tf.reshape(h, step.shape);
+    else if (step.kind === 'conv') {
+      h = convOp(step.strides, step.pad, step.alpha, step.inputGrad)(h as tf.Tensor4D, step.kernel as tf.Tensor4D, step.bias as tf.Tensor1D);
+      features.push(h);
+    } else if (step.kind === 'maxPool') h = tf.maxPool(h as tf.Tensor4D, step.pool, step.strides, step.pad);
+    else h = tf.fused.matMul({ a: h as tf.Tensor2D, b: step.kernel as tf.Tensor2D, bias: step.bias });
+  }
+  return { logits: h as tf.Tensor2D, features };
+}
+
+function nativeConvOn(): boolean {
+  return tf.getBackend() === 'wasm' && nativeConvKernelNames().length > 0;
+}
+
 /**
  * The conv net's training forward pass through the ops above, or null where it does not apply
- * (another architecture, or the native conv kernels are off: pure wasm keeps model.apply, whose
- * stock kernels these ops would not speed up).
+ * (another architecture). Where the native conv kernels are off (pure wasm) it runs model.apply,
+ * whose stock kernels these ops would not speed up.
  */
 export function convTrainingForward(model: tf.LayersModel): ((x: tf.Tensor2D) => tf.Tensor2D) | null {
   const plan = convPlan(model);
   if (!plan) return null;
-  return (x) => {
-    if (tf.getBackend() !== 'wasm' || nativeConvKernelNames().length === 0) return model.apply(x, { training: true }) as tf.Tensor2D;
-    let h: tf.Tensor = x;
-    for (const step of plan) {
-      if (step.kind === 'reshape') h = tf.reshape(h, step.shape);
-      else if (step.kind === 'conv') h = convOp(step.strides, step.pad, step.alpha, step.inputGrad)(h as tf.Tensor4D, step.kernel as tf.Tensor4D, step.bias as tf.Tensor1D);
-      else if (step.kind === 'maxPool') h = tf.maxPool(h as tf.Tensor4D, step.pool, step.strides, step.pad);
-      else h = tf.fused.matMul({ a: h as tf.Tensor2D, b: step.kernel as tf.Tensor2D, bias: step.bias });
-    }
-    return h as tf.Tensor2D;
-  };
+  return (x) => (nativeConvOn() ? runPlan(plan, x).logits : (model.apply(x, { training: true }) as tf.Tensor2D));
+}
+
+/**
+ * The same pass with the hidden representations (the feature objectives' student side), or
+ * null; `fallback` runs where the native conv kernels are off.
+ */
+export function convTrainingForwardWithFeatures(
+  model: tf.LayersModel,
+  fallback: (x: tf.Tensor2D) => ConvTrainingOutputs,
+): ((x: tf.Tensor2D) => ConvTrainingOutputs) | null {
+  const plan = convPlan(model);
+  if (!plan) return null;
+  return (x) => (nativeConvOn() ? runPlan(plan, x) : fallback(x));
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { dropout } from '../kernels/dropout-wasm';
 import { denseGradNative, nativeKernelNames } from '../kernels/native';
 import { forwardWithFeatures } from '../models';
-import { convTrainingForward } from './conv-forward';
+import { convTrainingForward, convTrainingForwardWithFeatures } from './conv-forward';
 
 /**
  * The training-mode forward pass: the model as a list of dense/dropout steps run with a dense op
@@ -148,16 +148,17 @@ export interface TrainingOutputs {
 /**
  * trainingForward that also returns every hidden representation, in hiddenLayers(model) order:
  * for MLPs each hidden dense layer's ReLU output (before dropout) through the wasm-friendly dense
- * op, for other models forwardWithFeatures in training mode. The feature objectives (hint,
- * cosine) read the last one.
+ * op, for the conv nets on the native kernels the conv ops of conv-forward.ts, for other models
+ * forwardWithFeatures in training mode. The feature objectives (hint, cosine) read the last one.
  */
 export function trainingForwardWithFeatures(model: tf.LayersModel): (x: tf.Tensor2D) => TrainingOutputs {
   const plan = mlpPlan(model);
   if (!plan) {
-    return (x) => {
+    const viaLayers = (x: tf.Tensor2D): TrainingOutputs => {
       const r = forwardWithFeatures(model, x, { training: true });
       return { logits: r.logits, features: r.features };
     };
+    return convTrainingForwardWithFeatures(model, viaLayers) ?? viaLayers;
   }
   const lastDense = plan.map((p) => p.kind).lastIndexOf('dense');
   return (x) => {
