@@ -125,3 +125,21 @@ test('the LeakyRelu gradient on wasm (both paths) equals the cpu backend and Lea
   });
   assert.equal(tf.memory().numTensors, baseline);
 });
+
+test('a notebook that patches Array.prototype.every cannot change which Sum runs', async (t) => {
+  if (!(await wasmOrSkip(t))) return;
+  const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const real = Array.prototype.every;
+  // What a graded student's cell did (tests/homework/grade-hw1.test.ts): every() always true.
+  Array.prototype.every = function (): boolean {
+    return true;
+  };
+  let rows: number[];
+  try {
+    rows = tf.tidy(() => Array.from(tf.sum(x, 1).dataSync()));
+  } finally {
+    Array.prototype.every = real;
+  }
+  x.dispose();
+  assert.deepEqual(rows, [6, 15], 'row sums, not the column sums of the leading-axes kernel');
+});

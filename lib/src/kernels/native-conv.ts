@@ -77,7 +77,11 @@ function size(shape: readonly number[]): number {
 }
 
 function dilationsOne(d: [number, number] | number | undefined): boolean {
-  return d === undefined || (typeof d === 'number' ? d === 1 : d.every((v) => v === 1));
+  if (d === undefined) return true;
+  if (typeof d === 'number') return d === 1;
+  // Plain loops in this file, not Array.prototype methods, which notebook code may patch.
+  for (const v of d) if (v !== 1) return false;
+  return true;
 }
 
 function geometry(info: tf.backend_util.Conv2DInfo, outChannels: number): ConvGeometry {
@@ -88,11 +92,14 @@ function geometry(info: tf.backend_util.Conv2DInfo, outChannels: number): ConvGe
 }
 
 function float32(...ts: Array<TensorInfo | undefined>): boolean {
-  return ts.every((t) => t !== undefined && t.dtype === 'float32' && t.shape.length === 4);
+  for (const t of ts) if (t === undefined || t.dtype !== 'float32' || t.shape.length !== 4) return false;
+  return true;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The heap and an offset reader; the heap is read after makeOutput, which may have grown (replaced) it. */

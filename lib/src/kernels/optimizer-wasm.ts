@@ -139,8 +139,13 @@ export function fusedUpdate(
   const n = inputs[0].size;
   const wasm = wasmInternals();
   if (wasm) {
-    const overwrite = inPlace !== undefined && inPlace.length === outputs &&
-      inPlace.every((k) => wasm.refCount(inputs[k].dataId) === 1 && !seenByXnnpack.has(inputs[k].dataId));
+    // A plain loop, not Array.prototype.every, which notebook code may have patched: overwriting a
+    // shared buffer would corrupt another tensor.
+    let overwrite = inPlace !== undefined && inPlace.length === outputs;
+    for (let j = 0; overwrite && inPlace !== undefined && j < inPlace.length; j++) {
+      const id = inputs[inPlace[j]].dataId;
+      overwrite = wasm.refCount(id) === 1 && !seenByXnnpack.has(id);
+    }
     const infos: tf.TensorInfo[] = [];
     if (!overwrite) for (let i = 0; i < outputs; i++) infos.push(wasm.makeOutput(shape, 'float32'));
     const offset = (dataId: object) => {

@@ -68,7 +68,10 @@ function leadingAxesSum(fallback: tf.KernelFunc): tf.KernelFunc {
     const attrs = (args.attrs ?? {}) as { axis?: number | number[]; keepDims?: boolean };
     const rank = x.shape.length;
     const axes = sumAxes(attrs.axis, rank);
-    const leading = rank >= 2 && axes.length === rank - 1 && axes.every((a, i) => a === i);
+    // Plain loops, not Array.prototype.every: a notebook (a graded student's) may patch builtins,
+    // and a kernel's choice of algorithm must not follow them.
+    let leading = rank >= 2 && axes.length === rank - 1;
+    for (let i = 0; leading && i < axes.length; i++) leading = axes[i] === i;
     if (!leading || x.dtype !== 'float32') return fallback(args);
     const cols = x.shape[rank - 1];
     const rows = size(x.shape) / Math.max(cols, 1);

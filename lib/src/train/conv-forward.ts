@@ -38,7 +38,11 @@ function pair(v: number[] | undefined, fallback: number): [number, number] {
 }
 
 function dilationOne(d: number | number[] | undefined): boolean {
-  return d === undefined || d === 1 || (Array.isArray(d) && d.every((x) => x === 1));
+  if (d === undefined || d === 1) return true;
+  if (!Array.isArray(d)) return false;
+  // Plain loops in this file: notebook code (a graded student's) may patch Array.prototype.
+  for (const x of d) if (x !== 1) return false;
+  return true;
 }
 
 /** The model as conv-net steps, or null when any layer is outside what the op below handles. */
@@ -78,7 +82,8 @@ function convPlan(model: tf.LayersModel): ConvPlanStep[] | null {
       return null;
     }
   }
-  return plan.some((s) => s.kind === 'conv') ? plan : null;
+  for (const s of plan) if (s.kind === 'conv') return plan;
+  return null;
 }
 
 type ConvFn = (x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D) => tf.Tensor4D;
@@ -120,7 +125,7 @@ function makeConv(strides: [number, number], pad: Padding, alpha: number | null,
 
 const convOps = new Map<string, ConvFn>();
 function convOp(strides: [number, number], pad: Padding, alpha: number | null, inputGrad: boolean): ConvFn {
-  const key = JSON.stringify([strides, pad, alpha, inputGrad]);
+  const key = `${strides[0]},${strides[1]},${pad},${alpha},${inputGrad}`;
   let op = convOps.get(key);
   if (!op) convOps.set(key, (op = makeConv(strides, pad, alpha, inputGrad)));
   return op;

@@ -46,14 +46,17 @@ export function createDirectMlpStep(
 ): ((batch: DirectBatch) => { loss: tf.Scalar; correct: tf.Scalar }) | null {
   if (!enabled || !fused || tf.getBackend() !== 'wasm' || nativeKernelNames().length === 0) return null;
   const plan = mlpPlan(model);
-  if (!plan || plan.some((s) => s.kind === 'dropout' && s.rate > 0)) return null;
+  if (!plan) return null;
+  // Plain loops here and below: notebook code may patch Array.prototype methods.
+  for (const s of plan) if (s.kind === 'dropout' && s.rate > 0) return null;
   const layers: DenseLayer[] = [];
   for (const s of plan) {
     if (s.kind === 'dense') layers.push({ kernel: s.kernel.read() as tf.Variable, bias: s.bias.read() as tf.Variable, relu: s.relu });
   }
   // The optimizer's variable order is trainableVariables' (kernel, bias per layer): keep it.
   const order = layers.flatMap((l) => [l.kernel, l.bias]);
-  if (order.length !== variables.length || order.some((v, i) => v !== variables[i])) return null;
+  if (order.length !== variables.length) return null;
+  for (let i = 0; i < order.length; i++) if (order[i] !== variables[i]) return null;
   const attrs = fused as unknown as tf.NamedAttrMap;
   return (b) => {
     const out = tf.tidy(() => {
