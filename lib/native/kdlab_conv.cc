@@ -17,13 +17,11 @@
 #include <limits>
 #include <vector>
 
+#include "epilogue.h"
 #include "kernel_args.h"
 
 namespace kdlab {
 namespace {
-
-// Activation codes of the gemm kernel (tfjs-wasm's FusableActivation; prelu stays in JavaScript).
-enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 4, kSigmoid = 5, kElu = 6 };
 
 // The geometry of one NHWC convolution or pooling, read from 13 consecutive numbers:
 // batch, inH, inW, inC, outH, outW, outC, fh, fw, strideH, strideW, padTop, padLeft.
@@ -143,43 +141,6 @@ void Col2Im(const Geometry& g, const float* cols, int64_t m0, int64_t rows, floa
       float* __restrict__ d = dx + ((p.b * g.inH + xr) * g.inW + cx + lo) * g.inC;
       const int64_t n = (hi - lo) * g.inC;
       for (int64_t j = 0; j < n; ++j) d[j] += s[j];
-    }
-  }
-}
-
-// rows × n of y: += bias (scalar or per column), then the activation; one loop per activation so
-// each vectorises.
-void Epilogue(float* y, int64_t rows, int64_t n, const float* bias, int64_t biasSize, int activation, float alpha) {
-  if (bias == nullptr && activation == kLinear) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* __restrict__ row = y + r * n;
-    if (bias != nullptr) {
-      if (biasSize == 1) {
-        const float b0 = bias[0];
-        for (int64_t j = 0; j < n; ++j) row[j] += b0;
-      } else {
-        const float* __restrict__ bj = bias;
-        for (int64_t j = 0; j < n; ++j) row[j] += bj[j];
-      }
-    }
-    switch (activation) {
-      case kRelu:
-        for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
-        break;
-      case kRelu6:
-        for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? (row[j] < 6.0f ? row[j] : 6.0f) : 0.0f;
-        break;
-      case kLeakyRelu:
-        for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? alpha * row[j] : row[j];
-        break;
-      case kSigmoid:
-        for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / (1.0f + std::exp(-row[j]));
-        break;
-      case kElu:
-        for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? std::expm1(row[j]) : row[j];
-        break;
-      default:
-        break;
     }
   }
 }

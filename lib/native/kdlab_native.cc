@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <vector>
+#include "epilogue.h"
 #include "kdlab_conv.h"
 #include "kernel_args.h"
 
@@ -26,8 +27,7 @@ namespace {
 
 using kdlab::KernelArgs;
 
-// Activation codes follow tfjs-wasm's FusableActivation enum (prelu is handled in JavaScript).
-enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kLeakyRelu = 4, kSigmoid = 5, kElu = 6 };
+using kdlab::Epilogue;
 
 // gemm(heap, transA, transB, batch, m, n, k, aOff, aBatchStride, bOff, bBatchStride, cOff,
 //      biasOff, biasSize, activation, alpha)
@@ -69,39 +69,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
                   static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a + i * as, lda,
                   b + i * bs, ldb, 0.0f, ci, static_cast<int>(n));
     }
-    if (bias == nullptr && activation == kLinear) continue;
-    // One loop per activation (no switch per element), so the compiler vectorises each.
-    for (int64_t r = 0; r < m; ++r) {
-      float* __restrict__ row = ci + r * n;
-      if (bias != nullptr) {
-        if (biasSize == 1) {
-          const float b0 = bias[0];
-          for (int64_t j = 0; j < n; ++j) row[j] += b0;
-        } else {
-          const float* __restrict__ bj = bias;
-          for (int64_t j = 0; j < n; ++j) row[j] += bj[j];
-        }
-      }
-      switch (activation) {
-        case kRelu:
-          for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
-          break;
-        case kRelu6:
-          for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0.0f ? (row[j] < 6.0f ? row[j] : 6.0f) : 0.0f;
-          break;
-        case kLeakyRelu:
-          for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? alpha * row[j] : row[j];
-          break;
-        case kSigmoid:
-          for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / (1.0f + std::exp(-row[j]));
-          break;
-        case kElu:
-          for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0.0f ? std::expm1(row[j]) : row[j];
-          break;
-        default:
-          break;
-      }
-    }
+    Epilogue(ci, m, n, bias, biasSize, activation, alpha);
   }
   return args.Done();
 }

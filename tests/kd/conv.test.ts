@@ -10,6 +10,7 @@ import { nativeKernelNames, setNativeKernels } from '../../lib/src/kernels/nativ
 import { createConvStudent, createConvTeacher } from '../../lib/src/models';
 import { train } from '../../lib/src/train';
 import { rng } from './reference';
+import { onCpu } from './backends';
 
 /**
  * The wasm Conv2DBackpropFilter kernel (lib/src/kernels/conv2d-backprop-filter.ts) against the
@@ -135,15 +136,6 @@ function runInputKernel(c: Case, w: Float32Array, dy: Float32Array, kernel?: tf.
   });
 }
 
-async function onCpu<T>(f: () => T): Promise<T> {
-  const back = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    return f();
-  } finally {
-    await tf.setBackend(back);
-  }
-}
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-4): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

@@ -9,6 +9,7 @@ import { nativeConvKernelNames, setNativeConvChunk, type ConvGeometry } from '..
 import { createConvStudent } from '../../lib/src/models';
 import { train } from '../../lib/src/train';
 import { rng } from './reference';
+import { onCpu } from './backends';
 
 /**
  * The native convolution and max-pool kernels (lib/native/kdlab_conv.cc through
@@ -121,15 +122,6 @@ function countingCalls<T>(f: () => T): { result: T; calls: Map<string, number> }
   }
 }
 
-async function onCpu<T>(f: () => T): Promise<T> {
-  const back = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    return f();
-  } finally {
-    await tf.setBackend(back);
-  }
-}
 
 /** Sums of k float32 products in another order differ by ~k·eps relative to the terms' scale. */
 function close(actual: Out, expected: Out, what: string, rtol = 1e-4): void {

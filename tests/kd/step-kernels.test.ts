@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { nativeKernelNames, setNativeKernels } from '../../lib/src/kernels/native';
 import { rng } from './reference';
+import { onCpu } from './backends';
 
 /**
  * The wasm step kernels (lib/src/kernels/step-kernels-wasm.ts): Identity shares its input's
@@ -18,15 +19,6 @@ function values(shape: number[], seed: number): Float32Array {
   return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (i % 7 === 0 ? 0 : (r() - 0.5) * 6));
 }
 
-async function onCpu<T>(f: () => T): Promise<T> {
-  const back = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    return f();
-  } finally {
-    await tf.setBackend(back);
-  }
-}
 
 /** Runs `f` on pure wasm and, where built, on the native kernels; puts the previous state back. */
 async function onEachWasmPath(f: (path: string) => Promise<void> | void): Promise<void> {
