@@ -7,6 +7,7 @@ export { stockWasmMatMul } from './kernels/wasm-matmul';
 export { adamImplementation } from './kernels/optimizer-wasm';
 export { plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
 export { nativeConvKernelNames } from './kernels/native-conv';
+export { setTeacherFeaturesMaxBytes } from './teacher-features';
 export { setFusedDropout } from './kernels/dropout-wasm';
 export { setFusedSoftmaxLoss, fusedSoftmaxLossAvailable, fusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
 export { createTrainStep, Optimizer, trainableVariables, trainingForward } from './train';

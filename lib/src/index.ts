@@ -45,6 +45,8 @@ export type { Evaluation } from './evaluate';
 
 export { teacherLogitsCached } from './cache';
 export type { TeacherLogits, TeacherLogitsOptions } from './cache';
+export { teacherFeaturesCached, TEACHER_FEATURES_MAX_BYTES } from './teacher-features';
+export type { TeacherFeatures } from './teacher-features';
 
 export { saveCheckpoint } from './checkpoint';
 

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { teacherLogitsCached } from '../cache';
+import { featurePoolSize, teacherFeaturesCached, type TeacherFeatures } from '../teacher-features';
 import { saveCheckpoint } from '../checkpoint';
 import { resolveData, type DigitSet, type RunData } from '../data';
 import { classCounts, transferLogits } from '../data/transfer-set';
@@ -79,8 +80,9 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       const shapeOf = (m: tf.LayersModel) => hiddenLayers(m).at(-1)?.shape ?? [];
       regressor = createRegressor(shapeOf(model), shapeOf(teacher.model), { seed: spec.seed });
     }
+    const teacherFeatures = teacher && resolved.needsFeatures ? sharedTeacherFeatures(spec, teacher.model, model, data.train) : undefined;
     const loss: LossSpec = teacher
-      ? ({ ...spec.objective, teacherLogits: teacher.logits ?? undefined, teacher: resolved.needsFeatures ? teacher.model : undefined, regressor } as LossSpec)
+      ? ({ ...spec.objective, teacherLogits: teacher.logits ?? undefined, teacher: resolved.needsFeatures ? teacher.model : undefined, regressor, teacherFeatures } as LossSpec)
       : 'hard';
     const checkpointDir = path.join(dir, 'checkpoint');
     const budget = spec.budget as { epochs?: number; steps?: number };
@@ -127,6 +129,17 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
     teacher?.model.dispose();
     regressor?.dispose();
   }
+}
+
+/**
+ * The teacher's hidden rows for a feature objective from the shared cache (runAll fills it before
+ * the workers start), so the runs of one teacher compute them once; undefined with jitter or when
+ * they are too large to keep (train() then runs the teacher on each batch).
+ */
+function sharedTeacherFeatures(spec: RunSpec, teacher: tf.LayersModel, student: tf.LayersModel, set: DigitSet): TeacherFeatures | undefined {
+  if ((spec.jitter ?? 0) > 0) return undefined;
+  const poolTo = featurePoolSize(spec.objective.objective, hiddenLayers(student).at(-1)?.shape ?? []);
+  return teacherFeaturesCached(teacher, set, { poolTo }) ?? undefined;
 }
 
 const f32Bytes = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

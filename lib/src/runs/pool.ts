@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
 import { teacherLogitsCached } from '../cache';
+import { featurePoolSize, teacherFeaturesCached } from '../teacher-features';
+import { estimatedRunWork } from './cost';
+import { lastHiddenShape } from './models';
 import { resolveData } from '../data';
 import { KdlabError } from '../errors';
 import { resolveObjective } from '../losses';
@@ -56,9 +59,9 @@ export async function runAll(specs: readonly RunSpec[], options: RunAllOptions =
   });
   // Waves: a run waits until the teacher it names (if that is pending too) has finished.
   while (pending.size > 0) {
-    const wave = [...pending].filter(([, s]) => !s.teacher || !pending.has(s.teacher.run));
+    const wave = longestFirst([...pending].filter(([, s]) => !s.teacher || !pending.has(s.teacher.run)));
     if (wave.length === 0) throw new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.');
-    await prepareTeacherLogits(wave.map(([, s]) => s));
+    await prepareTeacherTargets(wave.map(([, s]) => s));
     const workers = options.workers ?? os.availableParallelism();
     // Each run is committed the moment it finishes: an interruption later keeps it.
     const commit = (key: string, outcome: RunOutcome): void => {
@@ -71,6 +74,15 @@ export async function runAll(specs: readonly RunSpec[], options: RunAllOptions =
   return specs.map((spec, i) => ({ ...(done.get(keys[i]) as RunResult), spec }));
 }
 
+/**
+ * The wave's runs, the most work first (a stable sort): two workers that take the long runs first
+ * end within about one short run of each other, instead of one finishing a long run alone.
+ */
+function longestFirst(wave: [string, RunSpec][]): [string, RunSpec][] {
+  const work = wave.map(([, s]) => estimatedRunWork(s, resolveData(s.data).train.size));
+  return wave.map((run, i) => ({ run, i })).sort((a, b) => work[b.i] - work[a.i] || a.i - b.i).map(({ run }) => run);
+}
+
 /** Trains one spec here (or reads it back): runAll with workers: 0. */
 export async function executeRun(spec: RunSpec, options: Omit<RunAllOptions, 'workers'> = {}): Promise<RunResult> {
   const [result] = await runAll([spec], { ...options, workers: 0 });
@@ -78,9 +90,33 @@ export async function executeRun(spec: RunSpec, options: Omit<RunAllOptions, 'wo
 }
 
 /**
- * The teachers' logits on each run's pool, computed here once before the runs start, so that
- * workers read them from the cache instead of each computing them (and racing to write them).
+ * The teachers' logits on each run's pool, and their hidden rows for the feature objectives,
+ * computed here once before the runs start, so that workers read them from the cache instead of
+ * each computing them (and racing to write them).
  */
+async function prepareTeacherTargets(specs: RunSpec[]): Promise<void> {
+  await prepareTeacherLogits(specs);
+  await prepareTeacherFeatures(specs);
+}
+
+async function prepareTeacherFeatures(specs: RunSpec[]): Promise<void> {
+  const wanted = new Map<string, { spec: RunSpec; poolTo: number | null }>();
+  for (const s of specs) {
+    if (!s.teacher || !resolveObjective(s.objective).needsFeatures || (s.jitter ?? 0) > 0) continue;
+    const poolTo = featurePoolSize(s.objective.objective, lastHiddenShape(s.model));
+    wanted.set(JSON.stringify([s.teacher.run, s.data, poolTo]), { spec: s, poolTo });
+  }
+  for (const { spec, poolTo } of wanted.values()) {
+    if (!readRun(spec.teacher?.run ?? '')) continue; // trainRun names the missing teacher
+    const teacher = await loadRunModel(spec.teacher?.run ?? '');
+    try {
+      teacherFeaturesCached(teacher, resolveData(spec.data).train, { poolTo });
+    } finally {
+      teacher.dispose();
+    }
+  }
+}
+
 async function prepareTeacherLogits(specs: RunSpec[]): Promise<void> {
   const wanted = new Map<string, RunSpec>();
   for (const s of specs) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { jitterImages, NUM_CLASSES, PIXELS, type Batch, type Rng } from '../data';
 import type { StepBatch } from './step';
-import { batchTeacherLogits, type TeacherTargets } from './teacher-targets';
+import { batchTeacherFeatures, batchTeacherLogits, type TeacherTargets } from './teacher-targets';
 
 /**
  * Turns a data batch into the step's input tensors: pixels (jittered when asked), one-hot and
@@ -10,6 +10,7 @@ import { batchTeacherLogits, type TeacherTargets } from './teacher-targets';
 export class BatchAssembler {
   private readonly oneHotRows: Float32Array;
   private readonly teacherRows: Float32Array;
+  private readonly featureRows = { buffer: new Float32Array(0) };
 
   constructor(
     batchSize: number,
@@ -30,11 +31,13 @@ export class BatchAssembler {
     const oneHot = tf.tensor2d(this.oneHotRows.subarray(0, rows * NUM_CLASSES), [rows, NUM_CLASSES]);
     const labels = tf.tensor1d(batch.labels, 'int32');
     const teacher = batchTeacherLogits(this.targets, batch.indices, x, this.teacherRows);
-    return { x, oneHot, labels, teacher };
+    const teacherHidden = batchTeacherFeatures(this.targets, batch.indices, this.featureRows);
+    return { x, oneHot, labels, teacher, teacherHidden };
   }
 }
 
 export function disposeBatch(b: StepBatch): void {
   tf.dispose([b.x, b.oneHot, b.labels]);
   b.teacher?.dispose();
+  b.teacherHidden?.dispose();
 }

@@ -8,7 +8,7 @@ import { applyMaxNorm, maxNormOf, reseedDropout } from '../models';
 import { BatchAssembler, disposeBatch } from './batch';
 import { Optimizer } from './optimizer';
 import { createTrainStep, type StepBatch } from './step';
-import { resolveLoss } from './teacher-targets';
+import { resolveLoss, withTeacherFeatures } from './teacher-targets';
 import type { EpochRecord, TrainOptions, TrainResult } from './types';
 
 /**
@@ -26,13 +26,15 @@ export async function train(model: tf.LayersModel, options: TrainOptions): Promi
   const loss = resolveLoss(options.loss ?? 'hard', run.set, run.jitter);
   const optimizer = new Optimizer(options.optimizer);
   const resumed = await resume(model, optimizer, options, run.seed);
+  const step = createTrainStep(model, optimizer, loss.objective);
+  const targets = withTeacherFeatures(loss, model, run.set, run.jitter).targets;
   const ctx: EpochRun = {
     model,
     run,
     options,
     optimizer,
-    step: createTrainStep(model, optimizer, loss.objective),
-    assembler: new BatchAssembler(run.batchSize, loss.targets, run.jitter),
+    step,
+    assembler: new BatchAssembler(run.batchSize, targets, run.jitter),
     stop: watchForStop(options),
     clock: { samples: 0, ms: 0 },
   };

@@ -22,6 +22,8 @@ export interface StepBatch {
   labels: tf.Tensor1D;
   /** Teacher logits [batch, 10] (objectives that learn from a teacher's logits). */
   teacher?: tf.Tensor2D;
+  /** The teacher's last hidden layer for the batch, when cached (feature objectives, clean inputs). */
+  teacherHidden?: tf.Tensor;
 }
 
 /** What the feature objectives (hint, cosine) need besides the student: the teacher, a regressor. */
@@ -152,8 +154,9 @@ function createFeatureStep(model: tf.LayersModel, optimizer: Optimizer, objectiv
   const variables = [...trainableVariables(model), ...(regressor ? trainableVariables(regressor) : [])];
   const lossOf = objective.loss;
   return (b) => {
-    // The teacher's last hidden representation, inference mode, outside the gradient tape.
-    const teacherHidden = tf.tidy(() => forwardWithFeatures(teacher, b.x, { training: false }).features.at(-1) as tf.Tensor);
+    // The teacher's last hidden representation, inference mode, outside the gradient tape: the
+    // cached rows (owned by the batch) or the teacher run on the batch.
+    const teacherHidden = b.teacherHidden ?? tf.tidy(() => forwardWithFeatures(teacher, b.x, { training: false }).features.at(-1) as tf.Tensor);
     let logits: tf.Tensor2D | undefined;
     try {
       const { value, grads } = tf.variableGrads(() => {
@@ -166,7 +169,7 @@ function createFeatureStep(model: tf.LayersModel, optimizer: Optimizer, objectiv
       }, variables);
       return finishStep(optimizer, variables, value, grads, logits as tf.Tensor2D, b.labels);
     } finally {
-      teacherHidden.dispose();
+      if (teacherHidden !== b.teacherHidden) teacherHidden.dispose();
     }
   };
 }

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TeacherLogits } from '../cache';
+import { computeTeacherFeatures, featurePoolSize, teacherFeatureBytes, teacherFeaturesFit, type TeacherFeatures } from '../teacher-features';
+import { hiddenLayers } from '../models';
 import { NUM_CLASSES, type DigitSet } from '../data';
 import { InputError } from '../errors';
 import { predictLogits } from '../evaluate';
@@ -19,6 +21,8 @@ export interface TeacherTargets {
   logits?: Float32Array;
   /** Teacher evaluated per batch (jittered inputs), inference mode. */
   teacher?: tf.LayersModel;
+  /** Feature objectives on clean inputs: the teacher's last hidden layer for every training row. */
+  features?: TeacherFeatures;
 }
 
 export interface ResolvedLoss {
@@ -32,15 +36,26 @@ export function resolveLoss(spec: LossSpec, set: DigitSet, jitter: number): Reso
   if (spec === null || typeof spec !== 'object') {
     throw new InputError('BAD_LOSS', `loss must be 'hard' or { teacherLogits | teacher, temperature, alpha }, got ${String(spec)}.`);
   }
-  const { teacher, teacherLogits, regressor, ...fields } = spec;
+  const { teacher, teacherLogits, teacherFeatures, regressor, ...fields } = spec;
   const objective = resolveObjective({ ...fields, objective: fields.objective ?? 'kd' } as Objective, 'train loss');
   if (objective.needsFeatures) {
     const name = objective.objective.objective;
     if (!(teacher instanceof tf.LayersModel)) {
       throw new InputError('NO_TEACHER', `objective '${name}' compares hidden representations: pass loss.teacher (the teacher model); logits are not enough.`);
     }
-    // Checked in full (shapes, regressor) by createTrainStep before the first step.
-    return { objective: { ...objective, features: { teacher, regressor } }, targets: {} };
+    if (teacherFeatures !== undefined && jitter > 0) {
+      throw new InputError(
+        'STALE_TEACHER_LOGITS',
+        `jitter = ${jitter} shifts every training image differently in every epoch, but teacherFeatures were computed on the clean images. ` +
+          'Leave teacherFeatures out (the teacher then runs on each jittered batch) or set jitter: 0.',
+      );
+    }
+    // Checked in full (shapes, regressor) by createTrainStep before the first step; the rows by
+    // withTeacherFeatures after it.
+    return { objective: { ...objective, features: { teacher, regressor } }, targets: teacherFeatures ? { features: teacherFeatures } : {} };
+  }
+  if (teacherFeatures !== undefined) {
+    throw new InputError('BAD_LOSS', `objective '${objective.objective.objective}' does not read hidden layers: remove loss.teacherFeatures.`);
   }
   if (regressor !== undefined) {
     throw new InputError('BAD_LOSS', `objective '${objective.objective.objective}' trains no regressor: remove loss.regressor.`);
@@ -134,4 +149,60 @@ export function batchTeacherLogits(
   const teacher = targets.teacher;
   if (teacher) return tf.tidy(() => teacher.apply(x, { training: false }) as tf.Tensor2D);
   return undefined;
+}
+
+/**
+ * The values of the teacher's last hidden layer a feature objective compares with (cosine: pooled
+ * to the student's size, as its loss pools them), for every training row: the given rows after
+ * checking they fit, or computed here once when the inputs are clean and the rows fit in
+ * TEACHER_FEATURES_MAX_BYTES; undefined when the teacher must run on every batch.
+ */
+export function withTeacherFeatures(resolved: ResolvedLoss, student: tf.LayersModel, set: DigitSet, jitter: number): ResolvedLoss {
+  const source = resolved.objective.features;
+  if (!source || jitter > 0) return resolved;
+  const name = resolved.objective.objective.objective;
+  const poolTo = featurePoolSize(name, hiddenLayers(student).at(-1)?.shape ?? []);
+  const given = resolved.targets.features;
+  if (given) {
+    checkFeatureRows(given, source.teacher, set, poolTo);
+    return resolved;
+  }
+  if (!teacherFeaturesFit(teacherFeatureBytes(source.teacher, set.size, poolTo))) return resolved;
+  return { ...resolved, targets: { ...resolved.targets, features: computeTeacherFeatures(source.teacher, set, poolTo) } };
+}
+
+function checkFeatureRows(given: TeacherFeatures, teacher: tf.LayersModel, set: DigitSet, poolTo: number | null): void {
+  if (given.setId !== set.id || given.size !== set.size) {
+    throw new InputError('TEACHER_LOGITS_MISMATCH', `teacherFeatures were computed for "${given.setId}" (${given.size} rows), but the training set is "${set.id}" (${set.size} rows).`);
+  }
+  const hidden = hiddenLayers(teacher).at(-1)?.shape ?? [];
+  const want = poolTo === null ? hidden : [poolTo];
+  let same = want.length === given.shape.length && given.pooledTo === poolTo;
+  for (let i = 0; same && i < want.length; i++) same = want[i] === given.shape[i];
+  const per = want.reduce((a, b) => a * b, 1);
+  if (!same || given.values.length !== set.size * per) {
+    throw new InputError(
+      'SHAPE_MISMATCH',
+      `teacherFeatures hold [${given.shape.join(', ')}] per image${given.pooledTo === null ? '' : ' (pooled)'}; this objective needs [${want.join(', ')}] ` +
+        `(${poolTo === null ? "the teacher's last hidden layer" : "the teacher's last hidden layer pooled to the student's size"}): compute them with teacherFeaturesCached.`,
+    );
+  }
+}
+
+/**
+ * The teacher's hidden rows of one batch as a tensor [rows, ...shape] (the caller disposes it), or
+ * undefined when they are not cached. `scratch` grows as needed.
+ */
+export function batchTeacherFeatures(targets: TeacherTargets, indices: Int32Array, scratch: { buffer: Float32Array }): tf.Tensor | undefined {
+  const f = targets.features;
+  if (!f) return undefined;
+  const per = f.values.length / f.size;
+  const rows = indices.length;
+  if (scratch.buffer.length < rows * per) scratch.buffer = new Float32Array(rows * per);
+  const out = scratch.buffer;
+  for (let r = 0; r < rows; r++) {
+    const i = indices[r];
+    out.set(f.values.subarray(i * per, (i + 1) * per), r * per);
+  }
+  return tf.tensor(out.subarray(0, rows * per), [rows, ...f.shape]);
 }

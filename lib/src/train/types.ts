@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { TeacherLogits } from '../cache';
 import type { DigitSet } from '../data';
 import type { DistillObjective } from '../losses';
+import type { TeacherFeatures } from '../teacher-features';
 
 // train()'s options and results, and the training state a checkpoint holds.
 
@@ -65,6 +66,12 @@ export type DistillSpec = DistillObjective & TeacherSource & FeatureOptions;
 
 /** For the feature objectives (notebook 08): 'hint' trains a regressor with the student. */
 export interface FeatureOptions {
+  /**
+   * The teacher's last hidden layer for every training row (teacherFeaturesCached), so the
+   * teacher does not run on every batch; by default train() computes them once itself when the
+   * inputs are clean and they fit in TEACHER_FEATURES_MAX_BYTES.
+   */
+  teacherFeatures?: TeacherFeatures;
   /**
    * FitNets' regressor from the student's last hidden layer to the teacher's (createRegressor);
    * required by { objective: 'hint' }, trained by the same optimizer as the student, not saved in

@@ -1,0 +1,49 @@
+import { PIXELS, NUM_CLASSES } from '../data';
+import { resolveObjective } from '../losses';
+import { featurePoolSize, teacherFeaturesFit } from '../teacher-features';
+import { lastHiddenShape } from './models';
+import type { ModelSpec, RunSpec } from './spec';
+import { readRun } from './store';
+
+/**
+ * A rough measure of a run's work, for runAll to start the longest runs first: with the 42 runs
+ * of notebook 08 in their notebook order, the last worker alone finished a 270 s hint run while
+ * the other idled. Multiply-adds per training example, times examples seen; only the ranking
+ * matters, so fixed costs (pooling, the optimizer, loss terms) are left out.
+ */
+
+/** Multiply-adds of one example's forward pass through the architecture. */
+export function forwardMacs(model: ModelSpec): number {
+  if (model.kind === 'mlp') {
+    const sizes = [PIXELS, ...model.hidden, NUM_CLASSES];
+    let macs = 0;
+    for (let i = 1; i < sizes.length; i++) macs += sizes[i - 1] * sizes[i];
+    return macs;
+  }
+  // createConvNet: 3×3 stride-2 'same' convolutions, 28×28 → 14×14 → 7×7, then the dense layer.
+  const [f1, f2] = model.filters;
+  return 14 * 14 * 9 * f1 + 7 * 7 * 9 * f1 * f2 + 7 * 7 * f2 * NUM_CLASSES;
+}
+
+/** Estimated multiply-adds of training `spec` (trainSize: its training rows). */
+export function estimatedRunWork(spec: RunSpec, trainSize: number): number {
+  const budget = spec.budget as { epochs?: number; steps?: number };
+  const examples = budget.steps !== undefined ? budget.steps * (spec.batchSize ?? 128) : (budget.epochs ?? 0) * trainSize;
+  let perExample = 3 * forwardMacs(spec.model); // forward and the two gradients
+  const objective = resolveObjective(spec.objective);
+  const teacherModel = spec.teacher ? readRun(spec.teacher.run)?.spec.model : undefined;
+  if (objective.needsFeatures && teacherModel) {
+    const s = lastHiddenShape(spec.model);
+    const t = lastHiddenShape(teacherModel);
+    const teacher = t.reduce((a, b) => a * b, 1);
+    const perRow = featurePoolSize(spec.objective.objective, s) ?? teacher;
+    const cached = (spec.jitter ?? 0) === 0 && teacherFeaturesFit(trainSize * perRow * 4);
+    if (!cached) perExample += forwardMacs(teacherModel);
+    // createRegressor: a 1×1 convolution between image-shaped layers, else a dense layer.
+    const regressor = s.length === 3 && t.length === 3 ? s[0] * s[1] * s[2] * t[2] : s.reduce((a, b) => a * b, 1) * teacher;
+    if (objective.needsRegressor) perExample += 3 * regressor;
+  } else if (objective.needsTeacher && (spec.jitter ?? 0) > 0 && teacherModel) {
+    perExample += forwardMacs(teacherModel);
+  }
+  return examples * perExample;
+}
