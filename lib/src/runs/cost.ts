@@ -6,9 +6,9 @@ import type { ModelSpec, RunSpec } from './spec';
 import { readRun } from './store';
 
 /**
- * A rough measure of a run's work, for runAll to start the longest runs first: with the 42 runs
- * of notebook 08 in their notebook order, the last worker alone finished a 270 s hint run while
- * the other idled. Multiply-adds per training example, times examples seen; only the ranking
+ * A rough measure of a run's work, for runAll to start the longest runs first: in notebook 08's
+ * own order its 270 s CNN hint runs came last, where one worker can end alone on one of them
+ * while the other idles. Multiply-adds per training example, times examples seen; only the ranking
  * matters, so fixed costs (pooling, the optimizer, loss terms) are left out.
  */
 

@@ -3,23 +3,20 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initBackend } from '../backend';
-import { teacherLogitsCached } from '../cache';
-import { featurePoolSize, teacherFeaturesCached } from '../teacher-features';
-import { estimatedRunWork } from './cost';
-import { lastHiddenShape } from './models';
-import { resolveData } from '../data';
 import { KdlabError } from '../errors';
-import { resolveObjective } from '../losses';
 import type { EpochRecord } from '../train/types';
 import { trainRun } from './execute';
 import { checkRunSpec, describeRun, runKey, type RunSpec } from './spec';
-import { commitRun, loadRunModel, readRun, type RunOutcome, type RunResult } from './store';
+import { prepareTeacherTargets } from './prepare';
+import { JobGraph, type Job } from './schedule';
+import { commitRun, readRun, type RunOutcome, type RunResult } from './store';
 
 /**
  * runAll: every spec's result, in the order given. Finished runs are read from the store; the
  * rest train in worker processes (one tfjs backend and one BLAS thread each, so the processes,
  * not threads, share the cores) or, with workers: 0, here, one after another. A teacher listed
- * among the specs trains before the students that name it. Interrupt it and run it again: it
+ * among the specs trains before the students that name it, which start as soon as it (and its
+ * cache of logits and hidden rows) is ready (schedule.ts). Interrupt it and run it again: it
  * resumes (finished runs are in the store, long runs from their checkpoints).
  */
 
@@ -33,12 +30,13 @@ export interface RunAllOptions {
   signal?: AbortSignal;
 }
 
-/** Messages between runAll and runs/worker.ts. */
-export type WorkerRequest = { type: 'run'; key: string; spec: RunSpec };
+/** Messages between runAll and runs/worker.ts: a job (schedule.ts) and what became of it. */
+export type WorkerRequest = Job;
 export type WorkerReply =
   | { type: 'ready' }
   | { type: 'epoch'; key: string; record: EpochRecord }
   | { type: 'done'; key: string; outcome: RunOutcome }
+  | { type: 'prepared'; key: string }
   | { type: 'failed'; key: string; message: string };
 
 export async function runAll(specs: readonly RunSpec[], options: RunAllOptions = {}): Promise<RunResult[]> {
@@ -57,30 +55,16 @@ export async function runAll(specs: readonly RunSpec[], options: RunAllOptions =
     if (stored) finish({ ...stored, spec });
     else pending.set(keys[i], spec);
   });
-  // Waves: a run waits until the teacher it names (if that is pending too) has finished.
-  while (pending.size > 0) {
-    const wave = longestFirst([...pending].filter(([, s]) => !s.teacher || !pending.has(s.teacher.run)));
-    if (wave.length === 0) throw new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.');
-    await prepareTeacherTargets(wave.map(([, s]) => s));
-    const workers = options.workers ?? os.availableParallelism();
+  if (pending.size > 0) {
+    const graph = new JobGraph(pending);
+    if (graph.stuck()) throw new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.');
     // Each run is committed the moment it finishes: an interruption later keeps it.
-    const commit = (key: string, outcome: RunOutcome): void => {
-      finish(commitRun(key, pending.get(key) as RunSpec, outcome));
-      pending.delete(key);
-    };
-    if (workers === 0) await runHere(wave, options, commit);
-    else await runInWorkers(wave, Math.min(workers, wave.length), options, commit);
+    const commit = (key: string, outcome: RunOutcome): void => finish(commitRun(key, pending.get(key) as RunSpec, outcome));
+    const workers = options.workers ?? os.availableParallelism();
+    if (workers === 0) await runHere(graph, options, commit);
+    else await runInWorkers(graph, Math.min(workers, graph.remaining), options, commit);
   }
   return specs.map((spec, i) => ({ ...(done.get(keys[i]) as RunResult), spec }));
-}
-
-/**
- * The wave's runs, the most work first (a stable sort): two workers that take the long runs first
- * end within about one short run of each other, instead of one finishing a long run alone.
- */
-function longestFirst(wave: [string, RunSpec][]): [string, RunSpec][] {
-  const work = wave.map(([, s]) => estimatedRunWork(s, resolveData(s.data).train.size));
-  return wave.map((run, i) => ({ run, i })).sort((a, b) => work[b.i] - work[a.i] || a.i - b.i).map(({ run }) => run);
 }
 
 /** Trains one spec here (or reads it back): runAll with workers: 0. */
@@ -89,60 +73,19 @@ export async function executeRun(spec: RunSpec, options: Omit<RunAllOptions, 'wo
   return result;
 }
 
-/**
- * The teachers' logits on each run's pool, and their hidden rows for the feature objectives,
- * computed here once before the runs start, so that workers read them from the cache instead of
- * each computing them (and racing to write them).
- */
-async function prepareTeacherTargets(specs: RunSpec[]): Promise<void> {
-  await prepareTeacherLogits(specs);
-  await prepareTeacherFeatures(specs);
-}
-
-async function prepareTeacherFeatures(specs: RunSpec[]): Promise<void> {
-  const wanted = new Map<string, { spec: RunSpec; poolTo: number | null }>();
-  for (const s of specs) {
-    if (!s.teacher || !resolveObjective(s.objective).needsFeatures || (s.jitter ?? 0) > 0) continue;
-    const poolTo = featurePoolSize(s.objective.objective, lastHiddenShape(s.model));
-    wanted.set(JSON.stringify([s.teacher.run, s.data, poolTo]), { spec: s, poolTo });
-  }
-  for (const { spec, poolTo } of wanted.values()) {
-    if (!readRun(spec.teacher?.run ?? '')) continue; // trainRun names the missing teacher
-    const teacher = await loadRunModel(spec.teacher?.run ?? '');
-    try {
-      teacherFeaturesCached(teacher, resolveData(spec.data).train, { poolTo });
-    } finally {
-      teacher.dispose();
-    }
-  }
-}
-
-async function prepareTeacherLogits(specs: RunSpec[]): Promise<void> {
-  const wanted = new Map<string, RunSpec>();
-  for (const s of specs) {
-    const r = resolveObjective(s.objective);
-    // Logits for the logit objectives, and for a feature objective's training fit (execute.ts).
-    if (!s.teacher || !(r.needsTeacher || (r.needsFeatures && s.record?.fit))) continue;
-    wanted.set(JSON.stringify([s.teacher.run, s.data.validationSize, s.data.splitSeed, s.data.pool ?? null]), s);
-  }
-  for (const s of wanted.values()) {
-    if (!readRun(s.teacher?.run ?? '')) continue; // trainRun names the missing teacher
-    const teacher = await loadRunModel(s.teacher?.run ?? '');
-    try {
-      teacherLogitsCached(teacher, resolveData(s.data).pool);
-    } finally {
-      teacher.dispose();
-    }
-  }
-}
-
 type Commit = (key: string, outcome: RunOutcome) => void;
 
-async function runHere(wave: [string, RunSpec][], options: RunAllOptions, commit: Commit): Promise<void> {
+async function runHere(graph: JobGraph, options: RunAllOptions, commit: Commit): Promise<void> {
   const backend = (await initBackend({ quiet: true })).name;
-  for (const [key, spec] of wave) {
-    commit(key, await trainRun(spec, { onEpoch: (r) => options.onEpoch?.(spec, r), signal: options.signal }, backend));
+  for (let job = graph.take(); job; job = graph.take()) {
+    if (job.type === 'prepare') await prepareTeacherTargets(job.specs);
+    else {
+      const spec = job.spec;
+      commit(job.key, await trainRun(spec, { onEpoch: (r) => options.onEpoch?.(spec, r), signal: options.signal }, backend));
+    }
+    graph.finish(job);
   }
+  if (graph.remaining > 0) throw new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.');
 }
 
 /** The one worker script beside this file: compiled JavaScript, or TypeScript through tsx (tests). */
@@ -152,14 +95,20 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file: path.join(__dirname, 'worker.ts'), execArgv: ['--import', 'tsx'] };
 }
 
+/** What a job is, for messages: the run's description, or the teacher whose cache it fills. */
+function describeJob(job: Job): string {
+  return job.type === 'run' ? `run "${describeRun(job.spec)}"` : `filling the cache of teacher run ${job.teacher} (its logits and hidden rows)`;
+}
+
 /**
- * Runs the wave in `workers` processes, one run at a time each. A failure, a dying worker or an
- * abort stops every worker; runs finished before that are committed already.
+ * Runs the graph's jobs in `workers` processes, one job at a time each; a worker with nothing it
+ * can start waits until another job ends. A failure, a dying worker or an abort stops every
+ * worker; runs finished before that are committed already.
  */
-function runInWorkers(wave: [string, RunSpec][], workers: number, options: RunAllOptions, commit: Commit): Promise<void> {
+function runInWorkers(graph: JobGraph, workers: number, options: RunAllOptions, commit: Commit): Promise<void> {
   const { file, execArgv } = workerEntry();
-  const queue = [...wave];
   const children = new Set<ChildProcess>();
+  const waiting: Array<() => void> = [];
   const signal = options.signal;
   return new Promise((resolve, reject) => {
     let failed = false;
@@ -172,41 +121,58 @@ function runInWorkers(wave: [string, RunSpec][], workers: number, options: RunAl
     const onAbort = (): void => fail(new KdlabError('ABORTED', 'runs interrupted; finished runs are in the store and a rerun resumes from them.'));
     if (signal?.aborted) return onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    const wakeWaiting = (): void => {
+      for (const next of waiting.splice(0)) next();
+    };
     const startWorker = (): void => {
       const env = { ...process.env, KDLAB_BLAS_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
       const child = fork(file, [], { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
       children.add(child);
-      let current: [string, RunSpec] | undefined;
+      let current: Job | undefined;
       const next = (): void => {
-        current = queue.shift();
-        if (current === undefined) {
+        if (failed) return;
+        current = graph.take();
+        if (current !== undefined) {
+          const request: WorkerRequest = current;
+          child.send(request);
+        } else if (graph.remaining === 0) {
           child.disconnect();
-          return;
+        } else if (graph.stuck()) {
+          fail(new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.'));
+        } else {
+          waiting.push(next); // every job it could start waits for one still running
         }
-        const request: WorkerRequest = { type: 'run', key: current[0], spec: current[1] };
-        child.send(request);
+      };
+      const finished = (job: Job): void => {
+        graph.finish(job);
+        current = undefined;
+        next();
+        wakeWaiting();
       };
       child.on('message', (msg: WorkerReply) => {
         if (failed) return;
+        const job = current;
         if (msg.type === 'ready') next();
-        else if (msg.type === 'epoch' && current) options.onEpoch?.(current[1], msg.record);
-        else if (msg.type === 'done' && current) {
+        else if (msg.type === 'epoch' && job?.type === 'run') options.onEpoch?.(job.spec, msg.record);
+        else if (msg.type === 'done' && job?.type === 'run') {
           try {
-            commit(current[0], msg.outcome);
+            commit(job.key, msg.outcome);
           } catch (err) {
             fail(err as Error);
             return;
           }
-          next();
+          finished(job);
+        } else if (msg.type === 'prepared' && job?.type === 'prepare') {
+          finished(job);
         } else if (msg.type === 'failed') {
-          fail(new KdlabError('RUN_FAILED', `run "${current ? describeRun(current[1]) : msg.key}" failed: ${msg.message}`));
+          fail(new KdlabError('RUN_FAILED', `${job ? describeJob(job) : msg.key} failed: ${msg.message}`));
         }
       });
       child.on('exit', (code, sig) => {
         children.delete(child);
         if (failed) return;
         if (current !== undefined && code !== 0) {
-          fail(new KdlabError('RUN_WORKER_DIED', `a worker died (${sig ?? `exit ${code}`}) during "${describeRun(current[1])}"; finished runs are in the store, run again to resume.`));
+          fail(new KdlabError('RUN_WORKER_DIED', `a worker died (${sig ?? `exit ${code}`}) during ${describeJob(current)}; finished runs are in the store, run again to resume.`));
           return;
         }
         if (children.size === 0) {
