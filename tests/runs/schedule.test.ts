@@ -60,3 +60,20 @@ test('teachers that name each other: stuck before anything starts', () => {
   assert.equal(g.stuck(), true);
   assert.equal(g.take(), undefined);
 });
+
+test("a teacher still to train counts in its students' work: 08's CNN hint (the 256/512 teacher's forward per batch) goes before an MLP KD run", () => {
+  const full = { validationSize: 5000, splitSeed: 0 };
+  const conv = (filters: [number, number]): RunSpec['model'] => ({ kind: 'conv', filters });
+  const teacher: RunSpec = { ...spec('conv teacher', conv([256, 512]), hard, undefined, 5), data: full };
+  const hint: RunSpec = { ...spec('CNN hint', conv([16, 32]), { objective: 'hint', alpha: 0.25 }, runKey(teacher), 3), data: full };
+  const mlpTeacher = 'stored-mlp-teacher';
+  const kdRun: RunSpec = { ...spec('MLP kd', { kind: 'mlp', hidden: [800, 800] }, kd, mlpTeacher, 20), data: full, batchSize: 128 };
+  const g = graphOf([kdRun, hint, teacher]);
+  const order: string[] = [];
+  for (let job = g.take(); job; job = g.take()) {
+    order.push(name(job));
+    if (job.type === 'prepare' || job.spec.label === 'conv teacher') g.finish(job);
+  }
+  // The MLP teacher's cache, the conv teacher (most work), its cache, then the hint before KD.
+  assert.deepEqual(order, ['prepare', 'conv teacher', 'prepare', 'CNN hint', 'MLP kd']);
+});

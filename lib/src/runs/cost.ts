@@ -25,25 +25,29 @@ export function forwardMacs(model: ModelSpec): number {
   return 14 * 14 * 9 * f1 + 7 * 7 * 9 * f1 * f2 + 7 * 7 * f2 * NUM_CLASSES;
 }
 
-/** Estimated multiply-adds of training `spec` (trainSize: its training rows). */
-export function estimatedRunWork(spec: RunSpec, trainSize: number): number {
+/**
+ * Estimated multiply-adds of training `spec` (trainSize: its training rows). `teacherModel`: the
+ * architecture of the run it names as teacher, when that run is not in the store yet (it is
+ * looked up there otherwise): a feature objective's cost is mostly that teacher's forward pass.
+ */
+export function estimatedRunWork(spec: RunSpec, trainSize: number, teacherModel?: ModelSpec): number {
   const budget = spec.budget as { epochs?: number; steps?: number };
   const examples = budget.steps !== undefined ? budget.steps * (spec.batchSize ?? 128) : (budget.epochs ?? 0) * trainSize;
   let perExample = 3 * forwardMacs(spec.model); // forward and the two gradients
   const objective = resolveObjective(spec.objective);
-  const teacherModel = spec.teacher ? readRun(spec.teacher.run)?.spec.model : undefined;
-  if (objective.needsFeatures && teacherModel) {
+  const teacher = teacherModel ?? (spec.teacher ? readRun(spec.teacher.run)?.spec.model : undefined);
+  if (objective.needsFeatures && teacher) {
     const s = lastHiddenShape(spec.model);
-    const t = lastHiddenShape(teacherModel);
-    const teacher = t.reduce((a, b) => a * b, 1);
-    const perRow = featurePoolSize(spec.objective.objective, s) ?? teacher;
+    const t = lastHiddenShape(teacher);
+    const teacherSize = t.reduce((a, b) => a * b, 1);
+    const perRow = featurePoolSize(spec.objective.objective, s) ?? teacherSize;
     const cached = (spec.jitter ?? 0) === 0 && teacherFeaturesFit(trainSize * perRow * 4);
-    if (!cached) perExample += forwardMacs(teacherModel);
+    if (!cached) perExample += forwardMacs(teacher);
     // createRegressor: a 1×1 convolution between image-shaped layers, else a dense layer.
-    const regressor = s.length === 3 && t.length === 3 ? s[0] * s[1] * s[2] * t[2] : s.reduce((a, b) => a * b, 1) * teacher;
+    const regressor = s.length === 3 && t.length === 3 ? s[0] * s[1] * s[2] * t[2] : s.reduce((a, b) => a * b, 1) * teacherSize;
     if (objective.needsRegressor) perExample += 3 * regressor;
-  } else if (objective.needsTeacher && (spec.jitter ?? 0) > 0 && teacherModel) {
-    perExample += forwardMacs(teacherModel);
+  } else if (objective.needsTeacher && (spec.jitter ?? 0) > 0 && teacher) {
+    perExample += forwardMacs(teacher);
   }
   return examples * perExample;
 }

@@ -27,7 +27,9 @@ export class JobGraph {
   constructor(pending: ReadonlyMap<string, RunSpec>) {
     for (const [key, spec] of pending) {
       this.runs.set(key, spec);
-      this.work.set(key, estimatedRunWork(spec, resolveData(spec.data).train.size));
+      // A teacher still to train is among the pending runs, not in the store: its spec says its cost.
+      const teacher = spec.teacher ? pending.get(spec.teacher.run)?.model : undefined;
+      this.work.set(key, estimatedRunWork(spec, resolveData(spec.data).train.size, teacher));
       if (spec.teacher && readsTeacherCache(spec)) {
         const list = this.preparations.get(spec.teacher.run) ?? [];
         list.push(spec);
