@@ -21,7 +21,7 @@ const mlp = (h: number): RunSpec['model'] => ({ kind: 'mlp', hidden: [h] });
 function graphOf(specs: RunSpec[]): JobGraph {
   return new JobGraph(new Map(specs.map((s) => [runKey(s), s])));
 }
-const name = (j: Job | undefined) => (j === undefined ? '-' : j.type === 'run' ? j.spec.label : 'prepare');
+const name = (j: Job | undefined): string => (j === undefined ? '-' : j.type === 'run' ? j.spec.label ?? '' : 'prepare');
 
 test('a stored teacher: its cache is filled first, its students wait for it, scratch runs do not; then the most work first', () => {
   const teacher = 'stored-teacher-key';
