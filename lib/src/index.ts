@@ -52,11 +52,13 @@ export { saveCheckpoint } from './checkpoint';
 
 export { chapterConfig, chapterData, chapterDataRef, ensureTeacher, teacherSpec } from './chapter';
 export type { ChapterConfig, GeneralizationSettings, Mode, TeacherRun } from './chapter';
+export { atFullScale, referenceDir, referenceProvenance, referenceResult } from './reference';
+export type { ReferenceProvenance } from './reference';
 export { startNotebook } from './session';
 export { meanSd, formatMeanSd } from './stats';
 export type { MeanSd } from './stats';
-export { binomialInterval } from './stats';
-export type { Interval } from './stats';
+export { binomialInterval, formatPairedDifference, pairedDifference, tQuantile975 } from './stats';
+export type { Interval, PairedDifference } from './stats';
 export { buildTransferSet, transferSetWithout, classCounts } from './data/transfer-set';
 export type { TransferSet, TransferSetSpec } from './data/transfer-set';
 export { errorsWithShift, shiftGrid, bestShift, biasShiftStudy } from './bias-shift';

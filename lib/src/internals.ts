@@ -7,6 +7,6 @@
 export { KdlabError } from './errors';
 export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir } from './paths';
 export { softmaxT, logSoftmaxT, entropyOf } from './softmax-plain';
-export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionTitle } from './plot';
+export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionLabel, sectionTitle } from './plot';
 export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';

@@ -63,6 +63,8 @@ const WORKBOOK_DIRS = {
   book: ['build', 'book'],
   /** Exported figures (HTML, PNG, gallery). */
   figures: ['figures'],
+  /** The full-scale run shipped as the reference (committed, not derived): results, figures, provenance. */
+  reference: ['reference', 'full'],
 } as const;
 
 export type WorkbookDir = keyof typeof WORKBOOK_DIRS;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InputError } from '../../lib/src/errors';
-import { binomialInterval } from '../../lib/src/stats';
+import { binomialInterval, formatPairedDifference, pairedDifference, tQuantile975 } from '../../lib/src/stats';
 
 const near = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
@@ -29,4 +29,26 @@ test('binomialInterval is the Wilson 95% interval, checked against hand-worked v
   for (const [k, n] of [[-1, 10], [11, 10], [1, 0]]) {
     assert.throws(() => binomialInterval(k, n), (e: unknown) => e instanceof InputError && e.code === 'BAD_INPUT');
   }
+});
+
+test('pairedDifference: hand-worked 3 seeds, t interval with 2 degrees of freedom', () => {
+  // differences 10-20 = -10, 14-20 = -6, 30-28 = 2: mean -14/3, sd sqrt(((−10+14/3)²+(−6+14/3)²+(2+14/3)²)/2)
+  const d = pairedDifference([10, 14, 30], [20, 20, 28]);
+  const mean = -14 / 3;
+  const sd = Math.sqrt(((-10 - mean) ** 2 + (-6 - mean) ** 2 + (2 - mean) ** 2) / 2);
+  assert.ok(Math.abs(d.mean - mean) < 1e-12);
+  assert.ok(Math.abs(d.sd - sd) < 1e-12);
+  const half = (4.303 * sd) / Math.sqrt(3);
+  assert.ok(Math.abs(d.interval.low - (mean - half)) < 1e-9 && Math.abs(d.interval.high - (mean + half)) < 1e-9);
+  assert.equal(d.lower, 2);
+  assert.equal(formatPairedDifference(d), '−4.7 (95% CI −19.8 to 10.5; lower on 2 of 3 seeds)');
+});
+
+test('pairedDifference refuses unpaired or single values; t quantiles match the tables', () => {
+  assert.throws(() => pairedDifference([1, 2], [1]), /SHAPE_MISMATCH|pair them by seed/);
+  assert.throws(() => pairedDifference([1], [2]), /at least 2 pairs/);
+  assert.equal(tQuantile975(1), 12.706);
+  assert.equal(tQuantile975(4), 2.776);
+  assert.ok(Math.abs(tQuantile975(1000) - 1.96) < 1e-3);
+  assert.throws(() => tQuantile975(0), /positive integer/);
 });

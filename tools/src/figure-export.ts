@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Figure } from 'kdlab';
-import { escapeHtml, FIGURE_INFO, FONT_FAMILY, isFigureId, loadSavedFigures, plotlyJs, type SavedFigure, scriptJson, sectionTitle, SIZES, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import { escapeHtml, FIGURE_INFO, FONT_FAMILY, isFigureId, loadSavedFigures, plotlyJs, type SavedFigure, scriptJson, sectionLabel, sectionTitle, SIZES, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from './errors';
 
 /*
@@ -20,7 +20,7 @@ export const PLOTLY_FILE = 'plotly.min.js';
 /** What export needs of a figure: saved ones come from loadSavedFigures(), tests may pass their own. */
 export interface ExportableFigure {
   id: string;
-  section: string;
+  section: string | null;
   title: string;
   notebook?: string;
   figure: Figure;
@@ -64,7 +64,7 @@ export interface WrittenFile {
 
 export interface ExportedFigure {
   id: string;
-  section: string;
+  section: string | null;
   title: string;
   html: WrittenFile;
   png?: WrittenFile & { width: number; height: number };
@@ -161,7 +161,7 @@ export function figurePage(f: ExportableFigure, backLink?: BackLink): string {
     `<title>${escapeHtml(sectionTitle(f.section, f.title))}</title>\n<style>${PAGE_STYLE}</style>\n` +
     `${plotlyScriptTag()}\n</head>\n<body>\n` +
     `<div id="kdlab-figure"></div>\n` +
-    `<p class="meta">Figure <code>${escapeHtml(f.id)}</code>, chapter §${escapeHtml(f.section)}${notebookNote(f)}. ` +
+    `<p class="meta">Figure <code>${escapeHtml(f.id)}</code>, ${f.section === null ? 'beyond the chapter' : `chapter §${escapeHtml(f.section)}`}${notebookNote(f)}. ` +
     `<a href="index.html">All figures</a>${backLinkHtml(backLink)}</p>\n` +
     `${drawScript([{ divId: 'kdlab-figure', figure: f.figure }])}\n</body>\n</html>\n`
   );
@@ -175,14 +175,14 @@ export function galleryPage(figures: ExportableFigure[], pngs: ReadonlySet<strin
       if (!pages || pages.has(f.id)) links.push(`<a href="${encodeURIComponent(f.id)}.html">page</a>`);
       if (pngs.has(f.id)) links.push(`<a href="${encodeURIComponent(f.id)}.png">PNG</a>`);
       return (
-        `<section class="card" id="${escapeHtml(f.id)}">\n<h2>§${escapeHtml(f.section)} ${escapeHtml(f.title)}</h2>\n` +
+        `<section class="card" id="${escapeHtml(f.id)}">\n<h2>${escapeHtml(sectionTitle(f.section, f.title))}</h2>\n` +
         `<div id="kdlab-gallery-${i}"></div>\n` +
         `<p class="meta"><code>${escapeHtml(f.id)}</code>${notebookNote(f)}${links.map((l) => ` · ${l}`).join('')}</p>\n</section>`
       );
     })
     .join('\n');
   const toc = figures
-    .map((f) => `<li>§${escapeHtml(f.section)} <a href="#${escapeHtml(f.id)}">${escapeHtml(f.title)}</a></li>`)
+    .map((f) => `<li>${escapeHtml(sectionLabel(f.section))} <a href="#${escapeHtml(f.id)}">${escapeHtml(f.title)}</a></li>`)
     .join('\n');
   return (
     `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +

@@ -7,8 +7,11 @@ import type { Figure } from './types';
  */
 export interface FigureInfo {
   id: string;
-  /** Section of the chapter, without the "§": "4.1", "3.5", "1.2.3". */
-  section: string;
+  /**
+   * Section of the chapter, without the "§": "4.1", "3.5", "1.2.3"; null for a figure beyond the
+   * chapter's text (it breaks off in §4.1), so no title points at a section a reader cannot find.
+   */
+  section: string | null;
   title: string;
   /** Stem of the notebook (under notebooks/) whose run saves this figure's data. */
   notebook: string;

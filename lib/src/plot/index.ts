@@ -8,7 +8,7 @@
  * lib/src/index.ts, lib/src/internals.ts, tests and tslab cells import is exported here.
  */
 export type { Figure, BarTrace, HeatmapTrace, ScatterTrace, TableTrace } from './types';
-export { FONT_FAMILY, SIZES, sectionTitle } from './theme';
+export { FONT_FAMILY, SIZES, sectionLabel, sectionTitle } from './theme';
 export type { FigureInfo } from './figure';
 export {
   FIGURES,

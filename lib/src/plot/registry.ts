@@ -90,7 +90,7 @@ const FORMAT = 1;
 interface SavedFile {
   kdlabFigure: number;
   id: string;
-  section: string;
+  section: string | null;
   title: string;
   notebook: string;
   data: unknown;

@@ -75,9 +75,17 @@ export function seriesColor(name: string, index: number): string {
   return role ?? PALETTE[index % PALETTE.length];
 }
 
-/** "§4.1 Soft labels vs temperature": the chapter section leads, so a figure can be found in the text. */
-export function sectionTitle(section: string, title: string): string {
-  return `§${section} ${title}`;
+/**
+ * "§4.1 Soft labels vs temperature": the chapter section leads, so a figure can be found in the
+ * text; a figure beyond the chapter (section null) has its title alone.
+ */
+export function sectionTitle(section: string | null, title: string): string {
+  return section === null ? title : `§${section} ${title}`;
+}
+
+/** "§4.1" for a chapter section, "beyond the chapter" for null: for indexes and captions. */
+export function sectionLabel(section: string | null): string {
+  return section === null ? 'beyond the chapter' : `§${section}`;
 }
 
 /** An axis with the workbook's styling; `title` should include the unit. */
@@ -100,7 +108,7 @@ function withoutUndefined<T extends object>(o: T): T {
 }
 
 /** The base layout every builder starts from. */
-export function baseLayout(section: string, title: string, extra: Layout = {}): Layout {
+export function baseLayout(section: string | null, title: string, extra: Layout = {}): Layout {
   return {
     title: { text: sectionTitle(section, title), x: 0.02, xanchor: 'left', font: { size: SIZES.title } },
     font: { family: FONT_FAMILY, size: SIZES.font, color: '#222222' },

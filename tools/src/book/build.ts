@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { escapeHtml, scriptJson, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import { escapeHtml, scriptJson, sectionLabel, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { exportFigures, PLOTLY_FILE } from '../figure-export';
 import { releaseHomework } from '../homework/release';
@@ -308,7 +308,7 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
   };
 }
 
-function indexPage(pages: BookPage[], figures: { id: string; section: string; title: string }[], environment: string, playground = false): string {
+function indexPage(pages: BookPage[], figures: { id: string; section: string | null; title: string }[], environment: string, playground = false): string {
   const chapters = pages.filter((p) => p.kind === 'chapter');
   const homework = pages.filter((p) => p.kind === 'homework');
   const modes = [...new Set(chapters.map((p) => p.mode ?? 'unrecorded'))];
@@ -334,7 +334,7 @@ function indexPage(pages: BookPage[], figures: { id: string; section: string; ti
     (homework.length > 0 ? `<h2 id="homework">Homework · 作业</h2>\n<ol class="chapters">\n${homework.map(item).join('\n')}\n</ol>\n` : '') +
     `<h2 id="figures">Figures · 图</h2>\n<p>${figures.length} figure${figures.length === 1 ? '' : 's'}, redrawn from the saved data: ` +
     `<a href="figures/index.html">the gallery</a>.</p>\n<ul>\n` +
-    figures.map((f) => `<li>§${escapeHtml(f.section)} <a href="figures/${encodeURIComponent(f.id)}.html">${escapeHtml(f.title)}</a></li>`).join('\n') +
+    figures.map((f) => `<li>${escapeHtml(sectionLabel(f.section))} <a href="figures/${encodeURIComponent(f.id)}.html">${escapeHtml(f.title)}</a></li>`).join('\n') +
     `\n</ul>\n<h2 id="environment">Environment · 环境</h2>\n<p class="meta">What <code>kdlab doctor</code> reported when the book was built.</p>\n` +
     `<pre class="environment">${escapeHtml(env.trimEnd())}</pre>\n`;
   return shell({ title: 'Knowledge distillation workbook · 知识蒸馏的代码实战', body, plotly: false, next: pages[0] ? { href: pages[0].file, title: pages[0].title } : undefined });

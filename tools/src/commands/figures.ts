@@ -144,7 +144,7 @@ export async function run(argv: string[]): Promise<number> {
       sizes.push(human(f.png.bytes));
       total += f.png.bytes;
     }
-    rows.push([f.id, `§${f.section}`, files.join(' + '), sizes.join(' + ')]);
+    rows.push([f.id, f.section === null ? '—' : `§${f.section}`, files.join(' + '), sizes.join(' + ')]);
   }
   rows.push(['(gallery)', '', path.basename(result.index.file), human(result.index.bytes)]);
   rows.push(['(plotly.js)', '', path.basename(result.plotly.file), human(result.plotly.bytes)]);

@@ -6,7 +6,7 @@ import { num, numbers, record, sameLength } from '../validate';
 
 export const figure = defineFigure({
   id: 'grad-scale-vs-T',
-  section: '4.2',
+  section: '2.3',
   title: 'Soft-target gradients shrink as 1/T² unless the loss is scaled by T²',
   notebook: '03-distillation-loss',
   build: gradScaleVsT,

@@ -5,7 +5,7 @@ import { array, num, optionalStr, record, str } from '../validate';
 
 export const figure = defineFigure({
   id: 'hinton-table',
-  section: '5',
+  section: null,
   title: 'Hinton et al. (2015) MNIST results beside ours',
   notebook: '07-reproducing-hinton-2015',
   build: hintonTable,

@@ -5,7 +5,7 @@ import { array, num, optionalStr, record, str } from '../validate';
 
 export const figure = defineFigure({
   id: 'methods-comparison',
-  section: '8',
+  section: null,
   title: 'Beyond logits: KD, MSE on logits, DKD and FitNets hints compared',
   notebook: '08-beyond-logits',
   build: methodsComparison,

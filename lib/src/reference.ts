@@ -1,0 +1,64 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { KdlabError } from './errors';
+import { workbookDir, workbookRelative } from './paths';
+
+/**
+ * The full-scale reference: one run of every notebook in full mode, committed under
+ * reference/full/ (results/<notebook>.json as the notebook saved it, figures, provenance.json), so
+ * a reader who runs quick mode sees what the full run gave beside their own numbers.
+ * KDLAB_REFERENCE_DIR overrides the folder (tests).
+ */
+export function referenceDir(): string {
+  return process.env.KDLAB_REFERENCE_DIR ?? workbookDir('reference');
+}
+
+/** Where and how the reference was computed: enough to say whether another run should match it digit for digit. */
+export interface ReferenceProvenance {
+  /** Commit of the workbook that ran it. */
+  commit: string;
+  /** ISO date of the last sitting. */
+  date: string;
+  /** Short text: backend, BLAS build, kernel family and threads, CPU model and cores. */
+  summary: string;
+}
+
+/** The reference's provenance, or null when none is recorded. */
+export function referenceProvenance(): ReferenceProvenance | null {
+  const file = path.join(referenceDir(), 'provenance.json');
+  if (!fs.existsSync(file)) return null;
+  const value: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (typeof value !== 'object' || value === null) throw new KdlabError('REFERENCE_CORRUPT', `${workbookRelative(file)} is not a JSON object; restore it with git checkout.`);
+  const v = value as Record<string, unknown>;
+  const str = (k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '?');
+  return { commit: str('commit'), date: str('date'), summary: str('summary') };
+}
+
+/**
+ * The full-scale run's saved result for notebook `name` (what its saveResult wrote), or null when
+ * the reference has none. The caller names the type it saved; the JSON is trusted as the
+ * notebook's own output.
+ */
+export function referenceResult<T>(name: string): T | null {
+  const file = path.join(referenceDir(), 'results', `${name}.json`);
+  if (!fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new KdlabError('REFERENCE_CORRUPT', `${workbookRelative(file)} is not valid JSON (${(err as Error).message}); restore it with git checkout.`);
+  }
+}
+
+/**
+ * "At full scale (reference of <date>, commit <c>): <describe(result)>", or a line saying the
+ * reference has no result for this notebook yet. Notebooks print it beside their own numbers.
+ */
+export function atFullScale<T>(name: string, describe: (reference: T) => string): string {
+  const result = referenceResult<T>(name);
+  if (result === null) {
+    return `At full scale: no reference recorded for ${name} yet (reference/full/, see docs/full-mode.md).`;
+  }
+  const p = referenceProvenance();
+  const where = p ? ` (reference of ${p.date.slice(0, 10)}, commit ${p.commit.slice(0, 7)})` : '';
+  return `At full scale${where}: ${describe(result)}`;
+}
