@@ -5,7 +5,8 @@
 export { layerWidths } from './models';
 export { stockWasmMatMul } from './kernels/wasm-matmul';
 export { adamImplementation } from './kernels/optimizer-wasm';
-export { plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
+export { blasKernelFamily, describeBlasKernelFamily, plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
+export type { BlasKernelFamily, BlasPin } from './kernels/native';
 export { nativeConvKernelNames } from './kernels/native-conv';
 export { setFusedDropout } from './kernels/dropout-wasm';
 export { setFusedSoftmaxLoss, fusedSoftmaxLossAvailable, fusedSoftmaxLoss } from './kernels/softmax-loss-wasm';
