@@ -5,7 +5,7 @@
 export { layerWidths } from './models';
 export { stockWasmMatMul } from './kernels/wasm-matmul';
 export { adamImplementation } from './kernels/optimizer-wasm';
-export { blasKernelFamily, describeBlasKernelFamily, plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
+export { blasKernelFamily, describeBlasKernelFamily, plainSgemmGflops, withoutBlasPin, setBlasThreads, setNativeKernels } from './kernels/native';
 export type { BlasKernelFamily, BlasPin } from './kernels/native';
 export { nativeConvKernelNames } from './kernels/native-conv';
 export { setFusedDropout } from './kernels/dropout-wasm';

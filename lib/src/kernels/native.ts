@@ -124,6 +124,17 @@ function pinBlasCore(): { pinned: BlasPin; why: string } {
 }
 
 /**
+ * `env` without the workbook's pin, for a child process that is not the workbook (PyTorch as the
+ * benchmarks' yardstick): it then runs the kernels its users get. A user's OPENBLAS_CORETYPE stays.
+ */
+export function withoutBlasPin(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (out[PIN_MARK] !== undefined && out[PIN_MARK] === out.OPENBLAS_CORETYPE) delete out.OPENBLAS_CORETYPE;
+  delete out[PIN_MARK];
+  return out;
+}
+
+/**
  * The kernel family OpenBLAS runs in this process and who chose it. Loads the addon (and so
  * decides the pin) if nothing has yet; core is '' without the addon.
  */
