@@ -77,7 +77,7 @@ export interface BlasKernelFamily {
   why?: string;
 }
 
-/** The AVX2+FMA family: every x86-64 CPU since 2013-2015 runs it, with the same kernels and blocking. */
+/** The AVX2+FMA family: any x86-64 CPU with both can run it, and its block sizes are constants, not read from the CPU's caches. */
 export const PINNED_CORE = 'Haswell';
 // Set beside OPENBLAS_CORETYPE when the workbook (not the user) chose it: a worker process forked
 // with {...process.env} inherits both and then reports the pin, not a user choice.
