@@ -16,7 +16,8 @@ import {
  * addon in lib/native); `wasm` is pure WebAssembly; `tensorflow` is tfjs-node, where it installs.
  */
 export type BackendName = 'tensorflow' | 'native' | 'wasm' | 'cpu';
-export type { BlasInfo } from './kernels/native';
+export type { BlasInfo, BlasKernelFamily, BlasPin } from './kernels/native';
+export { blasKernelFamily, describeBlasKernelFamily } from './kernels/native';
 
 export interface BackendInfo {
   /** The tfjs backend that runs every op from now on. */
@@ -178,13 +179,17 @@ async function choose(forced: BackendName | undefined): Promise<BackendInfo> {
   throw new BackendError(`No tfjs backend could start: ${notes.join('; ')}. Run \`npm ci\` again.`);
 }
 
+function pinNote(blas: BlasInfo): string {
+  return blas.family.pinned === 'haswell-default' ? ' pinned' : blas.family.pinned === 'user' ? ' by OPENBLAS_CORETYPE' : ' (this CPU\'s pick)';
+}
+
 /** One line for notebooks, the CLI and benchmarks: which backend runs and why. */
 export function describeBackend(info: BackendInfo): string {
   const plural = (n: number): string => `${n} thread${n === 1 ? '' : 's'}`;
   const blasName = info.blas ? info.blas.library.split(' ').slice(0, 2).join(' ') : '';
   const detail =
     info.name === 'native' && info.blas
-      ? ` (${info.nativeKernels.join(' and ')} on ${blasName} ${info.blas.core}, ${plural(info.blas.threads)}; ` +
+      ? ` (${info.nativeKernels.join(' and ')} on ${blasName} ${info.blas.core}${pinNote(info.blas)}, ${plural(info.blas.threads)}; ` +
         `other ops on wasm ${info.simd ? 'SIMD' : 'without SIMD'})`
       : info.name === 'wasm'
         ? ` (${info.simd ? 'SIMD' : 'no SIMD'}, ${plural(info.threads)}, transposed-matmul fix on)`

@@ -5,7 +5,8 @@
 export { layerWidths } from './models';
 export { stockWasmMatMul } from './kernels/wasm-matmul';
 export { adamImplementation } from './kernels/optimizer-wasm';
-export { plainSgemmGflops, setBlasThreads, setNativeKernels } from './kernels/native';
+export { blasKernelFamily, describeBlasKernelFamily, plainSgemmGflops, withoutBlasPin, setBlasThreads, setNativeKernels } from './kernels/native';
+export type { BlasKernelFamily, BlasPin } from './kernels/native';
 export { nativeConvKernelNames } from './kernels/native-conv';
 export { setTeacherFeaturesMaxBytes } from './teacher-features';
 export { setFusedDropout } from './kernels/dropout-wasm';

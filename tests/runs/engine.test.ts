@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../lib/src/backend';
+import { blasKernelFamily, initBackend } from '../../lib/src/backend';
 import { evaluate } from '../../lib/src/evaluate';
 import { resolveData } from '../../lib/src/data';
 import { canonical, checkRunSpec, runKey, RUN_FORMAT, type RunSpec } from '../../lib/src/runs/spec';
@@ -119,7 +119,10 @@ test('in this process and in worker processes a run gives the same digits; a rer
     assert.deepEqual(b.history.map((h) => [h.loss, h.valAccuracy]), a.history.map((h) => [h.loss, h.valAccuracy]));
     assert.equal(c.cached, true);
     assert.equal(c.spec, specs[i], 'results carry the caller\'s spec (labels and tags as given now)');
+    assert.deepEqual([b.blasKernels, c.blasKernels], [a.blasKernels, a.blasKernels], `${specs[i].label}: the kernel family, from a worker and read back`);
   }
+  // The digits depend on OpenBLAS's kernel family: each result says which ran (none on pure wasm).
+  assert.deepEqual(here[0].blasKernels, (await initBackend({ quiet: true })).name === 'native' ? blasKernelFamily() : null);
   // Step budget: 30 steps of 50 over the pool; a transfer set without 3s is smaller.
   assert.equal(here[0].steps, 30);
   assert.equal(here[0].trainSize, 1200);

@@ -36,8 +36,10 @@ interface NativeAddon extends NativeConvAddon {
 export interface BlasInfo {
   /** OpenBLAS's own build line, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64". */
   library: string;
-  /** The CPU kernel OpenBLAS selected at run time (e.g. Haswell). */
+  /** The CPU kernel family OpenBLAS runs (e.g. Haswell): pinned, user-chosen or its own pick. */
   core: string;
+  /** Who chose `core` and what the digits then depend on (blasKernelFamily). */
+  family: BlasKernelFamily;
   threading: string;
   threads: number;
   addonPath: string;
@@ -60,6 +62,100 @@ export function nativeAddonPath(): string {
 
 let loaded: NativeLoad | undefined;
 
+/**
+ * Who chose OpenBLAS's kernel family: the workbook's Haswell pin, the user (OPENBLAS_CORETYPE),
+ * or nobody (OpenBLAS picked for this CPU).
+ */
+export type BlasPin = 'haswell-default' | 'user' | 'none';
+
+/** The sgemm kernel family OpenBLAS runs and why: the part of "same digits" that depends on the CPU. */
+export interface BlasKernelFamily {
+  /** OpenBLAS's openblas_get_corename(), e.g. "Haswell"; '' when the addon is not loaded. */
+  core: string;
+  pinned: BlasPin;
+  /** In words, for the doctor and the run store: what the digits then depend on. */
+  why?: string;
+}
+
+/** The AVX2+FMA family: any x86-64 CPU with both can run it, and its block sizes are constants, not read from the CPU's caches. */
+export const PINNED_CORE = 'Haswell';
+// Set beside OPENBLAS_CORETYPE when the workbook (not the user) chose it: a worker process forked
+// with {...process.env} inherits both and then reports the pin, not a user choice.
+const PIN_MARK = 'KDLAB_OPENBLAS_CORETYPE_PINNED';
+
+let pinDecision: { pinned: BlasPin; why: string } | undefined;
+
+/** Why the Haswell kernels cannot run here, or null when the CPU has AVX2 and FMA. */
+function cpuLacksHaswell(): string | null {
+  if (process.arch !== 'x64') return `not an x86-64 CPU (${process.arch}): OpenBLAS picks its own kernels, and digits follow them`;
+  let info: string;
+  try {
+    // Inside Node's permission model this read throws: then nothing is pinned.
+    info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return 'the CPU flags could not be read (/proc/cpuinfo), so the CPU\'s own kernels run and digits follow them';
+  }
+  const flagsLine = /^flags\s*:(.*)$/m.exec(info);
+  const flags = new Set((flagsLine ? flagsLine[1] : '').trim().split(/\s+/));
+  const missing: string[] = [];
+  for (const flag of ['avx2', 'fma']) if (!flags.has(flag)) missing.push(flag.toUpperCase());
+  return missing.length === 0 ? null : `this CPU lacks ${missing.join('/')}: its own kernels run, and digits follow them`;
+}
+
+/**
+ * Chooses OpenBLAS's kernel family before libopenblas loads (it reads OPENBLAS_CORETYPE once, in
+ * its load-time constructor). A DYNAMIC_ARCH build otherwise picks per CPU (Haswell, SkylakeX,
+ * Cooperlake, Zen…), and those kernels sum in different orders: same seed, different digits.
+ * Pinning Haswell makes the digits the same on every AVX2 x86-64 machine.
+ */
+function pinBlasCore(): { pinned: BlasPin; why: string } {
+  const env = process.env;
+  const chosen = env.OPENBLAS_CORETYPE;
+  if (chosen !== undefined && chosen !== '') {
+    if (chosen === env[PIN_MARK]) return { pinned: 'haswell-default', why: 'same digits on every AVX2 x86-64 machine' };
+    return { pinned: 'user', why: 'set by OPENBLAS_CORETYPE' };
+  }
+  const lacks = cpuLacksHaswell();
+  if (lacks !== null) return { pinned: 'none', why: lacks };
+  // Node's process.env setter calls setenv(), which the library's constructor then reads.
+  env.OPENBLAS_CORETYPE = PINNED_CORE;
+  env[PIN_MARK] = PINNED_CORE;
+  return { pinned: 'haswell-default', why: 'same digits on every AVX2 x86-64 machine' };
+}
+
+/**
+ * `env` without the workbook's pin, for a child process that is not the workbook (PyTorch as the
+ * benchmarks' yardstick): it then runs the kernels its users get. A user's OPENBLAS_CORETYPE stays.
+ */
+export function withoutBlasPin(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (out[PIN_MARK] !== undefined && out[PIN_MARK] === out.OPENBLAS_CORETYPE) delete out.OPENBLAS_CORETYPE;
+  delete out[PIN_MARK];
+  return out;
+}
+
+/**
+ * The kernel family OpenBLAS runs in this process and who chose it. Loads the addon (and so
+ * decides the pin) if nothing has yet; core is '' without the addon.
+ */
+export function blasKernelFamily(): BlasKernelFamily {
+  const load = loadNativeAddon();
+  if (!load.ok) return { core: '', pinned: 'none', why: load.why };
+  const decision = pinDecision ?? { pinned: 'none' as const, why: '' };
+  const core = load.addon.info().core;
+  // A pin the library ignored (an unknown name, or libopenblas loaded before the addon) is no pin.
+  if (decision.pinned === 'haswell-default' && core !== PINNED_CORE) {
+    return { core, pinned: 'none', why: `OpenBLAS runs ${core} although ${PINNED_CORE} was asked for (libopenblas loaded before the addon?)` };
+  }
+  return decision.why === '' ? { core, pinned: decision.pinned } : { core, pinned: decision.pinned, why: decision.why };
+}
+
+/** blasKernelFamily in one phrase, e.g. "core Haswell (pinned: same digits on every AVX2 x86-64 machine)". */
+export function describeBlasKernelFamily(family: BlasKernelFamily): string {
+  const how = family.pinned === 'haswell-default' ? 'pinned' : family.pinned === 'user' ? 'user-chosen' : 'not pinned';
+  return `core ${family.core} (${how}${family.why ? `: ${family.why}` : ''})`;
+}
+
 export function loadNativeAddon(): NativeLoad {
   if (loaded) return loaded;
   const file = nativeAddonPath();
@@ -69,6 +165,7 @@ export function loadNativeAddon(): NativeLoad {
       loaded = { ok: false, why: `the native kernels are not built (${file} is missing)` };
       return loaded;
     }
+    pinDecision = pinBlasCore();
     const addon = require(file) as NativeAddon;
     if (addon.abiVersion !== ABI_VERSION) {
       loaded = { ok: false, why: `the native kernels at ${file} are from another version (run \`npm run build:native\`)` };
@@ -277,7 +374,7 @@ export function nativeKernelNames(): string[] {
 export function configureBlas(addon: NativeAddon, addonPath: string, threads: number): BlasInfo {
   addon.setThreads(threads);
   const info = addon.info();
-  return { library: info.config, core: info.core, threading: info.parallel, threads: info.threads, addonPath };
+  return { library: info.config, core: info.core, family: blasKernelFamily(), threading: info.parallel, threads: info.threads, addonPath };
 }
 
 /** Puts back the kernels that were registered before installNativeMatMul (pure wasm again). */

@@ -7,7 +7,7 @@ import { resolveData, type DigitSet, type RunData } from '../data';
 import { classCounts, transferLogits } from '../data/transfer-set';
 import { KdlabError } from '../errors';
 import { argmaxRows, evaluateLogits, predictLogits } from '../evaluate';
-import { withBlasThreads } from '../kernels/native';
+import { blasKernelFamily, nativeKernelNames, withBlasThreads } from '../kernels/native';
 import { resolveObjective } from '../losses';
 import { countParams, createRegressor, hiddenLayers } from '../models';
 import { writeFileAtomic } from '../paths';
@@ -123,6 +123,7 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       seconds: (performance.now() - t0) / 1000,
       backend,
       blasThreads,
+      blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null,
     };
   } finally {
     model.dispose();

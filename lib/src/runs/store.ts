@@ -5,6 +5,7 @@ import type { ScoredSplit } from '../bias-shift';
 import { hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { NUM_CLASSES, resolveData } from '../data';
 import { KdlabError } from '../errors';
+import type { BlasKernelFamily } from '../kernels/native';
 import type { EpochRecord } from '../train/types';
 import { workbookDir, writeFileAtomic } from '../paths';
 import { createModel } from './models';
@@ -56,6 +57,11 @@ export interface RunOutcome {
   seconds: number;
   backend: string;
   blasThreads: number;
+  /**
+   * OpenBLAS's kernel family and who chose it, when the run's matmuls ran on it (native); null on
+   * pure wasm. Digits depend on it as on blasThreads. Absent in results stored before it was kept.
+   */
+  blasKernels?: BlasKernelFamily | null;
 }
 
 /** One finished run: its spec, its key and what training it produced. */

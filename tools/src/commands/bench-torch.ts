@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { loadMnist } from 'kdlab';
+import { withoutBlasPin } from 'kdlab/compute-internals';
 
 /** PyTorch's samples/s (wall clock) and samples per CPU-second of its process, one run. */
 export interface TorchRun {
@@ -37,7 +38,8 @@ export function torchReference(script: string, args: string[], unsupported?: str
   } catch {
     return none('MNIST not found');
   }
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
+  // PyTorch's OpenBLAS runs its own pick for this CPU, as its users get it, not the workbook's pin.
+  const env = { ...withoutBlasPin(process.env), OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' };
   const probe = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', env });
   if (probe.status !== 0) return none(`${python} has no torch (Debian: apt-get install python3-torch libopenblas0-pthread)`);
   return {

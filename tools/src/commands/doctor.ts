@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { findKernelSpec, jupyterVersion, localTslabPath } from '../kernelspec';
 import { initBackend, loadMnist } from 'kdlab';
 import { KdlabError, workbookRoot } from 'kdlab/internals';
-import { nativeConvKernelNames } from 'kdlab/compute-internals';
+import { describeBlasKernelFamily, nativeConvKernelNames } from 'kdlab/compute-internals';
 
 type Status = 'ok' | 'warn' | 'fail';
 
@@ -34,7 +34,10 @@ export async function run(_argv: string[]): Promise<number> {
       line('ok', 'kernels', `${info.nativeKernels.join(', ')} on OpenBLAS` +
         (conv.length > 0 ? `; ${conv.join(', ')} in the addon (convolutions as im2col + sgemm)` : '; conv gradients as im2col + that matmul') +
         '; Sum over leading axes, LeakyRelu and its gradient in the addon; every other op on tfjs wasm');
-      line('ok', 'blas', `${info.blas.library} (core ${info.blas.core}, ${info.blas.threading}, ${threads(info.blas.threads)} per process; run workers use 1)`);
+      // Not pinned is a note, not a failure: the digits then hold on this CPU model only.
+      line(info.blas.family.pinned === 'none' ? 'warn' : 'ok', 'blas',
+        `${describeBlasKernelFamily(info.blas.family)}; ${info.blas.library}, ${info.blas.threading}, ` +
+        `${threads(info.blas.threads)} per process (run workers use 1)`);
       line('ok', 'addon', path.relative(root, info.blas.addonPath));
     } else if (info.tfjsBackend === 'wasm') {
       line('ok', 'kernels', `all on tfjs wasm (${threads(info.threads)}); BatchMatMul/_FusedMatMul with the transposed-operand fix, conv gradients as im2col + matmul`);
