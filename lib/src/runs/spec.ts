@@ -70,8 +70,12 @@ export interface RunSpec {
   checkpointEvery?: number;
 }
 
-/** Bump when the meaning of a spec or the contents of a run's folder change: old runs are recomputed. */
-export const RUN_FORMAT = 'kdlab-run-1';
+/**
+ * Bump when the meaning of a spec, the contents of a run's folder or the digits a spec trains to
+ * change: old runs are recomputed. 2: OpenBLAS's kernel family pinned to Haswell, and optimizer
+ * state flushed below 2^-100 (adam.wat).
+ */
+export const RUN_FORMAT = 'kdlab-run-2';
 
 /** Stable JSON (sorted keys, undefined dropped) so that equal specs hash equally. */
 export function canonical(value: unknown): string {

@@ -8,6 +8,16 @@ import type { LearningRateSchedule, MomentumRamp, OptimizerName, OptimizerSpec, 
  * rebuilds its beta powers with pow() on restore, which differs from the running product in the
  * last bit and breaks bit-exact resumes).
  */
+/**
+ * Optimizer state below these floors is stored as zero, as adam.wat and momentum.wat do (see there):
+ * moments of weights that get no gradient decay through the subnormal floats, where x86 arithmetic
+ * is ~30 times slower, and below the floors they cannot move a weight above 2^-60 anyway.
+ */
+const MOMENT_FLOOR = 2 ** -100;
+const SQUARED_MOMENT_FLOOR = 2 ** -126;
+/** x, or 0 when |x| is below `floor` (NaN stays NaN). */
+const flushBelow = (x: number, floor: number): number => (Math.abs(x) < floor ? 0 : x);
+
 export class Optimizer {
   readonly name: OptimizerName;
   readonly learningRate: number;
@@ -105,8 +115,8 @@ export class Optimizer {
           ([W, G, M, V], [W2, M2, V2], start, n) => {
             for (let j = start; j < n; j++) {
               const gj = G[j];
-              const m = b1 * M[j] + (1 - b1) * gj;
-              const v = b2 * V[j] + (1 - b2) * gj * gj;
+              const m = flushBelow(b1 * M[j] + (1 - b1) * gj, MOMENT_FLOOR);
+              const v = flushBelow(b2 * V[j] + (1 - b2) * gj * gj, SQUARED_MOMENT_FLOOR);
               M2[j] = m;
               V2[j] = v;
               W2[j] = W[j] - (a * m) / (Math.sqrt(v) + epsHat);
@@ -127,7 +137,7 @@ export class Optimizer {
           2,
           ([W, G, A], [W2, A2], start, n) => {
             for (let j = start; j < n; j++) {
-              const a = f(f(mu32 * A[j]) + f(d32 * G[j]));
+              const a = flushBelow(f(f(mu32 * A[j]) + f(d32 * G[j])), MOMENT_FLOOR);
               A2[j] = a;
               W2[j] = W[j] - f(lr32 * a);
             }

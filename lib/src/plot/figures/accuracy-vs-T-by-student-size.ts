@@ -7,7 +7,7 @@ import { array, numbers, optionalStr, record, sameLength, str } from '../validat
 export const figure = defineFigure({
   id: 'accuracy-vs-T-by-student-size',
   section: '3.5',
-  title: 'Best temperature depends on the student size',
+  title: 'Validation accuracy vs temperature, by student size (best alpha per T, one seed)',
   notebook: '05-evaluation-and-tuning',
   build: accuracyVsTByStudentSize,
 });
