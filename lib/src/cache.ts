@@ -75,6 +75,33 @@ export function teacherLogitsKey(teacherWeightsHash: string, set: DigitSet, prep
     .digest('hex');
 }
 
+/**
+ * A cache file of float32 values, <dir>/<key>.f32 with a <key>.json note beside it: read back when
+ * it holds exactly `length` values, else (missing, truncated, foreign) computed by `compute` and
+ * written atomically. The teacher's logits and its hidden rows are both kept this way.
+ */
+export function cachedFloat32(
+  dir: string,
+  key: string,
+  length: number,
+  compute: () => Float32Array,
+  note: Record<string, unknown>,
+): { values: Float32Array; hit: boolean; file: string } {
+  const file = path.join(dir, `${key}.f32`);
+  if (fs.existsSync(file)) {
+    const buf = fs.readFileSync(file);
+    if (buf.byteLength === length * 4) {
+      const values = new Float32Array(length);
+      new Uint8Array(values.buffer).set(buf);
+      return { values, hit: true, file };
+    }
+  }
+  const values = compute();
+  writeFileAtomic(file, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ ...note, createdAt: new Date().toISOString() }, null, 1));
+  return { values, hit: false, file };
+}
+
 export function teacherLogitsDir(): string {
   return path.join(cacheDir(), 'teacher-logits');
 }
@@ -89,28 +116,16 @@ export function teacherLogitsCached(teacher: tf.LayersModel, set: DigitSet, opti
     throw new InputError('BAD_INPUT', 'teacherLogitsCached: preprocessing must be a non-empty tag such as "none".');
   }
   const key = teacherLogitsKey(weightsHash(teacher), set, preprocessing);
-  const dir = options.dir ?? teacherLogitsDir();
-  const file = path.join(dir, `${key}.f32`);
-  const expected = set.size * NUM_CLASSES;
-  const base = { key, setId: set.id, size: set.size, preprocessing, file };
-  if (fs.existsSync(file)) {
-    const buf = fs.readFileSync(file);
-    if (buf.byteLength === expected * 4) {
-      const logits = new Float32Array(expected);
-      new Uint8Array(logits.buffer).set(buf);
-      return { ...base, logits, hit: true };
-    }
-    // A truncated or foreign file: recompute and overwrite.
-  }
-  // The file's digits must not depend on the thread count of the process that filled it (OpenBLAS
-  // sums in another order with another count, and the key cannot tell): always the workers' count.
-  const logits = withBlasThreadsSync(WORKER_BLAS_THREADS, () => predictLogits(teacher, set, options.batchSize ?? 1000));
-  writeFileAtomic(file, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
-  writeFileAtomic(
-    path.join(dir, `${key}.json`),
-    JSON.stringify({ format: FORMAT, setId: set.id, size: set.size, preprocessing, createdAt: new Date().toISOString() }, null, 1),
+  const { values, hit, file } = cachedFloat32(
+    options.dir ?? teacherLogitsDir(),
+    key,
+    set.size * NUM_CLASSES,
+    // The file's digits must not depend on the thread count of the process that filled it (OpenBLAS
+    // sums in another order with another count, and the key cannot tell): always the workers' count.
+    () => withBlasThreadsSync(WORKER_BLAS_THREADS, () => predictLogits(teacher, set, options.batchSize ?? 1000)),
+    { format: FORMAT, setId: set.id, size: set.size, preprocessing },
   );
-  return { ...base, logits, hit: false };
+  return { key, setId: set.id, size: set.size, preprocessing, file, logits: values, hit };
 }
 
 /**

@@ -1,14 +1,13 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { setContentHash, weightsHash } from './cache';
+import { cachedFloat32, setContentHash, weightsHash } from './cache';
 import { PIXELS, type DigitSet } from './data';
 import { InputError } from './errors';
 import { WORKER_BLAS_THREADS, withBlasThreadsSync } from './kernels/native';
 import { poolFeatures } from './losses/cosine';
 import { forwardWithFeatures, hiddenLayers } from './models';
-import { cacheDir, writeFileAtomic } from './paths';
+import { cacheDir } from './paths';
 
 /**
  * The teacher's last hidden representation of every training image, computed once per run (or
@@ -40,6 +39,15 @@ export function setTeacherFeaturesMaxBytes(bytes: number): number {
 /** True when rows of `bytes` are kept (the limit in effect). */
 export function teacherFeaturesFit(bytes: number): boolean {
   return bytes <= maxBytes;
+}
+
+/**
+ * The one rule train(), the run engine, its preparation job and its cost estimate share: a run
+ * reads its teacher's hidden rows from a table only on clean inputs (with jitter each epoch's
+ * image is new) and only when the rows (`bytes`) fit under the limit.
+ */
+export function keepsTeacherFeatures(jitter: number, bytes: number): boolean {
+  return jitter === 0 && teacherFeaturesFit(bytes);
 }
 
 const CHUNK = 250;
@@ -118,27 +126,19 @@ export function teacherFeaturesCached(
   options: { poolTo?: number | null; dir?: string } = {},
 ): TeacherFeatures | null {
   const poolTo = options.poolTo ?? null;
-  if (!teacherFeaturesFit(teacherFeatureBytes(teacher, set.size, poolTo))) return null;
+  if (!keepsTeacherFeatures(0, teacherFeatureBytes(teacher, set.size, poolTo))) return null;
   const key = crypto
     .createHash('sha256')
     .update(JSON.stringify([FORMAT, weightsHash(teacher), set.id, setContentHash(set), poolTo]))
     .digest('hex');
-  const dir = options.dir ?? teacherFeaturesDir();
-  const file = path.join(dir, `${key}.f32`);
   const hidden = lastHiddenShapeOf(teacher);
   const shape = poolTo === null ? hidden : [poolTo];
-  const expected = set.size * shape.reduce((a, b) => a * b, 1);
-  if (fs.existsSync(file)) {
-    const buf = fs.readFileSync(file);
-    if (buf.byteLength === expected * 4) {
-      const values = new Float32Array(expected);
-      new Uint8Array(values.buffer).set(buf);
-      return { values, shape, setId: set.id, size: set.size, pooledTo: poolTo };
-    }
-    // A truncated or foreign file: recompute and overwrite.
-  }
-  const features = computeTeacherFeatures(teacher, set, poolTo);
-  writeFileAtomic(file, new Uint8Array(features.values.buffer, features.values.byteOffset, features.values.byteLength));
-  writeFileAtomic(path.join(dir, `${key}.json`), JSON.stringify({ format: FORMAT, setId: set.id, size: set.size, shape, createdAt: new Date().toISOString() }, null, 1));
-  return features;
+  const { values } = cachedFloat32(
+    options.dir ?? teacherFeaturesDir(),
+    key,
+    set.size * shape.reduce((a, b) => a * b, 1),
+    () => computeTeacherFeatures(teacher, set, poolTo).values,
+    { format: FORMAT, setId: set.id, size: set.size, shape },
+  );
+  return { values, shape, setId: set.id, size: set.size, pooledTo: poolTo };
 }

@@ -1,6 +1,6 @@
 import { PIXELS, NUM_CLASSES } from '../data';
 import { resolveObjective } from '../losses';
-import { featurePoolSize, teacherFeaturesFit } from '../teacher-features';
+import { featurePoolSize, keepsTeacherFeatures } from '../teacher-features';
 import { lastHiddenShape } from './models';
 import type { ModelSpec, RunSpec } from './spec';
 import { readRun } from './store';
@@ -41,7 +41,7 @@ export function estimatedRunWork(spec: RunSpec, trainSize: number, teacherModel?
     const t = lastHiddenShape(teacher);
     const teacherSize = t.reduce((a, b) => a * b, 1);
     const perRow = featurePoolSize(spec.objective.objective, s) ?? teacherSize;
-    const cached = (spec.jitter ?? 0) === 0 && teacherFeaturesFit(trainSize * perRow * 4);
+    const cached = keepsTeacherFeatures(spec.jitter ?? 0, trainSize * perRow * 4);
     if (!cached) perExample += forwardMacs(teacher);
     // createRegressor: a 1×1 convolution between image-shaped layers, else a dense layer.
     const regressor = s.length === 3 && t.length === 3 ? s[0] * s[1] * s[2] * t[2] : s.reduce((a, b) => a * b, 1) * teacherSize;

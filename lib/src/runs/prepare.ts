@@ -22,41 +22,28 @@ export function readsTeacherCache(spec: RunSpec): boolean {
 
 /** Fills the cache for `specs`, the students of one teacher (its run must be in the store). */
 export async function prepareTeacherTargets(specs: readonly RunSpec[]): Promise<void> {
-  await prepareTeacherLogits(specs);
-  await prepareTeacherFeatures(specs);
-}
-
-async function prepareTeacherFeatures(specs: readonly RunSpec[]): Promise<void> {
-  const wanted = new Map<string, { spec: RunSpec; poolTo: number | null }>();
+  // What each teacher's students read: logits on a pool, hidden rows on a training slice.
+  const byTeacher = new Map<string, { logits: Map<string, RunSpec>; features: Map<string, { spec: RunSpec; poolTo: number | null }> }>();
   for (const s of specs) {
-    if (!s.teacher || !resolveObjective(s.objective).needsFeatures || (s.jitter ?? 0) > 0) continue;
-    const poolTo = featurePoolSize(s.objective.objective, lastHiddenShape(s.model));
-    wanted.set(JSON.stringify([s.teacher.run, s.data, poolTo]), { spec: s, poolTo });
-  }
-  for (const { spec, poolTo } of wanted.values()) {
-    if (!readRun(spec.teacher?.run ?? '')) continue; // trainRun names the missing teacher
-    const teacher = await loadRunModel(spec.teacher?.run ?? '');
-    try {
-      teacherFeaturesCached(teacher, resolveData(spec.data).train, { poolTo });
-    } finally {
-      teacher.dispose();
-    }
-  }
-}
-
-async function prepareTeacherLogits(specs: readonly RunSpec[]): Promise<void> {
-  const wanted = new Map<string, RunSpec>();
-  for (const s of specs) {
+    if (!s.teacher) continue;
+    const wants = byTeacher.get(s.teacher.run) ?? { logits: new Map(), features: new Map() };
+    byTeacher.set(s.teacher.run, wants);
     const r = resolveObjective(s.objective);
     // Logits for the logit objectives, and for a feature objective's training fit (execute.ts).
-    if (!s.teacher || !(r.needsTeacher || (r.needsFeatures && s.record?.fit))) continue;
-    wanted.set(JSON.stringify([s.teacher.run, s.data.validationSize, s.data.splitSeed, s.data.pool ?? null]), s);
+    if (r.needsTeacher || (r.needsFeatures && s.record?.fit)) {
+      wants.logits.set(JSON.stringify([s.data.validationSize, s.data.splitSeed, s.data.pool ?? null]), s);
+    }
+    if (r.needsFeatures && (s.jitter ?? 0) === 0) {
+      const poolTo = featurePoolSize(s.objective.objective, lastHiddenShape(s.model));
+      wants.features.set(JSON.stringify([s.data, poolTo]), { spec: s, poolTo });
+    }
   }
-  for (const s of wanted.values()) {
-    if (!readRun(s.teacher?.run ?? '')) continue; // trainRun names the missing teacher
-    const teacher = await loadRunModel(s.teacher?.run ?? '');
+  for (const [run, wants] of byTeacher) {
+    if (wants.logits.size + wants.features.size === 0 || !readRun(run)) continue; // trainRun names a missing teacher
+    const teacher = await loadRunModel(run);
     try {
-      teacherLogitsCached(teacher, resolveData(s.data).pool);
+      for (const s of wants.logits.values()) teacherLogitsCached(teacher, resolveData(s.data).pool);
+      for (const { spec, poolTo } of wants.features.values()) teacherFeaturesCached(teacher, resolveData(spec.data).train, { poolTo });
     } finally {
       teacher.dispose();
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TeacherLogits } from '../cache';
-import { computeTeacherFeatures, featurePoolSize, teacherFeatureBytes, teacherFeaturesFit, type TeacherFeatures } from '../teacher-features';
+import { computeTeacherFeatures, featurePoolSize, keepsTeacherFeatures, teacherFeatureBytes, type TeacherFeatures } from '../teacher-features';
 import { hiddenLayers } from '../models';
 import { NUM_CLASSES, type DigitSet } from '../data';
 import { InputError } from '../errors';
@@ -167,7 +167,7 @@ export function withTeacherFeatures(resolved: ResolvedLoss, student: tf.LayersMo
     checkFeatureRows(given, source.teacher, set, poolTo);
     return resolved;
   }
-  if (!teacherFeaturesFit(teacherFeatureBytes(source.teacher, set.size, poolTo))) return resolved;
+  if (!keepsTeacherFeatures(jitter, teacherFeatureBytes(source.teacher, set.size, poolTo))) return resolved;
   return { ...resolved, targets: { ...resolved.targets, features: computeTeacherFeatures(source.teacher, set, poolTo) } };
 }
 
