@@ -7,7 +7,7 @@ import { num, numbers, optionalStr, record, sameLength } from '../validate';
 export const figure = defineFigure({
   id: 'accuracy-vs-transfer-set-size',
   section: '1.2.3',
-  title: 'Soft targets carry more per example: accuracy vs transfer-set size',
+  title: 'Accuracy vs transfer-set size: hard labels and soft targets',
   notebook: '06-generalization',
   build: accuracyVsTransferSetSize,
 });
