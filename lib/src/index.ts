@@ -73,3 +73,7 @@ export { danfo } from './danfo';
 
 export { exportLayersModel, loadExportedModel } from './export';
 export type { ExportedModel, WeightQuantization } from './export';
+
+// 06-generalization: a bias-shift study repeated over seeds, as the errors-vs-bias-shift figure's panels.
+export { shiftCurves } from './bias-shift';
+export type { ShiftCurves, ShiftCurveSeed } from './bias-shift';

@@ -138,25 +138,35 @@ test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for
   }
 });
 
-test('06-generalization: transfer-set sizes over seeds (group-bys checked by hand), the missing 3 and the 7s-and-8s, shifts chosen on validation', async () => {
+test('06-generalization: transfer-set sizes over seeds (group-bys, passes, gaps and shares checked by hand), the missing 3 and the 7s-and-8s over seeds, shifts chosen on validation', async () => {
   await execute('06-generalization');
   interface Scored { errors: number; errorsByClass: number[]; countByClass: number[] }
   interface Study { classes: number[]; chosenShift: number; validation: { atZero: Scored; atChosen: Scored }; test: { atZero: Scored; atChosen: Scored }; testOptimum: { shift: number; atOptimum: Scored } }
+  interface ShiftRun { key: string; seed: number; counts: number[]; steps: number; study: Study }
+  interface MeanSdJson { mean: number; sd: number; n: number }
+  interface ShiftSummary { digits: number[]; atZero: { errors: MeanSdJson; onShifted: MeanSdJson }; atChosen: { shift: MeanSdJson; errors: MeanSdJson }; fix: MeanSdJson & { interval: { low: number; high: number }; lower: number } }
   const r = readJson<{
-    settings: { fractions: number[]; seeds: number; steps: number };
+    settings: { fractions: number[]; seeds: number; steps: number; batchSize: number };
+    seeds: number[];
     poolSize: number;
+    teacherTrainSize: number;
     teacherTestAccuracy: number;
-    runs: Array<{ fraction: number; targets: string; seed: number; trainSize: number; steps: number; testAccuracy: number; objective: string }>;
+    runs: Array<{ fraction: number; targets: string; seed: number; trainSize: number; steps: number; testAccuracy: number; testErrors: number; valAccuracy: number; trainErrors: number; objective: string }>;
     bySize: Array<{ fraction: number; targets: string; trainSize_mean: number; testAccuracy_mean: number; testAccuracy_std: number; testAccuracy_count: number }>;
     gains: Array<{ fraction: number; gain_mean: number; gain_std: number; gain_min: number; gain_count: number }>;
-    omitted: { counts: number[]; steps: number; study: Study };
-    only: { counts: number[]; steps: number; study: Study };
+    passes: Array<{ fraction: number; images: number; passes: number; distinctSeen: number; epochsRun: number }>;
+    gaps: Array<{ fraction: number; targets: string; gap_mean: number }>;
+    gapDifferences: Array<{ fraction: number; mean: number; n: number }>;
+    headline: { images: number; paperFraction: number; paperShare: { hard: MeanSdJson; soft: MeanSdJson }; softMinusHard: MeanSdJson; omitted: ShiftSummary; only: ShiftSummary };
+    omitted: ShiftRun[];
+    only: ShiftRun[];
   }>(resultsFile('06-generalization'));
   const s = r.settings;
   assert.equal(r.runs.length, s.fractions.length * s.seeds * 2);
   assert.ok(r.teacherTestAccuracy > 0.95 && r.teacherTestAccuracy < 1);
+  assert.ok(r.teacherTrainSize >= r.poolSize, 'quick mode: the teacher saw more images than the pool holds');
   // Every student got the same budget in steps, whatever the size of its transfer set.
-  for (const run of [...r.runs, r.omitted, r.only]) assert.equal(run.steps, s.steps);
+  for (const run of [...r.runs, ...r.omitted, ...r.only]) assert.equal(run.steps, s.steps);
   for (const run of r.runs) assert.equal(run.objective, run.targets === 'hard labels' ? 'hard' : 'kd');
   // The group-by, recomputed from the runs: one row per fraction and kind of target, in fraction order.
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -170,31 +180,73 @@ test('06-generalization: transfer-set sizes over seeds (group-bys checked by han
     assert.equal(p.trainSize_mean, Math.max(1, Math.round(p.fraction * r.poolSize)));
     assert.ok(p.testAccuracy_mean > 0.5 && p.testAccuracy_mean < 1, `fraction ${p.fraction}`);
   }
+  const seedsOf = [...new Set(r.runs.map((y) => y.seed))].sort((a, b) => a - b);
+  const of = (f: number, t: string) => seedsOf.map((seed) => r.runs.find((y) => y.fraction === f && y.targets === t && y.seed === seed)!);
   // The gains, paired by seed: soft − hard of the same fraction and seed.
   assert.deepEqual(r.gains.map((x) => x.fraction), s.fractions);
   for (const x of r.gains) {
-    const acc = (t: string, seed: number) => r.runs.find((y) => y.fraction === x.fraction && y.targets === t && y.seed === seed)?.testAccuracy ?? NaN;
-    const gains = [...new Set(r.runs.map((y) => y.seed))].map((seed) => acc('soft targets', seed) - acc('hard labels', seed));
+    const gains = of(x.fraction, 'soft targets').map((y, i) => y.testAccuracy - of(x.fraction, 'hard labels')[i].testAccuracy);
     assert.equal(x.gain_count, s.seeds);
     near(x.gain_mean, mean(gains), 1e-12, `gain at ${x.fraction}`);
     near(x.gain_min, Math.min(...gains), 1e-12, `worst gain at ${x.fraction}`);
   }
   // The effect quick mode is meant to show: on the smallest set soft targets win on every seed.
   assert.ok(r.gains[0].gain_min > 0, `worst gain on the smallest set: ${r.gains[0].gain_min}`);
-  // No 3 in the transfer set, only 7s and 8s in the other.
-  assert.equal(r.omitted.counts[3], 0);
-  assert.deepEqual(r.only.counts.map((n, d) => (n > 0 ? d : -1)).filter((d) => d >= 0), [7, 8]);
-  for (const study of [r.omitted.study, r.only.study]) {
+  // Passes over each transfer set, by hand: 120 steps, batches of 64, the last batch of a pass smaller.
+  for (const p of r.passes) {
+    const perPass = Math.ceil(p.images / s.batchSize);
+    near(p.passes, s.steps / perPass, 0.005, `passes at ${p.fraction}`);
+    assert.equal(p.distinctSeen, Math.min(p.images, s.steps * s.batchSize));
+    assert.equal(p.epochsRun, Math.ceil(s.steps / perPass), `epochs the run started at ${p.fraction}`);
+  }
+  near(r.passes.find((p) => p.fraction === 0.3)!.passes, 120 / 47, 0.005, 'the 30 % student: 120 steps over 47 batches a pass');
+  // Train − validation gaps and their paired differences, recomputed from the runs.
+  const gapOf = (y: { trainErrors: number; trainSize: number; valAccuracy: number }) => 1 - y.trainErrors / y.trainSize - y.valAccuracy;
+  for (const gp of r.gaps) near(gp.gap_mean, mean(of(gp.fraction, gp.targets).map(gapOf)), 1e-9, `gap ${gp.fraction} ${gp.targets}`);
+  for (const d of r.gapDifferences) {
+    near(d.mean, mean(of(d.fraction, 'hard labels').map((y, i) => 100 * (gapOf(y) - gapOf(of(d.fraction, 'soft targets')[i])))), 1e-9, `gap difference ${d.fraction}`);
+  }
+  // The paper's share: the 3 % students ÷ the hard-label student on the full pool, seed by seed.
+  const h = r.headline;
+  const full = of(1, 'hard labels');
+  near(h.paperShare.soft.mean, mean(of(h.paperFraction, 'soft targets').map((y, i) => y.testAccuracy / full[i].testAccuracy)), 1e-12, 'soft share');
+  near(h.paperShare.hard.mean, mean(of(h.paperFraction, 'hard labels').map((y, i) => y.testAccuracy / full[i].testAccuracy)), 1e-12, 'hard share');
+  near(h.softMinusHard.mean, mean(of(s.fractions[0], 'soft targets').map((y, i) => y.testErrors - of(s.fractions[0], 'hard labels')[i].testErrors)), 1e-9, 'soft − hard errors');
+  // The bias-shift students: one per seed for each transfer set; no 3, or only 7s and 8s.
+  for (const runs of [r.omitted, r.only]) assert.deepEqual(runs.map((x) => x.seed), r.seeds);
+  assert.equal(r.seeds.length, s.seeds);
+  for (const x of r.omitted) assert.equal(x.counts[3], 0);
+  for (const x of r.only) assert.deepEqual(x.counts.map((n, d) => (n > 0 ? d : -1)).filter((d) => d >= 0), [7, 8]);
+  for (const study of [...r.omitted, ...r.only].map((x) => x.study)) {
     // The chosen shift is the validation optimum: never worse on validation than no shift.
     assert.ok(study.validation.atChosen.errors <= study.validation.atZero.errors);
     // The test optimum is at least as good on test as the validation choice (it peeked).
     assert.ok(study.testOptimum.atOptimum.errors <= study.test.atChosen.errors);
     assert.equal(study.test.atZero.countByClass.reduce((a, b) => a + b, 0), 10000);
   }
-  assert.equal(r.omitted.study.test.atZero.countByClass[3], 1010);
-  assert.ok(r.omitted.study.chosenShift > 0, 'raising the bias of 3 helps');
-  assert.ok(r.only.study.chosenShift < 0, 'lowering the biases of 7 and 8 helps');
-  assert.ok(r.omitted.study.test.atChosen.errorsByClass[3] < r.omitted.study.test.atZero.errorsByClass[3]);
+  for (const x of r.omitted) {
+    assert.equal(x.study.test.atZero.countByClass[3], 1010);
+    assert.ok(x.study.chosenShift > 0, `seed ${x.seed}: raising the bias of 3 helps`);
+    assert.ok(x.study.test.atChosen.errorsByClass[3] < x.study.test.atZero.errorsByClass[3]);
+  }
+  for (const x of r.only) assert.ok(x.study.chosenShift < 0, `seed ${x.seed}: lowering the biases of 7 and 8 helps`);
+  // The summary's mean ± sd over seeds and its paired change, recomputed from the per-seed studies.
+  for (const [summary, runs] of [[h.omitted, r.omitted], [h.only, r.only]] as const) {
+    near(summary.atZero.errors.mean, mean(runs.map((x) => x.study.test.atZero.errors)), 1e-9, 'errors at 0');
+    near(summary.atChosen.errors.sd, sd(runs.map((x) => x.study.test.atChosen.errors)), 1e-9, 'sd at the chosen shift');
+    near(summary.atChosen.shift.mean, mean(runs.map((x) => x.study.chosenShift)), 1e-9, 'mean shift');
+    near(summary.fix.mean, mean(runs.map((x) => x.study.test.atChosen.errors - x.study.test.atZero.errors)), 1e-9, 'paired change');
+    near(summary.atZero.onShifted.mean, mean(runs.map((x) => summary.digits.reduce((a, d) => a + x.study.test.atZero.errorsByClass[d], 0))), 1e-9, 'errors on the shifted digits');
+  }
+  // The errors-vs-bias-shift figure: a panel per study, each seed's chosen shift on its own curve.
+  const fig = readJson<{ data: { studies: Array<{ classes: number[]; shifts: number[]; seeds: Array<{ seed: number; chosenShift: number; testErrors: number[] }> }> } }>(path.join(ROOT, 'build', 'results', 'figures', 'errors-vs-bias-shift.json'));
+  assert.deepEqual(fig.data.studies.map((x) => x.classes), [[3], [7, 8]]);
+  fig.data.studies.forEach((panel, k) => panel.seeds.forEach((p, i) => {
+    const st = (k === 0 ? r.omitted : r.only)[i].study;
+    assert.equal(p.chosenShift, st.chosenShift);
+    assert.equal(p.testErrors[panel.shifts.findIndex((x) => Math.abs(x - st.chosenShift) < 1e-9)], st.test.atChosen.errors);
+    assert.ok(panel.shifts.some((x) => x === 0), 'the window includes no shift');
+  }));
 });
 
 test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group-by summaries, the DKD identity, sane accuracies', async () => {

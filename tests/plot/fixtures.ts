@@ -74,6 +74,28 @@ export const SAMPLE_INPUTS: FigureInputs = {
       { name: 'with bias fix', perClassAccuracy: [0.99, 0.99, 0.98, 0.986, 0.98, 0.98, 0.99, 0.98, 0.97, 0.97] },
     ],
   },
+  'errors-vs-bias-shift': {
+    studies: [
+      {
+        name: 'no 3 in the transfer set',
+        classes: [3],
+        shifts: [0, 1, 2, 3],
+        seeds: [
+          { seed: 0, chosenShift: 2, testErrors: [900, 700, 650, 680] },
+          { seed: 1, chosenShift: 3, testErrors: [880, 720, 640, 630] },
+        ],
+      },
+      {
+        name: 'only 7s and 8s',
+        classes: [7, 8],
+        shifts: [-2, -1, 0],
+        seeds: [
+          { seed: 0, chosenShift: -2, testErrors: [2400, 3000, 6000] },
+          { seed: 1, chosenShift: -1, testErrors: [2600, 2500, 6200] },
+        ],
+      },
+    ],
+  },
   'hinton-table': {
     rows: [
       { system: 'teacher 2x1200, dropout', paperErrors: 67, ourErrors: 120 },
@@ -114,6 +136,7 @@ export const EXPECTED_TRACES: Record<keyof FigureInputs, number> = {
   'confusion-matrix': 1,
   'accuracy-vs-transfer-set-size': 3,
   'omitted-digit-3': 2,
+  'errors-vs-bias-shift': 8, // per panel: 2 seeds, the mean, the chosen shifts
   'hinton-table': 1,
   'small-student-temperature-curve': 3, // the curve, the hard-label line, the paper's band
   'methods-comparison': 1,

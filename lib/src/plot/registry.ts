@@ -15,6 +15,7 @@ import { figure as accuracyVsTByStudentSizeFigure } from './figures/accuracy-vs-
 import { figure as confusionMatrixFigure } from './figures/confusion-matrix';
 import { figure as accuracyVsTransferSetSizeFigure } from './figures/accuracy-vs-transfer-set-size';
 import { figure as omittedDigit3Figure } from './figures/omitted-digit-3';
+import { figure as errorsVsBiasShiftFigure } from './figures/errors-vs-bias-shift';
 import { figure as hintonTableFigure } from './figures/hinton-table';
 import { figure as smallStudentTemperatureCurveFigure } from './figures/small-student-temperature-curve';
 import { figure as methodsComparisonFigure } from './figures/methods-comparison';
@@ -38,6 +39,7 @@ export const FIGURE_LIST = [
   confusionMatrixFigure,
   accuracyVsTransferSetSizeFigure,
   omittedDigit3Figure,
+  errorsVsBiasShiftFigure,
   hintonTableFigure,
   smallStudentTemperatureCurveFigure,
   methodsComparisonFigure,

@@ -7,7 +7,7 @@ import { num, numbers, optionalStr, record, sameLength } from '../validate';
 export const figure = defineFigure({
   id: 'accuracy-vs-transfer-set-size',
   section: '1.2.3',
-  title: 'Soft targets carry more per example: accuracy vs transfer-set size',
+  title: 'Accuracy vs transfer-set size: hard labels and soft targets',
   notebook: '06-generalization',
   build: accuracyVsTransferSetSize,
 });
@@ -24,6 +24,8 @@ export interface TransferSetInput {
   softTargetsSd?: number[];
   /** The teacher's accuracy, drawn as a reference line. */
   teacherAccuracy?: number;
+  /** How many training images the teacher saw (its legend entry says so). */
+  teacherTrainSize?: number;
   split?: string;
 }
 
@@ -44,6 +46,7 @@ export function accuracyVsTransferSetSize(input: TransferSetInput): Figure {
   const hardSd = sdOf('hardTargetsSd');
   const softSd = sdOf('softTargetsSd');
   const teacher = r.teacherAccuracy === undefined ? undefined : num(r.teacherAccuracy, where, 'teacherAccuracy', { min: 0, max: 1 });
+  const teacherImages = r.teacherTrainSize === undefined ? undefined : num(r.teacherTrainSize, where, 'teacherTrainSize', { positive: true, integer: true });
   const split = optionalStr(r.split, where, 'split') ?? 'test';
   const order = argsort(sizes);
   const xs = order.map((i) => sizes[i]);
@@ -66,7 +69,7 @@ export function accuracyVsTransferSetSize(input: TransferSetInput): Figure {
     data.push({
       type: 'scatter',
       mode: 'lines',
-      name: 'teacher (full training set)',
+      name: teacherImages === undefined ? 'teacher' : `teacher (trained on ${teacherImages.toLocaleString('en-US')} images)`,
       x: [xs[0], xs[xs.length - 1]],
       y: [teacher, teacher],
       line: { color: OKABE_ITO.black, width: 1.5, dash: 'dash' },
