@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { teacherLogitsCached } from '../cache';
 import { featurePoolSize, teacherFeaturesCached, type TeacherFeatures } from '../teacher-features';
 import { saveCheckpoint } from '../checkpoint';
+import { weightsHash } from '../reference/weights-hash';
 import { resolveData, type DigitSet, type RunData } from '../data';
 import { classCounts, transferLogits } from '../data/transfer-set';
 import { KdlabError } from '../errors';
@@ -123,6 +124,7 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       seconds: (performance.now() - t0) / 1000,
       backend,
       blasThreads,
+      weightsHash: weightsHash(model),
     };
   } finally {
     model.dispose();

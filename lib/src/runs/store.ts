@@ -56,6 +56,8 @@ export interface RunOutcome {
   seconds: number;
   backend: string;
   blasThreads: number;
+  /** SHA-256 of the kept weights (reference/weights-hash.ts); absent in runs stored before it was recorded. */
+  weightsHash?: string;
 }
 
 /** One finished run: its spec, its key and what training it produced. */
