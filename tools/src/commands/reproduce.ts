@@ -114,13 +114,13 @@ export async function run(argv: string[]): Promise<number> {
   // a full run in several sittings adds up there (kdlab reference record reads it).
   const git = gitState(root);
   let current: { notebook: string; started: Date } | undefined;
-  const recordTiming = (status: string): void => {
+  const recordTiming = (status: string, wallSeconds?: number): void => {
     if (!current) return;
     const end = new Date();
     appendTiming(outDir, {
       notebook: current.notebook, mode, status, commit: git.commit, dirty: git.dirty,
       start: current.started.toISOString(), end: end.toISOString(),
-      wallSeconds: Math.round((end.getTime() - current.started.getTime()) / 10) / 100,
+      wallSeconds: Math.round((wallSeconds ?? (end.getTime() - current.started.getTime()) / 1000) * 100) / 100,
     });
     current = undefined;
   };
@@ -175,7 +175,7 @@ export async function run(argv: string[]): Promise<number> {
           figures: countWritten(before, snapshot(watched)),
         };
       }
-      recordTiming(row.status);
+      recordTiming(row.status, result?.wallSeconds);
       rows.push(row);
       if (result && result.status !== 'ok') reportFailure(shown, result);
       if (row.status !== 'ok') {
