@@ -176,6 +176,10 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
     });
   }
   if (problems.length > 0) throw problem(problems);
+  const allCommits = [...new Set(times.flatMap((t) => t.sittings.map((s) => s.commit)))];
+  if (allCommits.length > 1) {
+    warnings.push(`the notebooks ran at ${allCommits.length} commits (${allCommits.map((c) => c.slice(0, 7)).join(', ')}): provenance.json names the last; each sitting keeps its own`);
+  }
 
   // 2. The runs trained during the full-mode sittings, and their teachers.
   const windows = timings.filter((t) => t.mode === 'full').map((t) => ({ notebook: t.notebook.replace(/\.ipynb$/, ''), from: Date.parse(t.start), to: Date.parse(t.end) }));
@@ -260,8 +264,9 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
     const runBackends = [...new Set([...used.keys()].map((k) => stored.get(k)?.backend))];
     if (runBackends.some((b) => b !== backend.name)) warnings.push(`the runs trained on ${runBackends.join(', ')}; this process runs ${backend.name}`);
     const git = gitState(root);
-    const sittingCommits = [...new Set(times.flatMap((t) => t.sittings.map((s) => s.commit)))];
-    const commit = sittingCommits.length === 1 ? sittingCommits[0] : git.commit;
+    // The commit of the last sitting (a warning above names the others when they differ).
+    const lastSitting = times.flatMap((t) => t.sittings).sort((a, b) => Date.parse(a.end) - Date.parse(b.end)).at(-1);
+    const commit = lastSitting?.commit ?? git.commit;
     const dirty = git.dirty || times.some((t) => t.sittings.some((s) => timings.find((x) => x.start === s.start)?.dirty));
     const date = times.flatMap((t) => t.sittings.map((s) => s.end)).sort().at(-1) ?? new Date().toISOString();
     const cpus = os.cpus();
