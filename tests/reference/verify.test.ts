@@ -151,7 +151,19 @@ test('record a reference from one cheap run, verify it digit for digit, then bre
   run.blasThreads = 2;
   fs.writeFileSync(file, JSON.stringify(run));
   await assert.rejects(verifyReference({ refDir: ref, runs: [runKey(student)] }), /recorded with 2 BLAS threads, its spec trains it with 1 here/);
+  // So is one from another backend, and (on the OpenBLAS kernels) one from another kernel family.
+  const original = JSON.parse(saved) as { backend: string };
+  const other = original.backend === 'cpu' ? 'wasm' : 'cpu';
+  fs.writeFileSync(file, JSON.stringify({ ...original, backend: other }));
+  await assert.rejects(verifyReference({ refDir: ref, runs: [runKey(student)] }), new RegExp(`trained on the ${other} backend, this machine runs ${original.backend}: the digits cannot match`));
   fs.writeFileSync(file, saved);
+  if (original.backend === 'native') {
+    const provenanceFile = path.join(ref, 'provenance.json');
+    const provenance = fs.readFileSync(provenanceFile, 'utf8');
+    fs.writeFileSync(provenanceFile, JSON.stringify({ ...JSON.parse(provenance), blasKernels: 'NoSuchCore' }));
+    await assert.rejects(verifyReference({ refDir: ref, runs: [runKey(student)] }), /ran on OpenBLAS's NoSuchCore kernels, this machine's OpenBLAS picks \w+: the digits cannot match/);
+    fs.writeFileSync(provenanceFile, provenance);
+  }
 
   // The reference as notebooks read it.
   await withEnv({ KDLAB_REFERENCE_DIR: ref }, async () => {

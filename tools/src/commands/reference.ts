@@ -430,8 +430,16 @@ export function firstDifference(ref: unknown, now: unknown, at = ''): { field: s
   return Object.is(ref, now) ? null : { field: at, reference: JSON.stringify(ref), now: JSON.stringify(now) ?? 'nothing' };
 }
 
+/** What this machine computes with: backend, OpenBLAS kernel family, threading and its thread limit. */
+interface Here {
+  backend: string;
+  kernels: string | null;
+  threading: string;
+  maxThreads: number;
+}
+
 /** Why the digits of `run` cannot be reproduced here, with the fix; null when they can. */
-function cannotMatch(run: ReferenceRun, provenance: ReferenceProvenance | null, here: { backend: string; kernels: string | null }): string | null {
+function cannotMatch(run: ReferenceRun, provenance: ReferenceProvenance | null, here: Here): string | null {
   const where = `run ${run.key} (${run.spec.label ?? run.key})`;
   if (run.backend !== here.backend) {
     return `${where} trained on the ${run.backend} backend, this machine runs ${here.backend}: the digits cannot match. ` +
@@ -441,6 +449,10 @@ function cannotMatch(run: ReferenceRun, provenance: ReferenceProvenance | null, 
   if (run.blasThreads !== threads) {
     return `${where} was recorded with ${run.blasThreads} BLAS thread${run.blasThreads === 1 ? '' : 's'}, its spec trains it with ${threads} here: ` +
       'another count sums in another order, so the digits cannot match. Record the reference again with this code (`kdlab reference record`).';
+  }
+  if (run.backend === 'native' && threads > here.maxThreads) {
+    return `${where} trains with ${threads} BLAS threads, this machine's OpenBLAS gives at most ${here.maxThreads} (${here.threading}): the digits cannot match. ` +
+      'Install a multithreaded OpenBLAS (Debian: libopenblas0-pthread) and rebuild the kernels (`npm run build:native`).';
   }
   const kernels = run.blasKernels ?? provenance?.blasKernels ?? null;
   if (kernels !== null && kernels !== undefined && run.backend === 'native' && here.kernels !== kernels) {
@@ -485,7 +497,13 @@ export async function verifyReference(options: VerifyOptions = {}): Promise<Veri
   }
 
   const backend = await initBackend({ quiet: true });
-  const here = { backend: backend.name, kernels: backend.blas?.core ?? null };
+  const maxMatch = /MAX_THREADS=(\d+)/.exec(backend.blas?.library ?? '');
+  const here: Here = {
+    backend: backend.name,
+    kernels: backend.blas?.core ?? null,
+    threading: backend.blas?.threading ?? 'no OpenBLAS',
+    maxThreads: !backend.blas ? Infinity : backend.blas.threading === 'sequential' ? 1 : maxMatch ? Number(maxMatch[1]) : Infinity,
+  };
   const refusals = chosen.map((k) => cannotMatch(runs.get(k) as ReferenceRun, provenance, here)).filter((r): r is string => r !== null);
   if (refusals.length > 0) throw new ToolError('BAD_ARGS', `cannot verify the reference here:\n  ${refusals.join('\n  ')}`);
   log(`reference of ${provenance.date.slice(0, 10)}, commit ${provenance.commit.slice(0, 7)}; here: ${backend.name}${here.kernels ? `, OpenBLAS ${here.kernels} kernels` : ''}`);
