@@ -556,7 +556,7 @@ export function verifyLine(o: VerifyOutcome): string {
 // ---------------------------------------------------------------------------------------------
 // commands
 
-const RECORD_USAGE = `usage: kdlab reference record [--no-png] [--out DIR]
+const RECORD_USAGE = `usage: kdlab reference record [--no-png] [--out DIR] [--notebooks DIR] [--executed DIR] [--results DIR] [--figures DIR]
 
 After a full-mode \`kdlab reproduce\` (in as many sittings as it takes) and \`kdlab figures --png\`,
 copies into reference/full/ (a temporary folder, then renamed into place): results/<notebook>.json,
@@ -565,8 +565,12 @@ runs/index.json), weights/<key>/ for every run that is another run's teacher, an
 (commit, backend, BLAS build, kernel family and threads, machine, each notebook's wall time and
 sittings, their sum). See docs/reference.md.
 
-  --no-png     record without PNGs (no Chromium on this machine)
-  --out DIR    the reference folder (default reference/full/)
+  --no-png          record without PNGs (no Chromium on this machine)
+  --out DIR         the reference folder (default reference/full/)
+  --notebooks DIR   the chapter notebooks (default notebooks/)
+  --executed DIR    where \`kdlab reproduce\` wrote them and timings.json (default build/notebooks/)
+  --results DIR     the notebooks' results (default build/results/)
+  --figures DIR     the PNGs of \`kdlab figures --png\` (default figures/)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -581,11 +585,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const args = commandFlags('reference record', RECORD_USAGE, {
     args: rest,
-    options: { 'no-png': { type: 'boolean', default: false }, out: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    options: {
+      'no-png': { type: 'boolean', default: false }, out: { type: 'string' }, notebooks: { type: 'string' }, executed: { type: 'string' },
+      results: { type: 'string' }, figures: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false },
+    },
     allowPositionals: false,
   });
   if (typeof args === 'number') return args;
-  const s = await recordReference({ noPng: args['no-png'], outDir: args.out });
+  const s = await recordReference({
+    noPng: args['no-png'], outDir: args.out, notebooksDir: args.notebooks, executedDir: args.executed, resultsDir: args.results, figuresDir: args.figures,
+  });
   const p = s.provenance;
   const lines = [
     `kdlab reference record: ${rel(s.outDir)}/ (${human(s.bytes)})`,
@@ -599,6 +608,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(p.notebooks ?? []).map((t) => `    ${t.notebook.padEnd(36)} ${formatWall(t.wallSeconds).padStart(12)}  (${t.sittings.length} sitting${t.sittings.length === 1 ? '' : 's'})`),
     `    ${'total'.padEnd(36)} ${formatWall(p.totalWallSeconds ?? 0).padStart(12)}`,
     ...s.warnings.map((w) => `warning: ${w}`),
+    `check it: npx kdlab verify-reference --sample 3; then commit ${rel(s.outDir)}/`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
