@@ -17,6 +17,11 @@ const COMMANDS: Record<string, Command> = {
   grade: { summary: 'grade <submission.ipynb>... [--source homework/] [--out DIR]: autograde in fresh kernels', load: () => import('./commands/grade') },
   figures: { summary: 'export every figure as offline HTML (and PNG with --png)', load: () => import('./commands/figures') },
   playground: { summary: 'playground [--mode quick]: export the students (float32/float16/uint8) and write build/book/playground.html', load: () => import('./commands/playground') },
+  reference: { summary: 'reference record [--no-png]: copy a full-mode run (results, figures, runs, teacher weights, provenance) into reference/full/', load: () => import('./commands/reference') },
+  'verify-reference': {
+    summary: 'verify-reference [--sample N] [--run KEY ...] [--seed S] [--max-minutes M]: retrain reference runs, check every digit',
+    load: () => import('./commands/reference').then((m) => ({ run: m.runVerify })),
+  },
   book: { summary: 'book [--out DIR]: the executed notebooks as an offline HTML book (build/book/index.html)', load: () => import('./commands/book') },
 };
 

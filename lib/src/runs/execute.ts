@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { teacherLogitsCached } from '../cache';
+import { teacherLogitsCached, weightsHash } from '../cache';
 import { featurePoolSize, teacherFeaturesCached, type TeacherFeatures } from '../teacher-features';
 import { saveCheckpoint } from '../checkpoint';
 import { resolveData, type DigitSet, type RunData } from '../data';
@@ -124,6 +124,7 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       backend,
       blasThreads,
       blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null,
+      weightsHash: weightsHash(model),
     };
   } finally {
     model.dispose();

@@ -62,6 +62,8 @@ export interface RunOutcome {
    * pure wasm. Digits depend on it as on blasThreads. Absent in results stored before it was kept.
    */
   blasKernels?: BlasKernelFamily | null;
+  /** SHA-256 of the kept weights (reference/weights-hash.ts); absent in runs stored before it was recorded. */
+  weightsHash?: string;
 }
 
 /** One finished run: its spec, its key and what training it produced. */

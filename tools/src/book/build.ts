@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { escapeHtml, scriptJson, sectionLabel, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import { escapeHtml, FIGURE_INFO, loadSavedFigures, scriptJson, sectionLabel, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { exportFigures, PLOTLY_FILE } from '../figure-export';
 import { releaseHomework } from '../homework/release';
@@ -18,7 +18,7 @@ import { writePlaygroundPage, PLAYGROUND_PAGE, type PlaygroundPage } from '../pl
 import { readManifest } from '../playground/manifest';
 import { readNotebook, type Notebook } from '../runner/nbformat';
 import type { Heading } from './markdown';
-import { renderNotebook } from './render';
+import { figureTitle, renderNotebook } from './render';
 import { BOOK_CSS } from './style';
 
 export interface BookOptions {
@@ -34,6 +34,8 @@ export interface BookOptions {
   figuresDir?: string;
   /** The environment text shown on the index page; default: the output of `kdlab doctor`. */
   environment?: string;
+  /** The full-scale reference whose PNGs go beside the quick figures (default reference/full/, KDLAB_REFERENCE_DIR). */
+  referenceDir?: string;
   /** Write playground.html from build/playground/ (default: when `kdlab playground` prepared it). */
   playground?: boolean;
 }
@@ -49,6 +51,10 @@ export interface BookPage {
   errorOutputs: number;
   mode?: string;
   ranAt?: string;
+  /** When its last cell finished. */
+  endedAt?: string;
+  /** Full-scale reference figures shown on the page. */
+  referenceFigures?: number;
 }
 
 export interface BookResult {
@@ -105,6 +111,54 @@ function ranAt(nb: Notebook, file: string): string {
     if (t) return t;
   }
   return fs.statSync(file).mtime.toISOString();
+}
+
+/**
+ * When the notebook finished: its last executed cell's idle time (tslab stamps a cell's reply with
+ * the time the cell started, so idle is the one that marks the end), else its start plus its wall
+ * time, else the file's modification time.
+ */
+function endedAt(nb: Notebook, file: string, started: string | undefined, wall: number | undefined): string {
+  for (const c of [...nb.cells].reverse()) {
+    const e = c.metadata.execution;
+    const t = e?.['iopub.status.idle'] ?? e?.['shell.execute_reply'];
+    if (t) return t;
+  }
+  if (started && wall !== undefined && !Number.isNaN(Date.parse(started))) return new Date(Date.parse(started) + wall * 1000).toISOString();
+  return fs.statSync(file).mtime.toISOString();
+}
+
+/** The full-scale reference's PNGs (by figure id) and the caption that names it; null without PNGs. */
+interface ReferenceFigures {
+  pngs: Map<string, string>;
+  caption: string;
+}
+
+function referenceFigures(dir: string): ReferenceFigures | null {
+  const figures = path.join(dir, 'figures');
+  if (!fs.existsSync(figures)) return null;
+  const pngs = new Map<string, string>();
+  for (const f of fs.readdirSync(figures).sort()) {
+    const id = f.replace(/\.png$/, '');
+    if (f.endsWith('.png') && id in FIGURE_INFO) pngs.set(id, path.join(figures, f));
+  }
+  if (pngs.size === 0) return null;
+  let date = '?';
+  let commit = '?';
+  try {
+    const p = JSON.parse(fs.readFileSync(path.join(dir, 'provenance.json'), 'utf8')) as { date?: unknown; commit?: unknown };
+    if (typeof p.date === 'string') date = p.date.slice(0, 10);
+    if (typeof p.commit === 'string') commit = p.commit.slice(0, 7);
+  } catch {
+    /* no or unreadable provenance: the caption says so with '?' */
+  }
+  return { pngs, caption: `At full scale (reference of ${date}, commit ${commit})` };
+}
+
+function referenceFigureHtml(id: string, caption: string): string {
+  const info = FIGURE_INFO[id as keyof typeof FIGURE_INFO];
+  return `<figure class="full-scale"><img src="figures/full-${escapeHtml(id)}.png" alt="${escapeHtml(`${info.title}, at full scale`)}" loading="lazy">` +
+    `<figcaption class="meta">${escapeHtml(caption)}: ${escapeHtml(info.title)}</figcaption></figure>\n`;
 }
 
 function kdlabMeta(nb: Notebook): { mode?: string; status?: string; wall?: number } {
@@ -237,6 +291,17 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
   if (fs.existsSync(figuresDir)) {
     for (const f of fs.readdirSync(figuresDir)) if (f.endsWith('.png')) copyFile(path.join(figuresDir, f), path.join(bookFigures, f));
   }
+  // The full-scale reference's PNGs, each under the quick plot of the same figure (found by the
+  // title the quick figure data gives it), the rest at the end of their notebook's page.
+  const reference = referenceFigures(options.referenceDir ? path.resolve(root, options.referenceDir) : (process.env.KDLAB_REFERENCE_DIR ?? workbookDir('reference')));
+  const idByTitle = new Map<string, string>();
+  if (reference) {
+    for (const [id, png] of reference.pngs) copyFile(png, path.join(bookFigures, `full-${id}.png`));
+    for (const f of loadSavedFigures({ resultsDir: options.resultsDir, onInvalid: () => undefined })) {
+      const title = figureTitle(f.figure);
+      if (title && reference.pngs.has(f.id)) idByTitle.set(title, f.id);
+    }
+  }
   const figures = await exportFigures({
     outDir: bookFigures, resultsDir: options.resultsDir, png: false, backLink: { href: '../index.html', label: 'Back to the book' },
   });
@@ -255,10 +320,27 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
   }
 
   const pageNames = new Set(pending.map((p) => p.name));
-  const rendered = pending.map((p) => ({ p, r: renderNotebook(p.nb, p.name, pageNames) }));
+  const rendered = pending.map((p) => {
+    const shown = new Set<string>();
+    const afterPlot = (figure: Parameters<typeof figureTitle>[0]): string => {
+      const id = idByTitle.get(figureTitle(figure));
+      if (!reference || !id || shown.has(id)) return '';
+      shown.add(id);
+      return referenceFigureHtml(id, reference.caption);
+    };
+    const r = renderNotebook(p.nb, p.name, pageNames, afterPlot);
+    if (reference && p.kind === 'chapter') {
+      const rest = [...reference.pngs.keys()].filter((id) => FIGURE_INFO[id as keyof typeof FIGURE_INFO].notebook === p.name && !shown.has(id));
+      if (rest.length > 0) {
+        r.html += `<h2 id="at-full-scale">At full scale</h2>\n` + rest.map((id) => referenceFigureHtml(id, reference.caption)).join('');
+        rest.forEach((id) => shown.add(id));
+      }
+    }
+    return { p, r, referenceFigures: shown.size };
+  });
   const titles = rendered.map(({ p, r }) => r.title ?? p.name);
   const pages: BookPage[] = [];
-  rendered.forEach(({ p, r }, i) => {
+  rendered.forEach(({ p, r, referenceFigures: fullScale }, i) => {
     const file = `${p.name}.html`;
     const prevIndex = i - 1;
     const nextIndex = i + 1;
@@ -288,7 +370,11 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
       drawScript: r.figures.length > 0 ? drawScript(r.figures) : undefined,
     });
     writeFileAtomic(path.join(outDir, file), html);
-    pages.push({ file, kind: p.kind, title: titles[i], notebook: p.notebook, figures: r.figures.length, errorOutputs: r.errorOutputs, mode: meta.mode, ranAt: when });
+    const ended = p.kind === 'chapter' ? endedAt(p.nb, p.source, when, meta.wall) : undefined;
+    pages.push({
+      file, kind: p.kind, title: titles[i], notebook: p.notebook, figures: r.figures.length, errorOutputs: r.errorOutputs, mode: meta.mode,
+      ranAt: when, endedAt: ended, referenceFigures: fullScale,
+    });
   });
 
   const manifest = options.playground === false ? null : readManifest();
@@ -310,9 +396,13 @@ export async function buildBook(options: BookOptions = {}): Promise<BookResult> 
 
 function indexPage(pages: BookPage[], figures: { id: string; section: string | null; title: string }[], environment: string, playground = false): string {
   const chapters = pages.filter((p) => p.kind === 'chapter');
+  const fullScale = chapters.reduce((a, p) => a + (p.referenceFigures ?? 0), 0);
   const homework = pages.filter((p) => p.kind === 'homework');
   const modes = [...new Set(chapters.map((p) => p.mode ?? 'unrecorded'))];
-  const dates = chapters.map((p) => p.ranAt).filter((d): d is string => !!d).sort();
+  // From the first notebook's start to the last one's end (not to the last one's start).
+  const starts = chapters.map((p) => p.ranAt).filter((d): d is string => !!d && !Number.isNaN(Date.parse(d))).sort((a, b) => Date.parse(a) - Date.parse(b));
+  const ends = chapters.map((p) => p.endedAt).filter((d): d is string => !!d && !Number.isNaN(Date.parse(d))).sort((a, b) => Date.parse(a) - Date.parse(b));
+  const dates = starts.length > 0 ? [starts[0], ends.length > 0 ? ends[ends.length - 1] : starts[starts.length - 1]] : [];
   const item = (p: BookPage): string =>
     `<li><a class="title" href="${escapeHtml(p.file)}">${escapeHtml(p.title)}</a>` +
     `<div class="meta">${p.kind === 'chapter' ? `${escapeHtml(p.mode ?? 'unrecorded')} mode · ${escapeHtml(formatDate(p.ranAt ?? ''))} · ` : ''}` +
@@ -324,8 +414,9 @@ function indexPage(pages: BookPage[], figures: { id: string; section: string | n
     `<p>The chapter's notebooks, executed, with their real outputs and interactive figures. Every page works offline; ` +
     `open a notebook in Jupyter with the TypeScript (tslab) kernel to run it yourself.</p>\n` +
     `<p class="meta">Run in ${escapeHtml(modes.join(' and '))} mode` +
-    (dates.length > 0 ? `, ${escapeHtml(formatDate(dates[0]))}${dates.length > 1 && dates[dates.length - 1] !== dates[0] ? ` to ${escapeHtml(formatDate(dates[dates.length - 1]))}` : ''}` : '') +
+    (dates.length > 0 ? `, ${escapeHtml(formatDate(dates[0]))}${formatDate(dates[1]) !== formatDate(dates[0]) ? ` to ${escapeHtml(formatDate(dates[1]))}` : ''}` : '') +
     `. Rebuild with <code>npm start</code> (runs everything) or <code>npx kdlab book</code> (pages only).</p>\n` +
+    (fullScale > 0 ? `<p class="meta">${fullScale} figure${fullScale === 1 ? '' : 's'} of the full-scale reference (reference/full/) shown beside the quick ones.</p>\n` : '') +
     `<h2 id="chapters">Chapters · 章节</h2>\n<ol class="chapters">\n${chapters.map(item).join('\n')}\n</ol>\n` +
     (playground
       ? `<h2 id="playground">Playground · 浏览器里的学生</h2>\n<p><a href="${PLAYGROUND_PAGE}">The distilled student in your browser</a>: ` +

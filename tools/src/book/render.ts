@@ -61,7 +61,19 @@ function forPage(figure: Figure): Figure {
   return copy;
 }
 
-export function renderNotebook(nb: Notebook, pageId: string, pages: ReadonlySet<string> = new Set()): RenderedNotebook {
+/** The title text of a figure's layout ('' without one): how the book finds a plot's full-scale twin. */
+export function figureTitle(figure: Figure): string {
+  const t = (figure.layout as { title?: { text?: unknown } | string }).title;
+  return typeof t === 'string' ? t : typeof t?.text === 'string' ? t.text : '';
+}
+
+export function renderNotebook(
+  nb: Notebook,
+  pageId: string,
+  pages: ReadonlySet<string> = new Set(),
+  /** HTML to put right under a plot (the full-scale figure beside the quick one); '' for none. */
+  afterPlot: (figure: Figure) => string = () => '',
+): RenderedNotebook {
   const md = new BookMarkdown(pages);
   const parts: string[] = [];
   const figures: RenderedNotebook['figures'] = [];
@@ -75,7 +87,7 @@ export function renderNotebook(nb: Notebook, pageId: string, pages: ReadonlySet<
       figures.push({ divId, figure: forPage(plot) });
       const height = plot.layout.height ?? 460;
       const summary = typeof bundle['text/plain'] === 'string' ? bundle['text/plain'] : '';
-      return `<div class="${cls} plot"><div class="kdlab-book-plot" id="${escapeHtml(divId)}" style="min-height:${height}px" role="img" aria-label="${escapeHtml(summary)}"></div></div>\n`;
+      return `<div class="${cls} plot"><div class="kdlab-book-plot" id="${escapeHtml(divId)}" style="min-height:${height}px" role="img" aria-label="${escapeHtml(summary)}"></div></div>\n${afterPlot(plot)}`;
     }
     for (const mime of ['image/png', 'image/jpeg', 'image/gif'] as const) {
       const data = bundle[mime];

@@ -38,6 +38,7 @@ pre.output.error{background:var(--err-bg);color:#a40e26;padding:.4rem .6rem;bord
 .output.html{overflow-x:auto}
 .output.image img{max-width:100%;height:auto}
 .output.plot{overflow-x:auto;margin:.6rem 0}
+figure.full-scale{margin:.2rem 0 1rem}figure.full-scale img{max-width:100%;height:auto;border:1px solid #ddd}
 table{border-collapse:collapse;font-size:14px;margin:.4rem 0;font-variant-numeric:tabular-nums}
 th,td{padding:.25rem .7rem;border-bottom:1px solid var(--border)}
 thead th{border-bottom:2px solid var(--border)}

@@ -5,7 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { snapshotDir } from '../snapshot';import { killAllKernels } from '../runner/kernel';
+import { snapshotDir } from '../snapshot';
+import { killAllKernels } from '../runner/kernel';
+import { appendTiming, gitState, TIMINGS_FILE } from '../runner/timings';
 import { parseParameter, type ParameterValue } from '../runner/nbformat';
 import { runNotebook, type NotebookRunResult, type ProgressEvent } from '../runner/runner';
 import { KdlabError, workbookDir, workbookRoot } from 'kdlab/internals';
@@ -108,9 +110,25 @@ export async function run(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // Each notebook's wall time goes to <out>/timings.json as it ends (ok, failed or interrupted), so
+  // a full run in several sittings adds up there (kdlab reference record reads it).
+  const git = gitState(root);
+  let current: { notebook: string; started: Date } | undefined;
+  const recordTiming = (status: string, wallSeconds?: number): void => {
+    if (!current) return;
+    const end = new Date();
+    appendTiming(outDir, {
+      notebook: current.notebook, mode, status, commit: git.commit, dirty: git.dirty,
+      start: current.started.toISOString(), end: end.toISOString(),
+      wallSeconds: Math.round((wallSeconds ?? (end.getTime() - current.started.getTime()) / 1000) * 100) / 100,
+    });
+    current = undefined;
+  };
+
   // Ctrl-C or a CI cancel: kill the kernels (they run in their own process groups) and say so.
   const onSignal = (signal: NodeJS.Signals) => {
     killAllKernels();
+    recordTiming('interrupted');
     process.stderr.write(`\nkdlab reproduce: ${signal}, kernels stopped\n`);
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
@@ -128,6 +146,7 @@ export async function run(argv: string[]): Promise<number> {
       const progress = new Progress(files[i]);
       let result: NotebookRunResult | undefined;
       let row: Row;
+      current = { notebook: files[i], started: new Date() };
       try {
         result = await runNotebook(file, {
           parameters,
@@ -156,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
           figures: countWritten(before, snapshot(watched)),
         };
       }
+      recordTiming(row.status, result?.wallSeconds);
       rows.push(row);
       if (result && result.status !== 'ok') reportFailure(shown, result);
       if (row.status !== 'ok') {
@@ -179,7 +199,7 @@ export async function run(argv: string[]): Promise<number> {
     );
     return 1;
   }
-  process.stdout.write(`executed notebooks written to ${display(outDir)}/\n`);
+  process.stdout.write(`executed notebooks written to ${display(outDir)}/ (wall times added to ${display(path.join(outDir, TIMINGS_FILE))})\n`);
   return 0;
 }
 
