@@ -187,7 +187,7 @@ test('atFullScale without a reference, and a corrupt reference file with its fix
   await withEnv({ KDLAB_REFERENCE_DIR: empty }, async () => {
     assert.equal(referenceResult('04-training-the-student'), null);
     assert.equal(atFullScale('04-training-the-student', () => 'never called'),
-      'At full scale: no reference recorded for 04-training-the-student yet (reference/full/, see docs/full-mode.md).');
+      'At full scale: no reference recorded for 04-training-the-student yet (reference/full/, see docs/reference.md).');
     fs.mkdirSync(path.join(empty, 'results'));
     fs.writeFileSync(path.join(empty, 'results', '04-training-the-student.json'), '{"acc": 0.9');
     assert.throws(() => referenceResult('04-training-the-student'), (err: unknown) =>
