@@ -94,7 +94,8 @@ export function methodsComparison(input: MethodsComparisonInput): Figure {
       y: own.map((m) => m.name),
       x: own.map((m) => 1 - m.accuracy),
       marker: { color: own.map((m) => methodColor(m.method, order.indexOf(m.method))) },
-      // Inside the bar: outside labels collide with error bars and clip at the axis end.
+      // Inside the bar: outside labels collide with error bars and clip at the axis end. The
+      // teacher's line is drawn below the bars (seen between them), so it never crosses a label.
       texttemplate: '%{x:.2%}',
       textposition: 'inside',
       insidetextanchor: 'middle',
@@ -106,7 +107,7 @@ export function methodsComparison(input: MethodsComparisonInput): Figure {
     const t = grouped ? teachers[g] : teacher;
     if (t !== undefined) {
       const y = grouped ? `${panels[k].yref} domain` : 'paper';
-      shapes.push({ type: 'line', xref: panels[k].xref, x0: 1 - t, x1: 1 - t, yref: y, y0: 0, y1: 1, line: { color: OKABE_ITO.black, dash: 'dash', width: 1.5 } });
+      shapes.push({ type: 'line', xref: panels[k].xref, x0: 1 - t, x1: 1 - t, yref: y, y0: 0, y1: 1, line: { color: OKABE_ITO.black, dash: 'dash', width: 1.5 }, layer: 'below' });
       // One panel: a label above the line; panels: their titles name the teacher's error.
       if (!grouped) annotations.push({ text: 'teacher', xref: 'x', x: 1 - t, yref: 'paper', y: 1, yanchor: 'bottom', showarrow: false, font: { size: 12 } });
     }
