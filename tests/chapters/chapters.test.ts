@@ -249,7 +249,7 @@ test('06-generalization: transfer-set sizes over seeds (group-bys, passes, gaps 
   }));
 });
 
-test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group-by summaries, the DKD identity, sane accuracies', async () => {
+test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group-by summaries, paired differences recomputed, the DKD identity on equal-count bins, the hand-written step, sane accuracies', async () => {
   await execute('08-beyond-logits');
   type Run = { pair: string; method: string; seed: number; objective: string; testAccuracy: number; testErrors: number; extraParams: number; epochs: number };
   type Summary = { pair: string; method: string; testErrors_count: number; testErrors_mean: number; testErrors_std: number; testAccuracy_mean: number; testAccuracy_std: number };
@@ -259,7 +259,9 @@ test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group
     summary: Summary[];
     needs: Array<{ pair: string; method: string; 'extra parameters (training only)': number }>;
     teachers: Record<'MLP' | 'CNN', { key: string; test: { accuracy: number } }>;
-    dkd: { identityMaxError: number; bins: Array<{ 'KD weight on NCKD (1 − p_t)': number; images: number }> };
+    dkd: { examples: number; identityMaxError: number; bins: Array<{ 'KD weight on NCKD (1 − p_t)': number; images: number }> };
+    paired: Array<{ pair: string; A: string; B: string; verdict: string; mean: number; low: number; high: number }>;
+    stepCheck: { rows: Array<{ method: string; 'largest change of a weight': number; 'largest |by hand − train()|': number }>; maxGap: number };
   }>(resultsFile('08-beyond-logits'));
   const methods = ['scratch', 'kd', 'mse-logits', 'mse-prob', 'dkd', 'hint', 'cosine'];
   assert.ok(r.seeds.length >= 3);
@@ -294,6 +296,33 @@ test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group
   assert.ok(r.dkd.identityMaxError < 1e-4, `identity residual ${r.dkd.identityMaxError}`);
   const w = r.dkd.bins.map((b) => b['KD weight on NCKD (1 − p_t)']);
   for (let i = 1; i < w.length; i++) assert.ok(w[i] < w[i - 1], `KD's weight on NCKD by confidence: ${w.join(', ')}`);
+  // Equal-count bins (quantiles of p_t): sizes differ by at most one and add up to the images.
+  const sizes = r.dkd.bins.map((b) => b.images);
+  assert.equal(sizes.reduce((a, b) => a + b, 0), r.dkd.examples);
+  assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, `bin sizes ${sizes.join(', ')}`);
+  // Every paired difference recomputed from the runs: mean over seeds of A − B, its 95% t interval
+  // (t_{0.975, n−1}) and the verdict the interval gives.
+  const t975: Record<number, number> = { 2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776 };
+  assert.ok(r.paired.length >= 2 * (methods.length - 1));
+  for (const p of r.paired) {
+    const errs = (m: string) => [...r.seeds].sort().map((s) => r.runs.find((x) => x.pair === p.pair && x.method === m && x.seed === s)?.testErrors as number);
+    const [a, b] = [errs(p.A), errs(p.B)];
+    const d = a.map((x, i) => x - b[i]);
+    const m = d.reduce((u, v) => u + v, 0) / d.length;
+    const sd = Math.sqrt(d.reduce((u, v) => u + (v - m) ** 2, 0) / (d.length - 1));
+    const half = (t975[d.length] * sd) / Math.sqrt(d.length);
+    near(p.mean, m, 1e-9, `${p.pair} ${p.A} − ${p.B} mean`);
+    near(p.low, m - half, 1e-9, `${p.pair} ${p.A} − ${p.B} low`);
+    near(p.high, m + half, 1e-9, `${p.pair} ${p.A} − ${p.B} high`);
+    const verdict = p.high < 0 ? `${p.A} fewer errors` : p.low > 0 ? `${p.A} more errors` : 'cannot tell apart';
+    assert.equal(p.verdict, verdict, `${p.pair} ${p.A} − ${p.B}`);
+  }
+  // The hand-written step (hint, cosine, DKD) equals train()'s to float32 rounding, and it moved the weights.
+  assert.deepEqual(r.stepCheck.rows.map((x) => x.method), ['hint', 'cosine', 'dkd']);
+  for (const x of r.stepCheck.rows) {
+    assert.ok(x['largest change of a weight'] > 1e-5, `${x.method}: the step moved the weights`);
+    assert.ok(x['largest |by hand − train()|'] < 1e-6, `${x.method}: by hand vs train() ${x['largest |by hand − train()|']}`);
+  }
 });
 
 test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, ordering, the gaps, the 30-unit curve (group-bys checked by hand)', async () => {

@@ -120,6 +120,12 @@ export const dkd: ObjectiveEntry<'dkd'> = {
  *
  * This is the distillation term only: mdistiller trains with CE(labels, student) + dkdLoss
  * (CE weight 1, and dkdLoss ramped up linearly over the first 20 epochs).
+ *
+ * Against the 'kd' objective at { temperature: T, alpha: a } the 'dkd' objective differs in three
+ * weights, not only in the split: CE 1 instead of 1 − a, TCKD alpha · T² instead of a · T², NCKD
+ * beta · T² instead of a · T² · (1 − p_t^T). With the paper's settings and mdistiller's KD (a 0.9,
+ * T 4): CE 1 vs 0.1, TCKD 16 vs 14.4, NCKD 128 vs 14.4 · (1 − p_t^T) (notebook 08 prints these
+ * from its methods table).
  */
 export function dkdLoss(studentLogits: tf.Tensor2D, teacherLogits: tf.Tensor2D, labels: tf.Tensor1D, options: DkdLossOptions): tf.Scalar {
   const where = 'dkdLoss';

@@ -40,6 +40,22 @@ export const ROLE_COLORS: Readonly<Record<string, string>> = {
   soft: OKABE_ITO.blue,
 };
 
+/**
+ * Notebook 08's methods, one fixed colour each, so a method has the same colour in every panel and
+ * every figure whatever the order of the rows: scratch and KD as ROLE_COLORS' scratch and
+ * distilled, the other five from the rest of the Okabe–Ito palette (black is the teacher's,
+ * yellow does not carry white text, so cosine is a mid grey).
+ */
+export const METHOD_COLORS: Readonly<Record<string, string>> = {
+  scratch: OKABE_ITO.vermillion,
+  kd: OKABE_ITO.blue,
+  'mse-logits': OKABE_ITO.bluishGreen,
+  'mse-prob': OKABE_ITO.skyBlue,
+  dkd: OKABE_ITO.reddishPurple,
+  hint: OKABE_ITO.orange,
+  cosine: '#6E6E6E',
+};
+
 export const SEQUENTIAL_SCALE = 'Viridis';
 
 /**
