@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
 import { chapterConfig, chapterDataRef, teacherSpec } from '../../lib/src/chapter';
@@ -165,4 +166,42 @@ test("quick mode: the chapter's own teacher (the same run key); the same search 
   }
   assert.ok(recipe.temperatures.some((t) => t >= 2.5 && t <= 4) && recipe.temperatures.length >= 5);
   checkRunSpec(d);
+});
+
+test('the full-scale reference line (cell 07-c18b) reads the rows and the best T that the notebook saves', async () => {
+  const { atFullScale } = await import('../../lib/src/reference');
+  const cells = (JSON.parse(fs.readFileSync(NOTEBOOK, 'utf8')) as { cells: { id: string; source: string[] }[] }).cells;
+  const source = cells.find((c) => c.id === '07-c18b')!.source.join('');
+  const js = ts.transpileModule(source, { compilerOptions: { target: ts.ScriptTarget.ES2022 } }).outputText;
+  // What finish() saves (the chapter test checks these fields in a real run), with made-up numbers.
+  const saved = {
+    rows: [
+      { system: 'teacher', runs: 1, mean: 65, sd: 0, setting: 'momentum SGD 0.4, 400 epochs' },
+      { system: 'scratch', runs: 3, mean: 147, sd: 2, setting: 'momentum SGD 0.8, 60 epochs' },
+      { system: 'distilled', runs: 3, mean: 94, sd: 5, setting: 'Adam 0.001, 60 epochs' },
+    ],
+    curve: { bestTemperature: 2.5 },
+  };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-ref-07-'));
+  const before = process.env.KDLAB_REFERENCE_DIR;
+  try {
+    fs.mkdirSync(path.join(dir, 'results'));
+    fs.writeFileSync(path.join(dir, 'results', '07-reproducing-hinton-2015.json'), JSON.stringify(saved));
+    fs.writeFileSync(path.join(dir, 'provenance.json'), JSON.stringify({ commit: 'abcdef0123', date: '2026-12-08T01:00:00Z', summary: 'test' }));
+    process.env.KDLAB_REFERENCE_DIR = dir;
+    const printed: string[] = [];
+    const rows = [{ system: 'teacher', runs: 1, mean: 278, sd: 0, setting: 'Adam 0.001, 3 epochs' }];
+    new Function('atFullScale', 'rows', 'small', 'cfg', 'bestT', 'console', js)(
+      atFullScale, rows, [30, 30], { mode: 'quick' }, 3, { log: (l: string) => printed.push(l) });
+    assert.deepEqual(printed, [
+      'At full scale (reference of 2026-12-08, commit abcdef0): teacher 65 (momentum SGD 0.4, 400 epochs); ' +
+        'scratch 147.0 ± 2.0 over 3 seeds (momentum SGD 0.8, 60 epochs); distilled 94.0 ± 5.0 over 3 seeds ' +
+        '(Adam 0.001, 60 epochs); 2×30 best T on validation 2.5.',
+      'This run (quick mode): teacher 278 (Adam 0.001, 3 epochs); 2×30 best T on validation 3.',
+    ]);
+  } finally {
+    if (before === undefined) delete process.env.KDLAB_REFERENCE_DIR;
+    else process.env.KDLAB_REFERENCE_DIR = before;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
