@@ -168,7 +168,7 @@ test("quick mode: the chapter's own teacher (the same run key); the same search 
   checkRunSpec(d);
 });
 
-test('the full-scale reference line (cell 07-c18b) reads the rows and the best T that the notebook saves', async () => {
+test('the full-scale reference line (cell 07-c18b) reads the rows, with their settings, that the notebook saves', async () => {
   const { atFullScale } = await import('../../lib/src/reference');
   const cells = (JSON.parse(fs.readFileSync(NOTEBOOK, 'utf8')) as { cells: { id: string; source: string[] }[] }).cells;
   const source = cells.find((c) => c.id === '07-c18b')!.source.join('');
@@ -180,7 +180,6 @@ test('the full-scale reference line (cell 07-c18b) reads the rows and the best T
       { system: 'scratch', runs: 3, mean: 147, sd: 2, setting: 'momentum SGD 0.8, 60 epochs' },
       { system: 'distilled', runs: 3, mean: 94, sd: 5, setting: 'Adam 0.001, 60 epochs' },
     ],
-    curve: { bestTemperature: 2.5 },
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kdlab-ref-07-'));
   const before = process.env.KDLAB_REFERENCE_DIR;
@@ -191,13 +190,13 @@ test('the full-scale reference line (cell 07-c18b) reads the rows and the best T
     process.env.KDLAB_REFERENCE_DIR = dir;
     const printed: string[] = [];
     const rows = [{ system: 'teacher', runs: 1, mean: 278, sd: 0, setting: 'Adam 0.001, 3 epochs' }];
-    new Function('atFullScale', 'rows', 'small', 'cfg', 'bestT', 'console', js)(
-      atFullScale, rows, [30, 30], { mode: 'quick' }, 3, { log: (l: string) => printed.push(l) });
+    new Function('atFullScale', 'rows', 'cfg', 'console', js)(
+      atFullScale, rows, { mode: 'quick' }, { log: (l: string) => printed.push(l) });
     assert.deepEqual(printed, [
       'At full scale (reference of 2026-12-08, commit abcdef0): teacher 65 (momentum SGD 0.4, 400 epochs); ' +
         'scratch 147.0 ± 2.0 over 3 seeds (momentum SGD 0.8, 60 epochs); distilled 94.0 ± 5.0 over 3 seeds ' +
-        '(Adam 0.001, 60 epochs); 2×30 best T on validation 2.5.',
-      'This run (quick mode): teacher 278 (Adam 0.001, 3 epochs); 2×30 best T on validation 3.',
+        '(Adam 0.001, 60 epochs).',
+      'This run (quick mode): teacher 278 (Adam 0.001, 3 epochs).',
     ]);
   } finally {
     if (before === undefined) delete process.env.KDLAB_REFERENCE_DIR;
