@@ -325,33 +325,61 @@ test('08-beyond-logits: every method over >= 3 seeds for both pairs, danfo group
   }
 });
 
-test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, ordering, the gaps, the 30-unit curve (group-bys checked by hand)', async () => {
+test('07-reproducing-hinton-2015: the paper beside ours, one search for both students, intervals, paired differences, the gaps, the 2×30 curve (checked by hand)', async () => {
   await execute('07-reproducing-hinton-2015');
   type Row = {
-    system: string; runs: number; mean: number; sd: number; paper: number; target: number;
+    system: string; runs: number; mean: number; sd: number; paper: number; target: number; setting: string;
     interval: { low: number; high: number }; paperInterval: { low: number; high: number };
   };
-  type Run = { system: string; seed: number; objective: string; temperature: number | null; testErrors: number; valAccuracy: number };
+  type Run = { system: string; setting: string; seed: number; objective: string; temperature: number | null; testErrors: number; valErrors: number; valAccuracy: number };
+  type Paired = { mean: number; sd: number; n: number; interval: { low: number; high: number }; lower: number };
   const r = readJson<{
-    mode: string; testSize: number; trainSize: number; rows: Row[]; runs: Run[]; orderingHolds: boolean;
+    mode: string; testSize: number; trainSize: number; seeds: number[]; rows: Row[]; runs: Run[]; orderingHolds: boolean;
+    distilledMinusScratch: Paired;
     facts: Array<Record<string, number | string | null>>;
+    search: { settings: string[]; scratch: Run[]; distilled: Run[]; chosen: { scratch: string; distilled: string }; epochs: { runs: number; search: number; seedsAtMost: number }; fullModeEstimate: Record<string, number> };
     curve: {
       points: Array<{ temperature: number; testErrors_mean: number; testErrors_std: number; testErrors_count: number; valAccuracy_mean: number }>;
       hardOnly: { testErrors_mean: number; testErrors_count: number }; bestTemperature: number;
-      band: Array<{ band: string; testErrors_count: number }>; runs: Run[];
+      versus: Array<{ other: string; validation: Paired; test: Paired }>;
+      band: Array<{ name: string; temperatures: number[]; difference: Paired }>; runs: Run[];
     };
   }>(resultsFile('07-reproducing-hinton-2015'));
   assert.equal(r.mode, 'quick');
   assert.equal(r.testSize, 10000);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+  // A paired difference recomputed by hand: mean ± t(0.975, n − 1) · sd / √n of the per-seed differences.
+  const T975: Record<number, number> = { 2: 12.706, 3: 4.303 };
+  const checkPaired = (d: Paired, a: number[], b: number[], what: string) => {
+    const diffs = a.map((x, i) => x - b[i]);
+    near(d.mean, mean(diffs), 1e-9, `${what}: mean`);
+    const half = (T975[diffs.length] * sd(diffs)) / Math.sqrt(diffs.length);
+    near(d.interval.low, mean(diffs) - half, 1e-9, `${what}: low`);
+    near(d.interval.high, mean(diffs) + half, 1e-9, `${what}: high`);
+    assert.equal(d.lower, diffs.filter((x) => x < 0).length, `${what}: wins`);
+  };
+  // The search: the same settings for both students on the first seed; each chose its fewest validation errors.
+  assert.equal(r.search.settings.length, 6);
+  assert.equal(r.search.epochs.runs, 2 * r.search.settings.length);
+  for (const system of ['scratch', 'distilled'] as const) {
+    const runs = r.search[system];
+    assert.deepEqual(runs.map((x) => x.setting), r.search.settings, `${system}: the same list`);
+    assert.ok(runs.every((x) => x.seed === r.seeds[0]));
+    const fewest = Math.min(...runs.map((x) => x.valErrors));
+    assert.equal(r.search.chosen[system], runs.find((x) => x.valErrors === fewest)!.setting, `${system}: chosen on validation`);
+  }
+  assert.deepEqual(r.search.fullModeEstimate, { searchMinutes: 28, seedsMinutesAtMost: 13, teacherMinutes: 89 });
   const by = Object.fromEntries(r.rows.map((x) => [x.system, x]));
   // The paper's column is HINTON_2015's (§3), and the targets are paper + 15%.
   assert.deepEqual([by.teacher.paper, by.scratch.paper, by.distilled.paper], [67, 146, 74]);
   assert.deepEqual([by.teacher.target, by.scratch.target, by.distilled.target], [77, 168, 85]);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+  assert.deepEqual([by.scratch.setting, by.distilled.setting], [r.search.chosen.scratch, r.search.chosen.distilled]);
   for (const row of r.rows) {
-    // The group-by, recomputed from the runs.
-    const errors = r.runs.filter((x) => x.system === row.system).map((x) => x.testErrors);
+    // The group-by, recomputed from the runs; every student run has its system's chosen setting.
+    const runs = r.runs.filter((x) => x.system === row.system);
+    const errors = runs.map((x) => x.testErrors);
+    assert.ok(runs.every((x) => x.setting === row.setting), `${row.system}: one setting`);
     assert.equal(row.runs, errors.length);
     near(row.mean, mean(errors), 1e-9, `${row.system} mean`);
     near(row.sd, sd(errors), 1e-9, `${row.system} sd`);
@@ -361,6 +389,12 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
   }
   assert.equal(by.teacher.runs, 1);
   assert.ok(by.scratch.runs >= 3 && by.distilled.runs >= 3);
+  // The seed-0 runs of the table are the search's own (read back, the same digits).
+  for (const system of ['scratch', 'distilled'] as const) {
+    const table0 = r.runs.find((x) => x.system === system && x.seed === r.seeds[0])!;
+    const search0 = r.search[system].find((x) => x.setting === r.search.chosen[system])!;
+    assert.deepEqual([table0.testErrors, table0.valErrors], [search0.testErrors, search0.valErrors]);
+  }
   // The gap facts: one line per run, read from its history and fit.
   assert.equal(r.facts.length, r.runs.length);
   for (const f of r.facts) {
@@ -374,22 +408,40 @@ test('07-reproducing-hinton-2015: the paper beside ours, intervals, seeds, order
     if (f.system === 'distilled') assert.ok(Number.isInteger(d) && (d as number) >= 0 && (d as number) < r.trainSize);
     else assert.equal(d, null);
   }
-  // Quick mode's promise: teacher < distilled < scratch on the means over 3 seeds.
+  // Distilled − scratch paired by seed, and the ordering as the notebook states it.
+  const errorsOf = (system: string) => r.seeds.map((s) => r.runs.find((x) => x.system === system && x.seed === s)!.testErrors);
+  checkPaired(r.distilledMinusScratch, errorsOf('distilled'), errorsOf('scratch'), 'distilled − scratch');
+  const teacherBelow = errorsOf('distilled').every((e) => by.teacher.mean < e);
+  assert.equal(r.orderingHolds, teacherBelow && r.distilledMinusScratch.interval.high < 0);
+  // Quick mode on the means: teacher < distilled < scratch.
   assert.ok(by.teacher.mean < by.distilled.mean && by.distilled.mean < by.scratch.mean,
     `teacher ${by.teacher.mean}, distilled ${by.distilled.mean}, scratch ${by.scratch.mean}`);
-  assert.equal(r.orderingHolds, true);
   // The curve: every temperature over at least 3 seeds, in order, some inside the paper's 2.5–4.
   const temperatures = r.curve.points.map((p) => p.temperature);
   assert.deepEqual(temperatures, [...temperatures].sort((a, b) => a - b));
+  const at = (t: number | null, column: 'testErrors' | 'valErrors') =>
+    r.seeds.map((s) => r.curve.runs.find((x) => x.seed === s && x.temperature === t)![column]);
   for (const p of r.curve.points) {
-    const errors = r.curve.runs.filter((x) => x.objective === 'kd' && x.temperature === p.temperature).map((x) => x.testErrors);
+    const errors = at(p.temperature, 'testErrors');
     assert.ok(p.testErrors_count >= 3 && p.testErrors_count === errors.length);
     near(p.testErrors_mean, mean(errors), 1e-9, `T = ${p.temperature}`);
-    assert.ok(p.testErrors_mean > 0 && p.testErrors_mean < 3000, `30-unit student errors ${p.testErrors_mean}`);
+    assert.ok(p.testErrors_mean > 0 && p.testErrors_mean < 3000, `2×30 student errors ${p.testErrors_mean}`);
   }
   assert.ok(temperatures.some((T) => T >= 2.5 && T <= 4));
   const best = r.curve.points.reduce((a, p) => (p.valAccuracy_mean > a.valAccuracy_mean ? p : a));
   assert.equal(r.curve.bestTemperature, best.temperature, 'the best T is chosen on validation');
   assert.ok(r.curve.hardOnly.testErrors_count >= 3);
-  assert.equal(r.curve.band.reduce((a, b) => a + b.testErrors_count, 0), r.curve.runs.filter((x) => x.objective === 'kd').length);
+  // The best T against its neighbours on the list and hard labels, paired by seed.
+  const k = temperatures.indexOf(best.temperature);
+  const others = [temperatures[k - 1], temperatures[k + 1], null].filter((t) => t !== undefined) as (number | null)[];
+  assert.deepEqual(r.curve.versus.map((v) => v.other), others.map((t) => (t === null ? 'hard labels' : `T = ${t}`)));
+  r.curve.versus.forEach((v, i) => {
+    checkPaired(v.validation, at(best.temperature, 'valErrors'), at(others[i], 'valErrors'), `validation vs ${v.other}`);
+    checkPaired(v.test, at(best.temperature, 'testErrors'), at(others[i], 'testErrors'), `test vs ${v.other}`);
+  });
+  // The paper's band against the temperatures below and above it: per seed, the mean over each group.
+  const inBand = temperatures.filter((t) => t >= 2.5 && t <= 4);
+  const groupMean = (ts: number[]) => r.seeds.map((_, j) => mean(ts.map((t) => at(t, 'testErrors')[j])));
+  assert.deepEqual(r.curve.band.map((b) => b.temperatures), [temperatures.filter((t) => t < 2.5), temperatures.filter((t) => t > 4)]);
+  for (const b of r.curve.band) checkPaired(b.difference, groupMean(inBand), groupMean(b.temperatures), b.name);
 });

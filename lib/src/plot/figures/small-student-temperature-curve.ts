@@ -7,7 +7,7 @@ import { num, numbers, optionalStr, record, sameLength } from '../validate';
 export const figure = defineFigure({
   id: 'small-student-temperature-curve',
   section: null,
-  title: 'The 30-unit student: test errors vs temperature over seeds',
+  title: 'The 2×30 student: test errors vs temperature over seeds',
   notebook: '07-reproducing-hinton-2015',
   build: smallStudentTemperatureCurve,
 });
