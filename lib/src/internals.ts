@@ -10,3 +10,4 @@ export { softmaxT, logSoftmaxT, entropyOf } from './softmax-plain';
 export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionLabel, sectionTitle } from './plot';
 export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';
+export { makeRng, shuffledIndices } from './data/random';

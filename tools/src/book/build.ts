@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { escapeHtml, FIGURE_INFO, loadSavedFigures, scriptJson, sectionLabel, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
+import { bytesUnder } from '../files';
 import { exportFigures, PLOTLY_FILE } from '../figure-export';
 import { releaseHomework } from '../homework/release';
 import { writePlaygroundPage, PLAYGROUND_PAGE, type PlaygroundPage } from '../playground/page';
@@ -250,15 +251,6 @@ interface Pending {
   source: string;
   notebook: string;
   nb: Notebook;
-}
-
-function bytesUnder(dir: string): number {
-  let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, e.name);
-    total += e.isDirectory() ? bytesUnder(full) : fs.statSync(full).size;
-  }
-  return total;
 }
 
 export async function buildBook(options: BookOptions = {}): Promise<BookResult> {

@@ -12,8 +12,9 @@ import {
   initBackend, referenceDir, referenceProvenance, runAll,
   type ReferenceProvenance, type RunResult,
 } from 'kdlab';
-import { figureDataDir, KdlabError, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import { figureDataDir, KdlabError, makeRng, shuffledIndices, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
 import { ToolError } from '../errors';
+import { bytesUnder } from '../files';
 import { gitState, readTimings, type TimingEntry } from '../runner/timings';
 import { commandFlags } from './flags';
 
@@ -52,15 +53,6 @@ export function formatWall(s: number): string {
   const whole = Math.round(s);
   if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
   return `${Math.floor(whole / 3600)} h ${Math.floor((whole % 3600) / 60)} min`;
-}
-
-function bytesUnder(dir: string): number {
-  let total = 0;
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const full = path.join(dir, e.name);
-    total += e.isDirectory() ? bytesUnder(full) : fs.statSync(full).size;
-  }
-  return total;
 }
 
 function readJson(file: string): unknown {
@@ -380,27 +372,12 @@ export function referenceRuns(dir = referenceDir()): Map<string, ReferenceRun> {
   return runs;
 }
 
-/** A small seeded generator (mulberry32) for the sample. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `n` keys drawn without replacement from `keys` (sorted first, so the seed alone fixes the draw). */
 export function drawSample(keys: readonly string[], n: number, seed: number): string[] {
   const pool = [...keys].sort();
-  const next = rng(seed);
-  for (let i = pool.length - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [pool[i], pool[j]] = [pool[j], pool[i]];
-  }
-  return pool.slice(0, Math.min(n, pool.length));
+  // The data splits' own seeded shuffle: the same draw on every machine.
+  const order = shuffledIndices(pool.length, makeRng(`verify-reference:${seed}`));
+  return Array.from(order.slice(0, Math.min(n, pool.length)), (i) => pool[i] as string);
 }
 
 /** Fields that are not digits of the run: when and how fast it ran, and its identity (compared as the key). */
