@@ -45,7 +45,7 @@ interface Built {
 }
 
 /** Runs the notebook's recipe cells (TypeScript, transpiled) with the mode's settings. */
-function recipeOf(mode: 'quick' | 'full', teacherKey = 'teacher-key'): Built {
+function recipeOf(mode: 'quick' | 'full'): Built {
   const cells = (JSON.parse(fs.readFileSync(NOTEBOOK, 'utf8')) as { cells: { id: string; source: string[] }[] }).cells;
   const source = RECIPE_CELLS.map((id) => {
     const cell = cells.find((c) => c.id === id);
@@ -56,13 +56,14 @@ function recipeOf(mode: 'quick' | 'full', teacherKey = 'teacher-key'): Built {
   const printed: string[] = [];
   const scope = {
     cfg: chapterConfig(mode, 0), H: HINTON_2015, S: SRIVASTAVA_2014.mnist, teacherSpec, chapterDataRef,
-    teacher: { key: teacherKey }, console: { log: (line: string) => printed.push(line) },
+    runKey, console: { log: (line: string) => printed.push(line) },
   };
   const run = new Function(...Object.keys(scope),
     `${js}\nreturn { recipe, teacherRun, seeds, settingsOf, settingName, cost, estimate, systems, student, kd };`);
   return run(...Object.values(scope)) as Built;
 }
 
+const teacherRunOf = (mode: 'quick' | 'full'): RunSpec => recipeOf(mode).teacherRun;
 const near = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);
 
 test("full mode: the teacher follows Srivastava et al.'s MNIST settings, its step decays to 1% over 400 epochs", () => {
@@ -73,6 +74,8 @@ test("full mode: the teacher follows Srivastava et al.'s MNIST settings, its ste
   // The chapter teacher's other fields: weights, validation curve and test kept; a checkpoint every epoch.
   assert.deepEqual(t.record, { valCurve: true, test: true, weights: true });
   assert.deepEqual([t.objective, t.checkpointEvery, t.seed], [{ objective: 'hard' }, 1, 0]);
+  // One BLAS thread: it trains in one worker beside the scratch student's search in the other.
+  assert.equal(t.blasThreads, 1);
   const o = t.optimizer;
   // Dampened, so the momentum ramp does not multiply the step (the plain form went unstable at 0.95).
   assert.deepEqual([o.name, o.learningRate, o.momentum, o.dampened], ['momentum', 0.4, S.finalMomentum, true]);
@@ -88,7 +91,7 @@ test("full mode: the teacher follows Srivastava et al.'s MNIST settings, its ste
 });
 
 test('full mode: one search for both 2×800 students: 3 optimizers and steps × 30 or 60 epochs, each step decaying to 1%', () => {
-  const { recipe, settingsOf, settingName, systems, student, seeds } = recipeOf('full', 'k');
+  const { recipe, settingsOf, settingName, systems, student, seeds } = recipeOf('full');
   const batches = Math.ceil(55000 / 100);
   const settings = settingsOf(recipe.search);
   assert.deepEqual(settings.map(settingName), [
@@ -114,7 +117,7 @@ test('full mode: one search for both 2×800 students: 3 optimizers and steps × 
     assert.deepEqual(sameS, sameD);
     assert.deepEqual([st, dtags], [{ system: 'scratch', setting: settingName(r) }, { system: 'distilled', setting: settingName(r) }]);
     assert.equal(s.teacher, undefined);
-    assert.deepEqual(dt, { run: 'k' });
+    assert.deepEqual(dt, { run: runKey(teacherRunOf('full')) });
     for (const x of [s, d]) {
       assert.deepEqual(x.model, { kind: 'mlp', hidden: [800, 800] });
       assert.deepEqual(x.data, { validationSize: 5000, splitSeed: 0, pool: null });
