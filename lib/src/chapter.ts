@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { resolveData, type DataRef, type RunData } from './data';
 import { InputError } from './errors';
-import { workbookDir, workbookRelative, writeFileAtomic } from './paths';
+import { usedRunsFile, workbookDir, workbookRelative, writeFileAtomic } from './paths';
 import { loadRunModel, runAll, runDir, type RunResult, type RunSpec } from './runs';
+import { runsUsed } from './runs/used';
 import { bestAndLast, type EpochRecord } from './train';
 
 /**
@@ -218,5 +219,12 @@ export async function ensureTeacher(
 export function saveResult(name: string, value: unknown): string {
   const file = workbookDir('results', `${name}.json`);
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+  return file;
+}
+
+/** The run keys this process used, as <results>/runs/<name>.json (usedRunsFile): what the reference copies. */
+export function saveRunsUsed(name: string, mode: string): string {
+  const file = usedRunsFile(workbookDir('results'), name);
+  writeFileAtomic(file, `${JSON.stringify({ notebook: name, mode, runs: runsUsed() }, null, 1)}\n`);
   return file;
 }

@@ -5,9 +5,10 @@
  * What the benchmarks time (optimizer, step, kernels) is in 'kdlab/compute-internals'.
  */
 export { KdlabError } from './errors';
-export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir } from './paths';
+export { workbookRoot, workbookDir, writeFileAtomic, figureDataDir, runsRoot, runDir, usedRunsFile } from './paths';
 export { softmaxT, logSoftmaxT, entropyOf } from './softmax-plain';
 export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_FAMILY, SIZES, sectionLabel, sectionTitle } from './plot';
 export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';
 export { makeRng, shuffledIndices } from './data/random';
+export { runsUsed } from './runs/used';

@@ -84,6 +84,21 @@ export function figureDataDir(resultsDirOption?: string): string {
   return path.join(resultsDir(resultsDirOption), 'figures');
 }
 
+/** The run store (lib/src/runs/store.ts): one folder per run key; KDLAB_RUNS_DIR overrides build/runs/. */
+export function runsRoot(): string {
+  return process.env.KDLAB_RUNS_DIR ?? workbookDir('runs');
+}
+
+export const runDir = (key: string): string => path.join(runsRoot(), key);
+
+/**
+ * The keys of the runs notebook `name` used (trained or read back) in its last execution, written
+ * by its finish(): <results>/runs/<name>.json. `kdlab reference record` copies those runs.
+ */
+export function usedRunsFile(results: string, name: string): string {
+  return path.join(results, 'runs', `${name}.json`);
+}
+
 /** Writes a file atomically: a crash leaves either the old file or the new one, never half of one. */
 export function writeFileAtomic(file: string, data: string | NodeJS.ArrayBufferView): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });

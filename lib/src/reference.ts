@@ -20,6 +20,13 @@ export interface ReferenceNotebookTime {
   wallSeconds: number;
   /** Each sitting (a `kdlab reproduce` execution of the notebook) that counted, oldest first. */
   sittings: Array<{ start: string; end: string; wallSeconds: number; status: string; commit: string }>;
+  /** Runs the notebook used (trained or read back), when its last execution listed them. */
+  runs?: number;
+  /**
+   * Of those, runs trained before any full-mode sitting this workbook recorded (read back from a
+   * run store carried over from another clone): their training time is in no wall time here.
+   */
+  trainedBeforeSittings?: number;
 }
 
 /** Where and how the reference was computed: enough to say whether another run should match it digit for digit. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendInfo } from './backend';
-import { chapterConfig, saveResult, type ChapterConfig } from './chapter';
+import { chapterConfig, saveResult, saveRunsUsed, type ChapterConfig } from './chapter';
 import { KdlabError } from './errors';
 import { workbookRelative } from './paths';
 
@@ -46,6 +46,7 @@ export async function startNotebook(name: string, mode: string, seed = 0): Promi
     tensorsAtStart,
     finish(results, ...disposables) {
       const file = saveResult(name, results);
+      saveRunsUsed(name, cfg.mode);
       for (const d of disposables) d?.dispose();
       const leaked = tf.memory().numTensors - tensorsAtStart;
       if (leaked !== 0) {

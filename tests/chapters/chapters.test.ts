@@ -99,6 +99,13 @@ test('04-training-the-student: the teacher beats both students; accuracies are s
     assert.ok(r.teacherTestAccuracy > a, `teacher ${r.teacherTestAccuracy} must beat student ${a}`);
   }
   assert.ok(r.scratch.valAccuracyBest >= r.scratch.valAccuracyLast, 'best epoch is at least as good as the last');
+  // finish() lists the runs the notebook used (what `kdlab reference record` copies): all in the store, the teacher too.
+  const used = readJson<{ mode: string; runs: string[] }>(path.join(ROOT, 'build', 'results', 'runs', '04-training-the-student.json'));
+  assert.equal(used.mode, 'quick');
+  assert.ok(used.runs.length >= 2 * h.seeds.length, `runs listed: ${used.runs.length}`);
+  const specs = used.runs.map((k) => readJson<{ spec: { teacher?: { run: string } } }>(path.join(ROOT, 'build', 'runs', k, 'result.json')).spec);
+  const teachers = new Set(specs.map((sp) => sp.teacher?.run).filter((k): k is string => !!k));
+  assert.ok(teachers.size >= 1 && [...teachers].every((k) => used.runs.includes(k)), 'the students\' teacher is listed');
 });
 
 test('05-evaluation-and-tuning: a full grid, chosen on validation, test only for the chosen setting', async () => {

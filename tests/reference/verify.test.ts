@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atFullScale, KdlabError, referenceResult, runAll, runKey, type RunSpec } from 'kdlab';
+import { runsUsed } from 'kdlab/internals';
 import {
   drawSample, firstDifference, recordReference, sittingsOf, verifyReference,
 } from '../../tools/src/commands/reference';
@@ -55,6 +56,48 @@ test('sittings: the last complete full-mode execution and the interrupted full-m
   assert.deepEqual(sittingsOf('00-tiny.ipynb', t)?.map((s) => s.wallSeconds), [30, 20, 10]);
   assert.equal(sittingsOf('00-tiny.ipynb', t.slice(0, 1)), null);
   assert.equal(sittingsOf('02-none.ipynb', t), null);
+  // An earlier complete sitting counts too when one of the notebook's runs finished inside it.
+  const trainedAt = [Date.parse(entry({}).start) + 30_000];
+  assert.deepEqual(sittingsOf('00-tiny.ipynb', t, trainedAt)?.map((s) => s.wallSeconds), [100, 30, 20, 10]);
+});
+
+test('record copies the runs a notebook listed, however long ago they were trained, and counts the sitting that trained them', async () => {
+  const store = tmp('listed-runs');
+  const work = tmp('listed');
+  const [notebooks, executed, results, ref] = ['notebooks', 'executed', 'results', 'ref'].map((d) => path.join(work, d));
+  fs.mkdirSync(notebooks, { recursive: true });
+  fs.writeFileSync(path.join(notebooks, '00-tiny.ipynb'), '{}');
+  const sitting1 = entry({ start: '2026-01-02T00:00:00.000Z', end: '2026-01-02T01:00:00.000Z', wallSeconds: 3600 });
+  const sitting2 = entry({ start: '2026-01-03T00:00:00.000Z', end: '2026-01-03T00:00:10.000Z', wallSeconds: 10 });
+  for (const e of [sitting1, sitting2]) appendTiming(executed, e);
+  const fake = (key: string, finishedAt: string) => {
+    fs.mkdirSync(path.join(store, key), { recursive: true });
+    const run = { format: 'x', key, spec: { label: key }, seconds: 1, backend: 'native', finishedAt };
+    fs.writeFileSync(path.join(store, key, 'result.json'), JSON.stringify(run));
+  };
+  fake('aaaaaaaaaaaaaaaa', '2025-12-01T00:00:00.000Z'); // trained in another clone, before any sitting here
+  fake('bbbbbbbbbbbbbbbb', '2026-01-02T00:30:00.000Z'); // trained in sitting 1
+  fake('cccccccccccccccc', '2026-01-02T00:40:00.000Z'); // also finished then, but the notebook never used it
+  fs.mkdirSync(path.join(results, 'runs'), { recursive: true });
+  fs.writeFileSync(path.join(results, '00-tiny.json'), '{"mode":"full"}');
+  const listed = { notebook: '00-tiny', mode: 'full', runs: ['aaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbb'] };
+  fs.writeFileSync(path.join(results, 'runs', '00-tiny.json'), JSON.stringify(listed));
+  const options = { notebooksDir: notebooks, executedDir: executed, resultsDir: results, noPng: true, outDir: ref };
+  await withEnv({ KDLAB_RUNS_DIR: store }, async () => {
+    const summary = await recordReference(options);
+    assert.deepEqual(fs.readdirSync(path.join(ref, 'runs')).sort(), ['aaaaaaaaaaaaaaaa.json', 'bbbbbbbbbbbbbbbb.json', 'index.json']);
+    const nb = summary.provenance.notebooks?.[0];
+    assert.deepEqual(nb?.sittings.map((s) => s.wallSeconds), [3600, 10], 'the sitting that trained run b, and the read-back one');
+    assert.equal(nb?.wallSeconds, 3610);
+    assert.equal(nb?.runs, 2);
+    assert.equal(nb?.trainedBeforeSittings, 1);
+    assert.ok(summary.warnings.some((w) => w.includes('00-tiny: 1 of its 2 runs were trained before any full-mode sitting')), summary.warnings.join('\n'));
+    // A run the notebook listed that the store lacks, and a list from a quick run, are refused.
+    fs.writeFileSync(path.join(results, 'runs', '00-tiny.json'), JSON.stringify({ ...listed, runs: ['dddddddddddddddd'] }));
+    await assert.rejects(recordReference(options), /run dddddddddddddddd, which 00-tiny used, is not in the run store/);
+    fs.writeFileSync(path.join(results, 'runs', '00-tiny.json'), JSON.stringify({ ...listed, mode: 'quick' }));
+    await assert.rejects(recordReference(options), /00-tiny: its result is from a quick-mode run/);
+  });
 });
 
 test('timings.json is appended to, entry by entry', () => {
@@ -95,6 +138,7 @@ test('record a reference from one cheap run, verify it digit for digit, then bre
     const start = new Date();
     const [t, s] = await runAll([teacher, student], { workers: 0 });
     assert.ok(t.weightsHash && /^[0-9a-f]{64}$/.test(t.weightsHash), 'the store records a weights hash');
+    assert.deepEqual(runsUsed().slice(-2), [t.key, s.key], 'runAll notes the runs it gave back, for finish() to list');
     fs.writeFileSync(path.join(results, '00-tiny.json'), JSON.stringify({ studentAccuracy: s.validation.accuracy }));
     const end = new Date();
     appendTiming(executed, entry({ status: 'interrupted', start: new Date(start.getTime() - 60_000).toISOString(), end: start.toISOString(), wallSeconds: 12.5 }));

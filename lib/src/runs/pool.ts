@@ -10,6 +10,7 @@ import { checkRunSpec, describeRun, runKey, type RunSpec } from './spec';
 import { prepareTeacherTargets } from './prepare';
 import { JobGraph, type Job } from './schedule';
 import { commitRun, readRun, type RunOutcome, type RunResult } from './store';
+import { noteRunUsed } from './used';
 
 /**
  * runAll: every spec's result, in the order given. Finished runs are read from the store; the
@@ -46,6 +47,7 @@ export async function runAll(specs: readonly RunSpec[], options: RunAllOptions =
   const total = new Set(keys).size;
   const finish = (result: RunResult): void => {
     done.set(result.key, result);
+    noteRunUsed(result.key);
     options.onDone?.(result, { done: done.size, total });
   };
   const pending = new Map<string, RunSpec>();

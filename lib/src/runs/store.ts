@@ -7,7 +7,7 @@ import { NUM_CLASSES, resolveData } from '../data';
 import { KdlabError } from '../errors';
 import type { BlasKernelFamily } from '../kernels/native';
 import type { EpochRecord } from '../train/types';
-import { workbookDir, writeFileAtomic } from '../paths';
+import { runDir, runsRoot, writeFileAtomic } from '../paths';
 import { createModel } from './models';
 import { RUN_FORMAT, type RunSpec } from './spec';
 
@@ -76,11 +76,7 @@ export interface RunResult extends RunOutcome {
   cached: boolean;
 }
 
-export function runsRoot(): string {
-  return process.env.KDLAB_RUNS_DIR ?? workbookDir('runs');
-}
-
-export const runDir = (key: string): string => path.join(runsRoot(), key);
+export { runsRoot, runDir };
 export const partialRunDir = (key: string): string => path.join(runsRoot(), '.partial', key);
 const resultFile = (dir: string): string => path.join(dir, 'result.json');
 

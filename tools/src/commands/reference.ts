@@ -12,22 +12,20 @@ import {
   initBackend, referenceDir, referenceProvenance, runAll,
   type ReferenceProvenance, type RunResult,
 } from 'kdlab';
-import { figureDataDir, KdlabError, makeRng, shuffledIndices, workbookDir, workbookRoot, writeFileAtomic } from 'kdlab/internals';
+import {
+  figureDataDir, KdlabError, makeRng, runDir, runsRoot, shuffledIndices, usedRunsFile, workbookDir, workbookRoot, writeFileAtomic,
+} from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { bytesUnder } from '../files';
 import { gitState, readTimings, type TimingEntry } from '../runner/timings';
 import { commandFlags } from './flags';
-
-/** The run store (lib/src/runs/store.ts: KDLAB_RUNS_DIR overrides build/runs/). */
-const runsRoot = (): string => process.env.KDLAB_RUNS_DIR ?? workbookDir('runs');
-const runDir = (key: string): string => path.join(runsRoot(), key);
 
 type NotebookTime = NonNullable<ReferenceProvenance['notebooks']>[number];
 
 /** A run as the reference keeps it: the store's result.json (with the OpenBLAS kernel family it recorded). */
 export type ReferenceRun = Omit<RunResult, 'cached'>;
 
-/** runs/index.json: which notebook's sittings trained each run. */
+/** runs/index.json: each run, and the first notebook that used it (null: only a teacher of those runs). */
 export interface ReferenceRunIndexEntry {
   key: string;
   label: string;
@@ -91,17 +89,34 @@ export interface RecordSummary {
 }
 
 /**
- * The sittings that produced a notebook's result: its last complete full-mode execution and the
+ * The sittings that produced a notebook's result: its last complete full-mode execution, the
  * interrupted or failed full-mode attempts just before it (whose finished runs it read back from
- * the run store), oldest first; null when it never completed in full mode.
+ * the run store), and any earlier full-mode execution in which one of its runs was trained
+ * (`trainedAt`: the runs' finishedAt, in ms), e.g. before a read-back sitting re-made its result;
+ * oldest first; null when it never completed in full mode.
  */
-export function sittingsOf(notebook: string, timings: readonly TimingEntry[]): TimingEntry[] | null {
+export function sittingsOf(notebook: string, timings: readonly TimingEntry[], trainedAt: readonly number[] = []): TimingEntry[] | null {
   const mine = timings.filter((t) => t.notebook === notebook);
   const last = mine.map((t) => t.status === 'ok' && t.mode === 'full').lastIndexOf(true);
   if (last < 0) return null;
   let first = last;
   while (first > 0 && mine[first - 1].mode === 'full' && mine[first - 1].status !== 'ok') first--;
-  return mine.slice(first, last + 1);
+  const trainedIn = (t: TimingEntry): boolean => trainedAt.some((x) => x >= Date.parse(t.start) && x <= Date.parse(t.end));
+  return mine.filter((t, i) => (i >= first && i <= last) || (i < first && t.mode === 'full' && trainedIn(t)));
+}
+
+/**
+ * The run keys notebook `name` listed in <results>/runs/<name>.json (its finish() writes them), or
+ * null when its last execution predates that list.
+ */
+export function usedRunsOf(resultsDir: string, name: string): { mode: string; runs: string[] } | null {
+  const file = usedRunsFile(resultsDir, name);
+  if (!fs.existsSync(file)) return null;
+  const v = readJson(file) as { mode?: unknown; runs?: unknown };
+  if (!Array.isArray(v.runs) || !v.runs.every((k) => typeof k === 'string') || typeof v.mode !== 'string') {
+    throw new ToolError('BAD_ARGS', `${rel(file)} is not a list of run keys: run the notebook again (\`npx kdlab reproduce --mode full --only ${name.slice(0, 2)}\`)`);
+  }
+  return { mode: v.mode, runs: v.runs as string[] };
 }
 
 function problem(lines: string[]): ToolError {
@@ -121,60 +136,7 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
   if (notebooks.length === 0) throw problem([`no chapter notebooks (NN-*.ipynb) in ${rel(notebooksDir)}`]);
   const timings = readTimings(executedDir);
 
-  // 1. Every notebook has a result from a complete full-mode execution.
-  const problems: string[] = [];
-  const times: NotebookTime[] = [];
-  const results: Array<{ name: string; file: string }> = [];
-  for (const nb of notebooks) {
-    const name = nb.replace(/\.ipynb$/, '');
-    const prefix = nb.slice(0, 2);
-    const fix = `run \`npx kdlab reproduce --mode full --only ${prefix}\``;
-    const file = path.join(resultsDir, `${name}.json`);
-    const sittings = sittingsOf(nb, timings);
-    const lastOk = [...timings].reverse().find((t) => t.notebook === nb && t.status === 'ok');
-    if (!fs.existsSync(file)) {
-      problems.push(`${name}: no result (${rel(file)} is missing): ${fix}`);
-      continue;
-    }
-    let saved: unknown;
-    try {
-      saved = readJson(file);
-    } catch (err) {
-      problems.push(`${name}: ${rel(file)} is not valid JSON (${(err as Error).message}): ${fix}`);
-      continue;
-    }
-    const savedMode = typeof saved === 'object' && saved !== null ? (saved as { mode?: unknown }).mode : undefined;
-    if (savedMode === 'quick' || (typeof savedMode !== 'string' && lastOk?.mode === 'quick')) {
-      problems.push(`${name}: its result is from a quick-mode run: ${fix}`);
-      continue;
-    }
-    if (!sittings) {
-      problems.push(`${name}: ${rel(path.join(executedDir, 'timings.json'))} has no complete full-mode execution of it: ${fix}`);
-      continue;
-    }
-    const lastSitting = sittings[sittings.length - 1];
-    if (fs.statSync(file).mtime.getTime() < Date.parse(lastSitting.start)) {
-      problems.push(`${name}: ${rel(file)} is older than its last full-mode execution (${lastSitting.start}): ${fix}`);
-      continue;
-    }
-    const commits = [...new Set(sittings.map((s) => s.commit))];
-    if (commits.length > 1) warnings.push(`${name}: its sittings ran at different commits (${commits.map((c) => c.slice(0, 7)).join(', ')})`);
-    if (sittings.some((s) => s.dirty)) warnings.push(`${name}: a sitting ran on a work tree with uncommitted changes`);
-    results.push({ name, file });
-    times.push({
-      notebook: name,
-      wallSeconds: Math.round(sittings.reduce((a, s) => a + s.wallSeconds, 0) * 100) / 100,
-      sittings: sittings.map((s) => ({ start: s.start, end: s.end, wallSeconds: s.wallSeconds, status: s.status, commit: s.commit })),
-    });
-  }
-  if (problems.length > 0) throw problem(problems);
-  const allCommits = [...new Set(times.flatMap((t) => t.sittings.map((s) => s.commit)))];
-  if (allCommits.length > 1) {
-    warnings.push(`the notebooks ran at ${allCommits.length} commits (${allCommits.map((c) => c.slice(0, 7)).join(', ')}): provenance.json names the last; each sitting keeps its own`);
-  }
-
-  // 2. The runs trained during the full-mode sittings, and their teachers.
-  const windows = timings.filter((t) => t.mode === 'full').map((t) => ({ notebook: t.notebook.replace(/\.ipynb$/, ''), from: Date.parse(t.start), to: Date.parse(t.end) }));
+  // The run store, read once: every finished run with its finishedAt.
   const store = runsRoot();
   const stored = new Map<string, ReferenceRun>();
   if (fs.existsSync(store)) {
@@ -189,13 +151,79 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
       }
     }
   }
+  const finishedAt = (key: string): number => Date.parse(stored.get(key)?.finishedAt ?? '');
+  const fullSittings = timings.filter((t) => t.mode === 'full');
+  const inSitting = (at: number, sittings: readonly TimingEntry[]): boolean => sittings.some((t) => at >= Date.parse(t.start) && at <= Date.parse(t.end));
+
+  // 1. Every notebook has a result from a complete full-mode execution, and the runs it used: the
+  // ones its finish() listed, or (a result from before those lists) the runs that finished during
+  // its full-mode sittings.
+  const problems: string[] = [];
+  const times: NotebookTime[] = [];
+  const results: Array<{ name: string; file: string }> = [];
   const used = new Map<string, string | null>();
-  for (const [key, r] of stored) {
-    const t = Date.parse(r.finishedAt);
-    const w = windows.find((x) => t >= x.from && t <= x.to);
-    if (w) used.set(key, w.notebook);
-  }
   const runProblems: string[] = [];
+  for (const nb of notebooks) {
+    const name = nb.replace(/\.ipynb$/, '');
+    const prefix = nb.slice(0, 2);
+    const fix = `run \`npx kdlab reproduce --mode full --only ${prefix}\``;
+    const file = path.join(resultsDir, `${name}.json`);
+    const lastOk = [...timings].reverse().find((t) => t.notebook === nb && t.status === 'ok');
+    if (!fs.existsSync(file)) {
+      problems.push(`${name}: no result (${rel(file)} is missing): ${fix}`);
+      continue;
+    }
+    let saved: unknown;
+    try {
+      saved = readJson(file);
+    } catch (err) {
+      problems.push(`${name}: ${rel(file)} is not valid JSON (${(err as Error).message}): ${fix}`);
+      continue;
+    }
+    const savedMode = typeof saved === 'object' && saved !== null ? (saved as { mode?: unknown }).mode : undefined;
+    const listed = usedRunsOf(resultsDir, name);
+    if (savedMode === 'quick' || listed?.mode === 'quick' || (typeof savedMode !== 'string' && lastOk?.mode === 'quick')) {
+      problems.push(`${name}: its result is from a quick-mode run: ${fix}`);
+      continue;
+    }
+    const mine = fullSittings.filter((t) => t.notebook === nb);
+    const keys = listed ? listed.runs : [...stored.keys()].filter((k) => inSitting(finishedAt(k), mine));
+    if (!listed) warnings.push(`${name}: its result lists no runs (made before finish() listed them): took the runs that finished during its full-mode sittings`);
+    for (const k of keys) {
+      if (!stored.has(k)) runProblems.push(`run ${k}, which ${name} used, is not in the run store (${rel(store)}): ${fix}`);
+      else if (!used.has(k)) used.set(k, name);
+    }
+    const sittings = sittingsOf(nb, timings, keys.map(finishedAt));
+    if (!sittings) {
+      problems.push(`${name}: ${rel(path.join(executedDir, 'timings.json'))} has no complete full-mode execution of it: ${fix}`);
+      continue;
+    }
+    const lastSitting = sittings[sittings.length - 1];
+    if (fs.statSync(file).mtime.getTime() < Date.parse(lastSitting.start)) {
+      problems.push(`${name}: ${rel(file)} is older than its last full-mode execution (${lastSitting.start}): ${fix}`);
+      continue;
+    }
+    const commits = [...new Set(sittings.map((s) => s.commit))];
+    if (commits.length > 1) warnings.push(`${name}: its sittings ran at different commits (${commits.map((c) => c.slice(0, 7)).join(', ')})`);
+    if (sittings.some((s) => s.dirty)) warnings.push(`${name}: a sitting ran on a work tree with uncommitted changes`);
+    const before = keys.filter((k) => stored.has(k) && !inSitting(finishedAt(k), fullSittings)).length;
+    if (before > 0) warnings.push(`${name}: ${before} of its ${keys.length} runs were trained before any full-mode sitting recorded here (read back from the store): their training time is in no wall time`);
+    results.push({ name, file });
+    times.push({
+      notebook: name,
+      wallSeconds: Math.round(sittings.reduce((a, s) => a + s.wallSeconds, 0) * 100) / 100,
+      sittings: sittings.map((s) => ({ start: s.start, end: s.end, wallSeconds: s.wallSeconds, status: s.status, commit: s.commit })),
+      ...(listed ? { runs: keys.length } : {}),
+      trainedBeforeSittings: before,
+    });
+  }
+  if (problems.length > 0) throw problem(problems);
+  const allCommits = [...new Set(times.flatMap((t) => t.sittings.map((s) => s.commit)))];
+  if (allCommits.length > 1) {
+    warnings.push(`the notebooks ran at ${allCommits.length} commits (${allCommits.map((c) => c.slice(0, 7)).join(', ')}): provenance.json names the last; each sitting keeps its own`);
+  }
+
+  // 2. The teachers of those runs, and theirs.
   const pending = [...used.keys()];
   while (pending.length > 0) {
     const teacher = stored.get(pending.pop() as string)?.spec.teacher?.run;
@@ -212,7 +240,7 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
     if (!fs.existsSync(w)) runProblems.push(`teacher run ${t} kept no weights (${rel(w)})`);
   }
   if (runProblems.length > 0) throw problem(runProblems);
-  if (used.size === 0) warnings.push(`no run of ${rel(store)} finished during the full-mode sittings: runs/ is empty`);
+  if (used.size === 0) warnings.push(`the notebooks used no run of ${rel(store)}: runs/ is empty`);
 
   // 3. Figure data and PNGs.
   const dataDir = figureDataDir(resultsDir);
