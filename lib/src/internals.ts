@@ -12,3 +12,6 @@ export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';
 export { makeRng, shuffledIndices } from './data/random';
 export { runsUsed } from './runs/used';
+export { formatMeanSd, formatPairedDifference } from './stats';
+export type { MeanSd, PairedDifference } from './stats';
+export { HINTON_2015 } from './paper';

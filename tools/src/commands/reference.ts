@@ -17,6 +17,7 @@ import {
 } from 'kdlab/internals';
 import { ToolError } from '../errors';
 import { bytesUnder } from '../files';
+import { renderReferenceTable, withReferenceTable } from '../reference-table';
 import { gitState, readTimings, type TimingEntry } from '../runner/timings';
 import { commandFlags } from './flags';
 
@@ -576,6 +577,11 @@ sittings, their sum). See docs/reference.md.
   --executed DIR    where \`kdlab reproduce\` wrote them and timings.json (default build/notebooks/)
   --results DIR     the notebooks' results (default build/results/)
   --figures DIR     the PNGs of \`kdlab figures --png\` (default figures/)
+
+usage: kdlab reference table [--write]
+
+Prints the README's short results table rendered from reference/full/ (the paper beside it);
+--write puts it into README.md between its reference-table markers.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -584,6 +590,7 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(RECORD_USAGE);
     return 0;
   }
+  if (sub === 'table') return referenceTable(rest);
   if (sub !== 'record') {
     process.stderr.write(`kdlab reference: ${sub === undefined ? 'which subcommand?' : `unknown subcommand "${sub}"`}\n\n${RECORD_USAGE}`);
     return 2;
@@ -610,12 +617,31 @@ export async function run(argv: string[]): Promise<number> {
     `  commit            ${p.commit}${p.dirty ? ' (work tree had uncommitted changes)' : ''}`,
     `  machine           ${p.summary}`,
     '  wall times:',
-    ...(p.notebooks ?? []).map((t) => `    ${t.notebook.padEnd(36)} ${formatWall(t.wallSeconds).padStart(12)}  (${t.sittings.length} sitting${t.sittings.length === 1 ? '' : 's'})`),
+    ...(p.notebooks ?? []).map((t) => `    ${t.notebook.padEnd(36)} ${formatWall(t.wallSeconds).padStart(12)}  (${t.sittings.length} sitting${t.sittings.length === 1 ? '' : 's'}` +
+      `${t.runs === undefined ? '' : `, ${t.runs} runs`}${t.trainedBeforeSittings ? `, ${t.trainedBeforeSittings} trained before them` : ''})`),
     `    ${'total'.padEnd(36)} ${formatWall(p.totalWallSeconds ?? 0).padStart(12)}`,
     ...s.warnings.map((w) => `warning: ${w}`),
     `check it: npx kdlab verify-reference --sample 3; then commit ${rel(s.outDir)}/`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+function referenceTable(argv: string[]): number {
+  const args = commandFlags('reference table', RECORD_USAGE, {
+    args: argv,
+    options: { write: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    allowPositionals: false,
+  });
+  if (typeof args === 'number') return args;
+  const table = renderReferenceTable(referenceDir());
+  if (!args.write) {
+    process.stdout.write(`${table}\n`);
+    return 0;
+  }
+  const readme = path.join(workbookRoot(), 'README.md');
+  writeFileAtomic(readme, withReferenceTable(fs.readFileSync(readme, 'utf8'), table));
+  process.stdout.write(`kdlab reference table: README.md's results block rendered from ${rel(referenceDir())}/\n`);
   return 0;
 }
 
