@@ -12,7 +12,7 @@ export type { ErrorCode, InputErrorCode, DataErrorCode, RuntimeErrorCode } from 
 export { initBackend } from './backend';
 export type { BackendInfo, BackendName } from './backend';
 
-export { workbookDir } from './paths';
+export { workbookDir, workbookRelative } from './paths';
 export type { WorkbookDir } from './paths';
 
 export { loadMnist, loadSplits, take, subset, batches, NUM_CLASSES } from './data';

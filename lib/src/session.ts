@@ -24,7 +24,8 @@ export interface NotebookSession {
   readonly tensorsAtStart: number;
   /**
    * Saves `results`, disposes `disposables` and checks that the tensor count is back to where it
-   * started. Returns the results file. Call it in the notebook's last code cell.
+   * started. Returns the results file, relative to the workbook (what the cell shows). Call it in
+   * the notebook's last code cell.
    */
   finish(results: unknown, ...disposables: ReadonlyArray<Disposable | null | undefined>): string;
 }
@@ -57,7 +58,7 @@ export async function startNotebook(name: string, mode: string, seed = 0): Promi
         );
       }
       console.log(`results saved to ${workbookRelative(file)}; no tensors leaked (${tf.memory().numTensors} alive, as at the start)`);
-      return file;
+      return workbookRelative(file);
     },
   };
 }
