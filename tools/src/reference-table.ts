@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ToolError } from './errors';
 import { formatMeanSd, formatPairedDifference, HINTON_2015, type MeanSd, type PairedDifference } from 'kdlab/internals';
 
 export const TABLE_START = '<!-- reference-table:start (kdlab reference table --write) -->';
@@ -130,6 +131,6 @@ export function renderReferenceTable(refDir: string): string {
 export function withReferenceTable(readme: string, table: string): string {
   const a = readme.indexOf(TABLE_START);
   const b = readme.indexOf(TABLE_END);
-  if (a < 0 || b < a) throw new Error(`README.md has no results block: add the lines\n${TABLE_START}\n${TABLE_END}`);
+  if (a < 0 || b < a) throw new ToolError('BAD_ARGS', `README.md has no results block: add the lines\n${TABLE_START}\n${TABLE_END}`);
   return `${readme.slice(0, a + TABLE_START.length)}\n${table}\n${readme.slice(b)}`;
 }
