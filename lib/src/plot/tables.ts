@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { InputError } from '../errors';
-import { resultsDir, writeFileAtomic } from '../paths';
+import { resultsDir, workbookRelative, writeFileAtomic } from '../paths';
 import { type DisplaySink, kernelSink } from './display';
 import { type FrameLike, type Row, tableOf } from './frame';
 import { escapeHtml } from './html';
@@ -104,12 +104,15 @@ export function frameToCsv(table: TableInput): string {
   return [columns, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
 
-/** Writes build/results/tables/<id>.csv atomically; returns the file written. */
+/**
+ * Writes build/results/tables/<id>.csv atomically; returns the file written, relative to the
+ * workbook when inside it (what a notebook cell shows; no reader's home folder in the output).
+ */
 export function saveTable(id: string, table: TableInput, options: ResultsOptions = {}): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(id)) {
     throw new InputError('TABLE_ID', `saveTable: "${id}" is not a usable file name (letters, digits, . _ - only).`);
   }
   const file = path.join(resultsDir(options.resultsDir), 'tables', `${id}.csv`);
   writeFileAtomic(file, frameToCsv(table));
-  return file;
+  return workbookRelative(file);
 }
