@@ -11,7 +11,7 @@ export { FIGURE_IDS, FIGURE_INFO, isFigureId, loadSavedFigures, plotlyJs, FONT_F
 export type { FigureInfo, SavedFigure } from './plot';
 export { escapeHtml, inlineScript, scriptJson } from './plot/html';
 export { makeRng, shuffledIndices } from './data/random';
-export { runsUsed } from './runs/used';
+export { resetRunsUsed, runsUsed } from './runs/used';
 export { formatMeanSd, formatPairedDifference } from './stats';
 export type { MeanSd, PairedDifference } from './stats';
 export { HINTON_2015 } from './paper';

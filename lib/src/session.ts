@@ -3,6 +3,7 @@ import { initBackend, type BackendInfo } from './backend';
 import { chapterConfig, saveResult, saveRunsUsed, type ChapterConfig } from './chapter';
 import { KdlabError } from './errors';
 import { workbookRelative } from './paths';
+import { resetRunsUsed } from './runs/used';
 
 /**
  * The first and last cells every chapter notebook shares, as one call each: start picks the
@@ -39,6 +40,7 @@ export async function startNotebook(name: string, mode: string, seed = 0): Promi
   const backend = await initBackend();
   const cfg = chapterConfig(mode, seed);
   const tensorsAtStart = tf.memory().numTensors;
+  resetRunsUsed();
   console.log(`${name}: ${cfg.mode} mode, seed ${cfg.seed}`);
   return {
     name,

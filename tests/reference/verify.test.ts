@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { atFullScale, KdlabError, referenceResult, runAll, runKey, type RunSpec } from 'kdlab';
-import { runsUsed } from 'kdlab/internals';
+import { resetRunsUsed, runsUsed } from 'kdlab/internals';
 import {
   drawSample, firstDifference, recordReference, sittingsOf, verifyReference,
 } from '../../tools/src/commands/reference';
@@ -139,6 +139,9 @@ test('record a reference from one cheap run, verify it digit for digit, then bre
     const [t, s] = await runAll([teacher, student], { workers: 0 });
     assert.ok(t.weightsHash && /^[0-9a-f]{64}$/.test(t.weightsHash), 'the store records a weights hash');
     assert.deepEqual(runsUsed().slice(-2), [t.key, s.key], 'runAll notes the runs it gave back, for finish() to list');
+    resetRunsUsed(); // what startNotebook does
+    await runAll([student], { workers: 0 });
+    assert.deepEqual(runsUsed(), [s.key], 'after a reset, only the runs given back since (read back here)');
     fs.writeFileSync(path.join(results, '00-tiny.json'), JSON.stringify({ studentAccuracy: s.validation.accuracy }));
     const end = new Date();
     appendTiming(executed, entry({ status: 'interrupted', start: new Date(start.getTime() - 60_000).toISOString(), end: start.toISOString(), wallSeconds: 12.5 }));
