@@ -89,6 +89,9 @@ export interface RecordSummary {
   warnings: string[];
 }
 
+/** Whether the time `at` (ms) falls inside one of `sittings`. */
+const duringAny = (at: number, sittings: readonly TimingEntry[]): boolean => sittings.some((t) => at >= Date.parse(t.start) && at <= Date.parse(t.end));
+
 /**
  * The sittings that produced a notebook's result: its last complete full-mode execution, the
  * interrupted or failed full-mode attempts just before it (whose finished runs it read back from
@@ -102,8 +105,7 @@ export function sittingsOf(notebook: string, timings: readonly TimingEntry[], tr
   if (last < 0) return null;
   let first = last;
   while (first > 0 && mine[first - 1].mode === 'full' && mine[first - 1].status !== 'ok') first--;
-  const trainedIn = (t: TimingEntry): boolean => trainedAt.some((x) => x >= Date.parse(t.start) && x <= Date.parse(t.end));
-  return mine.filter((t, i) => (i >= first && i <= last) || (i < first && t.mode === 'full' && trainedIn(t)));
+  return mine.filter((t, i) => (i >= first && i <= last) || (i < first && t.mode === 'full' && trainedAt.some((x) => duringAny(x, [t]))));
 }
 
 /**
@@ -154,7 +156,6 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
   }
   const finishedAt = (key: string): number => Date.parse(stored.get(key)?.finishedAt ?? '');
   const fullSittings = timings.filter((t) => t.mode === 'full');
-  const inSitting = (at: number, sittings: readonly TimingEntry[]): boolean => sittings.some((t) => at >= Date.parse(t.start) && at <= Date.parse(t.end));
 
   // 1. Every notebook has a result from a complete full-mode execution, and the runs it used: the
   // ones its finish() listed, or (a result from before those lists) the runs that finished during
@@ -188,7 +189,7 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
       continue;
     }
     const mine = fullSittings.filter((t) => t.notebook === nb);
-    const keys = listed ? listed.runs : [...stored.keys()].filter((k) => inSitting(finishedAt(k), mine));
+    const keys = listed ? listed.runs : [...stored.keys()].filter((k) => duringAny(finishedAt(k), mine));
     if (!listed) warnings.push(`${name}: its result lists no runs (made before finish() listed them): took the runs that finished during its full-mode sittings`);
     for (const k of keys) {
       if (!stored.has(k)) runProblems.push(`run ${k}, which ${name} used, is not in the run store (${rel(store)}): ${fix}`);
@@ -207,7 +208,7 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
     const commits = [...new Set(sittings.map((s) => s.commit))];
     if (commits.length > 1) warnings.push(`${name}: its sittings ran at different commits (${commits.map((c) => c.slice(0, 7)).join(', ')})`);
     if (sittings.some((s) => s.dirty)) warnings.push(`${name}: a sitting ran on a work tree with uncommitted changes`);
-    const before = keys.filter((k) => stored.has(k) && !inSitting(finishedAt(k), fullSittings)).length;
+    const before = keys.filter((k) => stored.has(k) && !duringAny(finishedAt(k), fullSittings)).length;
     if (before > 0) warnings.push(`${name}: ${before} of its ${keys.length} runs were trained before any full-mode sitting recorded here (read back from the store): their training time is in no wall time`);
     results.push({ name, file });
     times.push({
