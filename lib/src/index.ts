@@ -37,7 +37,7 @@ export { train } from './train';
 
 export { runAll, executeRun, runKey, readRun, loadRunModel, runLogits, runsFrame, createModel } from './runs';
 export { lastHiddenShape } from './runs';
-export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec, RunResult, RunAllOptions, SplitScore, TrainingFit, RunTableRow } from './runs';
+export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec, RunResult, RunAllOptions, SplitScore, TrainingFit, RunTableRow, Divergence } from './runs';
 export type { TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec, TeacherSource } from './train';
 
 export { evaluate, evaluateLogits, predictLogits } from './evaluate';

@@ -11,7 +11,7 @@ import { blasKernelFamily, nativeKernelNames, withBlasThreads } from '../kernels
 import { resolveObjective } from '../losses';
 import { countParams, createRegressor, hiddenLayers } from '../models';
 import { writeFileAtomic } from '../paths';
-import { train, type EpochRecord, type LossSpec } from '../train';
+import { train, TrainingDiverged, type EpochRecord, type LossSpec } from '../train';
 import { createModel } from './models';
 import { normalRecord, runKey, type RunSpec } from './spec';
 import { loadRunModel, partialRunDir, readRun, type RunOutcome, type SplitScore, type TrainingFit } from './store';
@@ -100,7 +100,16 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       ...(spec.checkpointEvery ? { checkpoint: { dir: checkpointDir, every: spec.checkpointEvery }, resumeFrom: checkpointDir } : {}),
       onEpoch: hooks.onEpoch,
       signal: hooks.signal,
+    }).catch((err: unknown) => {
+      if (err instanceof TrainingDiverged) return err;
+      throw err;
     });
+    if (result instanceof TrainingDiverged) {
+      const outcome = divergedOutcome(spec, data, result, record.test);
+      return { ...outcome, params: countParams(model), extraParams: regressor ? countParams(regressor) : 0,
+        seconds: (performance.now() - t0) / 1000, backend, blasThreads,
+        blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null };
+    }
     if (result.aborted) throw new KdlabError('ABORTED', `run "${spec.label ?? key}" was stopped; ${spec.checkpointEvery ? 'run it again to resume from its checkpoint' : 'run it again'}.`);
     const valLogits = predictLogits(model, data.validation);
     const testLogits = record.test || record.logits ? predictLogits(model, data.test) : null;
@@ -131,6 +140,23 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
     teacher?.model.dispose();
     regressor?.dispose();
   }
+}
+
+/** What a diverged run leaves: the epochs before it, and every scored image counted as an error. */
+function divergedOutcome(spec: RunSpec, data: RunData, err: TrainingDiverged, scoreTest: boolean):
+  Omit<RunOutcome, 'params' | 'extraParams' | 'seconds' | 'backend' | 'blasThreads' | 'blasKernels'> {
+  const allWrong = (set: DigitSet): SplitScore => ({ accuracy: 0, errors: set.size, errorsByClass: classCounts(set) });
+  return {
+    history: err.history,
+    steps: err.steps,
+    keptEpoch: 0,
+    trainSize: data.train.size,
+    trainCounts: classCounts(data.train),
+    validation: allWrong(data.validation),
+    test: scoreTest ? allWrong(data.test) : null,
+    fit: null,
+    diverged: { epoch: err.epoch, loss: String(err.loss) },
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ export type { RunSpec, DataRef, ModelSpec, TeacherRef, Budget, RecordSpec } from
 export { runAll, executeRun } from './pool';
 export type { RunAllOptions } from './pool';
 export { readRun, loadRunModel, runLogits, runDir, runsRoot } from './store';
-export type { RunResult, RunOutcome, SplitScore, TrainingFit } from './store';
+export type { RunResult, RunOutcome, SplitScore, TrainingFit, Divergence } from './store';
 export { createModel, lastHiddenShape } from './models';
 export { trainingFit, scoreLogits } from './execute';
 export { runsFrame, runRow } from './frame';

@@ -9,7 +9,7 @@ import { trainRun } from './execute';
 import { checkRunSpec, describeRun, runKey, type RunSpec } from './spec';
 import { prepareTeacherTargets } from './prepare';
 import { JobGraph, type Job } from './schedule';
-import { commitRun, readRun, type RunOutcome, type RunResult } from './store';
+import { commitRun, readRun, type Divergence, type RunOutcome, type RunResult } from './store';
 import { noteRunUsed } from './used';
 
 /**
@@ -29,6 +29,12 @@ export interface RunAllOptions {
   /** Each run as it finishes or is read back. */
   onDone?: (result: RunResult, progress: { done: number; total: number }) => void;
   signal?: AbortSignal;
+  /**
+   * Keep a run whose loss diverges as an outcome (result.diverged; stored, so a rerun reads it
+   * back) instead of failing the call: for a search, where a setting may diverge. Without it a
+   * diverging run, trained or stored, stops runAll with the run's name and the fix.
+   */
+  keepDiverged?: boolean;
 }
 
 /** Messages between runAll and runs/worker.ts: a job (schedule.ts) and what became of it. */
@@ -50,18 +56,26 @@ export async function runAll(specs: readonly RunSpec[], options: RunAllOptions =
     noteRunUsed(result.key);
     options.onDone?.(result, { done: done.size, total });
   };
+  const refuseDiverged = (spec: RunSpec, outcome: RunOutcome): void => {
+    if (outcome.diverged && !options.keepDiverged) throw divergedRun(spec, outcome.diverged);
+  };
   const pending = new Map<string, RunSpec>();
   specs.forEach((spec, i) => {
     if (done.has(keys[i]) || pending.has(keys[i])) return;
     const stored = readRun(keys[i]);
-    if (stored) finish({ ...stored, spec });
-    else pending.set(keys[i], spec);
+    if (stored) {
+      refuseDiverged(spec, stored);
+      finish({ ...stored, spec });
+    } else pending.set(keys[i], spec);
   });
   if (pending.size > 0) {
     const graph = new JobGraph(pending);
     if (graph.stuck()) throw new KdlabError('BAD_RUN_SPEC', 'runAll: the specs name each other as teachers in a cycle.');
     // Each run is committed the moment it finishes: an interruption later keeps it.
-    const commit = (key: string, outcome: RunOutcome): void => finish(commitRun(key, pending.get(key) as RunSpec, outcome));
+    const commit = (key: string, outcome: RunOutcome): void => {
+      refuseDiverged(pending.get(key) as RunSpec, outcome);
+      finish(commitRun(key, pending.get(key) as RunSpec, outcome));
+    };
     const workers = options.workers ?? os.availableParallelism();
     if (workers === 0) await runHere(graph, options, commit);
     else await runInWorkers(graph, Math.min(workers, graph.remaining), options, commit);
@@ -76,6 +90,11 @@ export async function executeRun(spec: RunSpec, options: Omit<RunAllOptions, 'wo
 }
 
 type Commit = (key: string, outcome: RunOutcome) => void;
+
+function divergedRun(spec: RunSpec, d: Divergence): KdlabError {
+  return new KdlabError('TRAINING_DIVERGED', `run "${describeRun(spec)}" diverged in epoch ${d.epoch} (mean loss ${d.loss}): ` +
+    'lower its learning rate, or check the teacher logits. A search that expects some settings to diverge passes runAll(specs, { keepDiverged: true }).');
+}
 
 async function runHere(graph: JobGraph, options: RunAllOptions, commit: Commit): Promise<void> {
   const backend = (await initBackend({ quiet: true })).name;

@@ -64,6 +64,18 @@ export interface RunOutcome {
   blasKernels?: BlasKernelFamily | null;
   /** SHA-256 of the kept weights (reference/weights-hash.ts); absent in runs stored before it was recorded. */
   weightsHash?: string;
+  /**
+   * Set when the loss became NaN or infinite: the epoch (from 1) and the loss as text (JSON has
+   * no NaN). Such a run has no model: history holds the epochs before it, every validation (and
+   * test) image counts as an error, fit is null and no weights are kept. runAll returns it only
+   * with keepDiverged.
+   */
+  diverged?: Divergence;
+}
+
+export interface Divergence {
+  epoch: number;
+  loss: string;
 }
 
 /** One finished run: its spec, its key and what training it produced. */
@@ -114,6 +126,9 @@ export async function loadRunModel(run: RunResult | string): Promise<tf.Sequenti
   const result = typeof run === 'string' ? readRun(run) : run;
   const key = typeof run === 'string' ? run : run.key;
   const dir = path.join(runDir(key), 'weights');
+  if (result?.diverged) {
+    throw new KdlabError('TRAINING_DIVERGED', `run ${key} (${result.spec.label ?? key}) diverged in epoch ${result.diverged.epoch}: it has no model to load.`);
+  }
   if (!result || !hasCheckpoint(dir)) {
     throw new KdlabError('CACHE_MISSING', `run ${key} has no weights in the store (${dir}): give its spec record: { weights: true } and run it again.`);
   }

@@ -1,5 +1,6 @@
 /** Training: what lib/src/index.ts (notebooks) and lib/src/internals.ts (tools, tests) use. */
 export { train, bestAndLast } from './loop';
+export { TrainingDiverged } from './diverged';
 export type {
   TrainOptions, TrainResult, EpochRecord, BatchProgress, OptimizerSpec, OptimizerName, LearningRateSchedule, MomentumRamp, LossSpec, DistillSpec,
   TeacherSource, FeatureOptions,

@@ -9,6 +9,7 @@ import { BatchAssembler, disposeBatch } from './batch';
 import { Optimizer } from './optimizer';
 import { createTrainStep, type StepBatch } from './step';
 import { resolveLoss, withTeacherFeatures } from './teacher-targets';
+import { TrainingDiverged } from './diverged';
 import type { EpochRecord, TrainOptions, TrainResult } from './types';
 
 /**
@@ -56,6 +57,9 @@ export async function train(model: tf.LayersModel, options: TrainOptions): Promi
     const steps = optimizer.iterations;
     const done = summary(history, aborted, steps, ctx.clock, resumed.epoch);
     return { ...done, kept: aborted ? done.last : await keeper.restore(done) };
+  } catch (err) {
+    if (err instanceof TrainingDiverged) Object.assign(err, { history, steps: optimizer.iterations });
+    throw err;
   } finally {
     keeper.dispose();
     optimizer.dispose();
@@ -272,11 +276,8 @@ function stepSeed(seed: number, epoch: number, batch: number): number {
   return h & 0x7fffffff;
 }
 
-function divergence(epoch: number, loss: number): KdlabError {
-  return new KdlabError(
-    'TRAINING_DIVERGED',
-    `training diverged in epoch ${epoch}: the mean loss is ${loss}. Lower the learning rate, or check the teacher logits.`,
-  );
+function divergence(epoch: number, loss: number): TrainingDiverged {
+  return new TrainingDiverged(epoch, loss);
 }
 
 /** Saves a checkpoint every `checkpoint.every` epochs (default 1) and after the last one. */
