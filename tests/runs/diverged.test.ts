@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { resolveData } from '../../lib/src/data';
+import { tmp, withStore } from './helpers';
 import { runKey, type RunSpec } from '../../lib/src/runs/spec';
 import { runAll } from '../../lib/src/runs/pool';
 import { loadRunModel, readRun } from '../../lib/src/runs/store';
@@ -15,17 +13,7 @@ import { runsFrame } from '../../lib/src/runs/frame';
 // distilled at T = 20). runAll either stops with the run's name and the fix, or, asked to keep
 // it, returns it as an outcome that never wins a choice by fewest errors and never loads a model.
 
-const tmp = (what: string) => fs.mkdtempSync(path.join(os.tmpdir(), `kdlab-${what}-`));
 process.env.KDLAB_CACHE_DIR ??= tmp('cache');
-
-function withStore<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.KDLAB_RUNS_DIR;
-  process.env.KDLAB_RUNS_DIR = dir;
-  return fn().finally(() => {
-    if (saved === undefined) delete process.env.KDLAB_RUNS_DIR;
-    else process.env.KDLAB_RUNS_DIR = saved;
-  });
-}
 
 const data = { validationSize: 500, splitSeed: 3, pool: 1200 };
 // A step of 1e20: the first epoch's loss is not finite on any backend.

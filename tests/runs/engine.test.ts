@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { blasKernelFamily, initBackend } from '../../lib/src/backend';
 import { evaluate } from '../../lib/src/evaluate';
 import { resolveData } from '../../lib/src/data';
+import { tmp, withStore } from './helpers';
 import { canonical, checkRunSpec, runKey, RUN_FORMAT, type RunSpec } from '../../lib/src/runs/spec';
 import { executeRun, runAll } from '../../lib/src/runs/pool';
 import { loadRunModel, readRun, runLogits, type RunResult } from '../../lib/src/runs/store';
@@ -18,17 +18,7 @@ import { runsFrame } from '../../lib/src/runs/frame';
 // back, and the same digits in this process and in a worker. Small runs on real MNIST slices.
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const tmp = (what: string) => fs.mkdtempSync(path.join(os.tmpdir(), `kdlab-${what}-`));
 process.env.KDLAB_CACHE_DIR ??= tmp('cache');
-
-function withStore<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const saved = process.env.KDLAB_RUNS_DIR;
-  process.env.KDLAB_RUNS_DIR = dir;
-  return fn().finally(() => {
-    if (saved === undefined) delete process.env.KDLAB_RUNS_DIR;
-    else process.env.KDLAB_RUNS_DIR = saved;
-  });
-}
 
 const data = { validationSize: 500, splitSeed: 3, pool: 1200 };
 const teacher: RunSpec = {
