@@ -56,10 +56,12 @@ export function hintonTable(input: HintonTableInput): Figure {
     rows.map((x) => rate(x.ours)),
     rows.map((x) => x.note),
   ];
-  // Plotly wraps long cells but does not grow the figure: size it for the wrapped lines (about 28
-  // characters per line in the note column, 45 in the system column, 18 px per line at 13 px).
+  // Plotly wraps long cells but does not grow the figure: size it for the wrapped lines, 18 px per
+  // line at 13 px. Characters per line are those of the narrowest place it is drawn, the book's
+  // column (about 740 px: 22 in the note column, 36 in the system column, word wrap included); the
+  // wider PNG then keeps some space below the table rather than the book cutting its last row.
   const lines = (text: string, perLine: number) => Math.max(1, Math.ceil(text.length / perLine));
-  const rowsHeight = rows.reduce((a, x) => a + 12 + 18 * Math.max(lines(x.note, 28), lines(x.system, 45)), 0);
+  const rowsHeight = rows.reduce((a, x) => a + 12 + 18 * Math.max(lines(x.note, 22), lines(x.system, 36)), 0);
   const height = Math.max(300, 70 + 56 + rowsHeight + 70);
   return {
     data: [
