@@ -528,7 +528,8 @@ export async function verifyReference(options: VerifyOptions = {}): Promise<Veri
       const [now] = await runAll([ref.spec], { workers: 1, keepDiverged: true });
       const seconds = (performance.now() - t0) / 1000;
       const difference = now.key !== ref.key ? { field: 'key', reference: ref.key, now: now.key } : firstDifference(ref, now);
-      const unchecked = ref.weightsHash === undefined ? ['weightsHash'] : [];
+      // A diverged run keeps no weights: there is no hash to compare, and nothing missing.
+      const unchecked = ref.weightsHash === undefined && !ref.diverged ? ['weightsHash'] : [];
       const outcome: VerifyOutcome = { key, label: ref.spec.label ?? key, referenceSeconds: ref.seconds, seconds, difference, unchecked };
       outcomes.push(outcome);
       log(verifyLine(outcome));
