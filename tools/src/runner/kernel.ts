@@ -120,6 +120,16 @@ const STDERR_PARTIAL_CHARS = 4000;
 // so the kernel process itself watches for being orphaned and takes its group down.
 // It also removes the folder holding the connection file (and its HMAC key) that the dead runner
 // could not clean up.
+/**
+ * V8 flags for a kernel the runner starts. The kernel holds tslab's TypeScript compiler (hundreds
+ * of MB), and a training loop's short-lived tensors, promoted out of V8's default young generation,
+ * kept V8's background threads marking that old generation: 550–700 ms of their CPU per 4.4 s of
+ * training after the first call, against 240 in plain Node, which on a busy machine is taken from
+ * the training thread. With 64 MB semi-spaces it is 170–200 ms (the kernel-overhead note in
+ * docs/performance.md).
+ */
+export const KERNEL_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 const WATCHDOG_SOURCE = `'use strict';
 const parent = process.ppid;
 const dir = __dirname;
@@ -322,7 +332,7 @@ export class KernelClient {
       const watchdog = path.join(tmpDir, 'watchdog.cjs');
       fs.writeFileSync(watchdog, WATCHDOG_SOURCE);
       command = process.execPath;
-      args = ['--require', watchdog, tslab, 'kernel', '--config-path', connFile];
+      args = [...KERNEL_NODE_FLAGS, '--require', watchdog, tslab, 'kernel', '--config-path', connFile];
     } else {
       command = tslab;
       args = ['kernel', '--config-path', connFile];
