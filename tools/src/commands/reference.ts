@@ -16,7 +16,7 @@ import {
   figureDataDir, KdlabError, makeRng, runDir, runsRoot, shuffledIndices, usedRunsFile, workbookDir, workbookRoot, writeFileAtomic,
 } from 'kdlab/internals';
 import { ToolError } from '../errors';
-import { bytesUnder } from '../files';
+import { bytesUnder, joinParts, splitLargeFiles } from '../files';
 import { renderReferenceTable, withReferenceTable } from '../reference-table';
 import { gitState, readTimings, type TimingEntry } from '../runner/timings';
 import { commandFlags } from './flags';
@@ -280,6 +280,7 @@ export async function recordReference(options: RecordOptions = {}): Promise<Reco
     }
     if (index.length > 0) writeFileAtomic(path.join(tmp, 'runs', 'index.json'), `${JSON.stringify(index, null, 1)}\n`);
     for (const t of teachers) fs.cpSync(path.join(runDir(t), 'weights'), path.join(tmp, 'weights', t), { recursive: true });
+    if (fs.existsSync(path.join(tmp, 'weights'))) splitLargeFiles(path.join(tmp, 'weights'));
     const teacherBytes = fs.existsSync(path.join(tmp, 'weights')) ? bytesUnder(path.join(tmp, 'weights')) : 0;
 
     const backend = await initBackend({ quiet: true });
@@ -552,6 +553,7 @@ function seedTeacher(dir: string, runs: Map<string, ReferenceRun>, key: string, 
   fs.mkdirSync(path.join(store, key), { recursive: true });
   fs.copyFileSync(path.join(dir, 'runs', `${key}.json`), path.join(store, key, 'result.json'));
   fs.cpSync(weights, path.join(store, key, 'weights'), { recursive: true });
+  joinParts(path.join(store, key, 'weights'));
 }
 
 export function verifyLine(o: VerifyOutcome): string {
