@@ -104,12 +104,11 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       if (err instanceof TrainingDiverged) return err;
       throw err;
     });
-    if (result instanceof TrainingDiverged) {
-      const outcome = divergedOutcome(spec, data, result, record.test);
-      return { ...outcome, params: countParams(model), extraParams: regressor ? countParams(regressor) : 0,
-        seconds: (performance.now() - t0) / 1000, backend, blasThreads,
-        blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null };
-    }
+    // What every outcome, diverged or not, says about the run's size and where it ran.
+    const common = () => ({ params: countParams(model), extraParams: regressor ? countParams(regressor) : 0,
+      seconds: (performance.now() - t0) / 1000, backend, blasThreads,
+      blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null });
+    if (result instanceof TrainingDiverged) return { ...divergedOutcome(data, result, record.test), ...common() };
     if (result.aborted) throw new KdlabError('ABORTED', `run "${spec.label ?? key}" was stopped; ${spec.checkpointEvery ? 'run it again to resume from its checkpoint' : 'run it again'}.`);
     const valLogits = predictLogits(model, data.validation);
     const testLogits = record.test || record.logits ? predictLogits(model, data.test) : null;
@@ -122,17 +121,12 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
       history: result.history,
       steps: result.steps,
       keptEpoch: result.kept?.epoch ?? 0,
-      params: countParams(model),
-      extraParams: regressor ? countParams(regressor) : 0,
       trainSize: data.train.size,
       trainCounts: classCounts(data.train),
       validation: scoreLogits(valLogits, data.validation.labels),
       test: record.test && testLogits ? scoreLogits(testLogits, data.test.labels) : null,
       fit: record.fit ? trainingFit(model, data.train, teacher ? teacher.logits : null) : null,
-      seconds: (performance.now() - t0) / 1000,
-      backend,
-      blasThreads,
-      blasKernels: nativeKernelNames().length > 0 ? blasKernelFamily() : null,
+      ...common(),
       weightsHash: weightsHash(model),
     };
   } finally {
@@ -143,7 +137,7 @@ async function trainRunHere(spec: RunSpec, hooks: RunHooks, backend: string, bla
 }
 
 /** What a diverged run leaves: the epochs before it, and every scored image counted as an error. */
-function divergedOutcome(spec: RunSpec, data: RunData, err: TrainingDiverged, scoreTest: boolean):
+function divergedOutcome(data: RunData, err: TrainingDiverged, scoreTest: boolean):
   Omit<RunOutcome, 'params' | 'extraParams' | 'seconds' | 'backend' | 'blasThreads' | 'blasKernels'> {
   const allWrong = (set: DigitSet): SplitScore => ({ accuracy: 0, errors: set.size, errorsByClass: classCounts(set) });
   return {

@@ -251,7 +251,7 @@ async function trainEpoch(ctx: EpochRun, epoch: number): Promise<EpochRecord | n
       if (options.onBatch && (now - lastProgress >= run.progressEveryMs || batchIndex === batchesPerEpoch)) {
         lastProgress = now;
         const meanLoss = lossSum.dataSync()[0] / batchIndex;
-        if (!Number.isFinite(meanLoss)) throw divergence(epoch + 1, meanLoss);
+        if (!Number.isFinite(meanLoss)) throw new TrainingDiverged(epoch + 1, meanLoss);
         const step = ctx.optimizer.iterations;
         options.onBatch({ epoch: epoch + 1, batch: batchIndex, batchesPerEpoch, step, loss: meanLoss, samplesPerSecond: samplesPerSecond(clock) });
       }
@@ -259,7 +259,7 @@ async function trainEpoch(ctx: EpochRun, epoch: number): Promise<EpochRecord | n
       await yieldToEventLoop();
     }
     const loss = lossSum.dataSync()[0] / batchIndex;
-    if (!Number.isFinite(loss)) throw divergence(epoch + 1, loss);
+    if (!Number.isFinite(loss)) throw new TrainingDiverged(epoch + 1, loss);
     const trainAccuracy = correctSum.dataSync()[0] / seen;
     const valAccuracy = options.validation ? evaluate(model, options.validation).accuracy : null;
     return { epoch: epoch + 1, loss, trainAccuracy, valAccuracy, seconds: (performance.now() - epochStart) / 1000 };
@@ -274,10 +274,6 @@ function stepSeed(seed: number, epoch: number, batch: number): number {
   h = Math.imul(h ^ (epoch + 0x9e3779b9), 0x85ebca6b) >>> 0;
   h = Math.imul(h ^ (batch + 0x27d4eb2f), 0xc2b2ae35) >>> 0;
   return h & 0x7fffffff;
-}
-
-function divergence(epoch: number, loss: number): TrainingDiverged {
-  return new TrainingDiverged(epoch, loss);
 }
 
 /** Saves a checkpoint every `checkpoint.every` epochs (default 1) and after the last one. */
